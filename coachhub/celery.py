@@ -1,0 +1,36 @@
+"""The Celery app. Settings come from Django's (CELERY_*); with no REDIS_URL tasks run inline."""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "coachhub.settings.local")
+
+app = Celery("coachhub")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+
+app.conf.update(
+    task_serializer="json",
+    result_serializer="json",
+    accept_content=["json"],
+    task_ignore_result=True,
+    result_backend=None,
+    # A job is acknowledged only after it ran, and re-queued if its worker process dies mid-job.
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_soft_time_limit=10 * 60,
+    task_time_limit=15 * 60,
+    # Redis re-delivers unacked jobs after this; it must exceed the longest task (twice over).
+    broker_transport_options={"visibility_timeout": 2 * 15 * 60 + 60},
+    broker_connection_retry_on_startup=True,
+    timezone="UTC",
+    beat_schedule={
+        "tenancy.expire_invitations": {
+            "task": "tenancy.expire_invitations",
+            "schedule": crontab(minute=17),
+        },
+    },
+)
+app.autodiscover_tasks()

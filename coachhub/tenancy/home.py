@@ -1,0 +1,21 @@
+"""Registry of home-page sections, so each app adds what a role sees first without the tenancy
+core importing it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest
+
+# (roles, callable(request) -> dict with "template" and its context) registered by apps at import time.
+_SECTIONS: list[tuple[frozenset[str], Callable[[HttpRequest], dict | None]]] = []
+
+
+def register_section(roles: frozenset[str], build: Callable[[HttpRequest], dict | None]) -> None:
+    _SECTIONS.append((roles, build))
+
+
+def sections_for(request: HttpRequest) -> list[dict]:
+    role = request.membership.role
+    built = (build(request) for roles, build in _SECTIONS if role in roles)
+    return [section for section in built if section]

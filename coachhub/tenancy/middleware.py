@@ -1,0 +1,47 @@
+"""Resolves the tenant named in the URL and holds it in context for exactly one request.
+
+Pages (`/t/<slug>/…`) also require a logged-in member here: anyone else gets the login page or a
+404 that doesn't confirm the tenant exists. API routes (`/api/v1/t/<slug>/…`) check membership in
+`TenantAPIView`, after DRF has authenticated the session or token.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve
+
+from .context import tenant_context
+from .models import Tenant
+from .selectors import membership_for_user
+
+
+class TenantMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.tenant = None
+        request.membership = None
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            return self.get_response(request)
+        slug = match.kwargs.get("tenant_slug")
+        if slug is None:
+            return self.get_response(request)
+
+        is_api = request.path_info.startswith("/api/")
+        if not is_api and not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        tenant = Tenant.objects.filter(slug=slug, is_active=True).first()
+        if tenant is None:
+            raise Http404("No such workspace.")
+        if not is_api:
+            request.membership = membership_for_user(tenant=tenant, user=request.user)
+            if request.membership is None:
+                raise Http404("No such workspace.")
+            request.membership.tenant = tenant
+        request.tenant = tenant
+        with tenant_context(tenant):
+            return self.get_response(request)

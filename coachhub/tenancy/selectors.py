@@ -1,0 +1,149 @@
+"""Reads of tenants, memberships, teams and invitations. Every read names its tenant."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from .models import (
+    ApiToken,
+    AuditEvent,
+    Invitation,
+    Membership,
+    Role,
+    Team,
+    TeamMembership,
+    TeamRole,
+    Tenant,
+    User,
+    hash_secret,
+)
+
+
+def tenant_get_by_slug(*, slug: str) -> Tenant:
+    return get_object_or_404(Tenant, slug=slug, is_active=True)
+
+
+def user_memberships(*, user: User) -> list[Membership]:
+    """The user's own memberships across tenants, for the tenant switcher.
+
+    Crosses tenants on purpose, but only ever for one user's own rows.
+    """
+    if not user.is_authenticated:
+        return []
+    return list(
+        Membership.objects.all_tenants()
+        .filter(user=user, is_active=True, tenant__is_active=True)
+        .select_related("tenant")
+        .order_by("tenant__name")
+    )
+
+
+def membership_for_user(*, tenant: Tenant, user: User) -> Membership | None:
+    if not user.is_authenticated:
+        return None
+    return (
+        Membership.objects.for_tenant(tenant).filter(user=user, is_active=True).select_related("user").first()
+    )
+
+
+def membership_get(*, tenant: Tenant, membership_id: int) -> Membership:
+    return get_object_or_404(Membership.objects.for_tenant(tenant).select_related("user"), id=membership_id)
+
+
+def member_list(*, tenant: Tenant) -> QuerySet[Membership]:
+    return (
+        Membership.objects.for_tenant(tenant)
+        .select_related("user")
+        .prefetch_related(
+            Prefetch(
+                "team_links",
+                queryset=TeamMembership.objects.for_tenant(tenant).select_related("team"),
+            )
+        )
+        .order_by("user__email")
+    )
+
+
+def team_get(*, tenant: Tenant, team_id: int) -> Team:
+    return get_object_or_404(Team.objects.for_tenant(tenant), id=team_id)
+
+
+def team_list(*, tenant: Tenant) -> QuerySet[Team]:
+    return Team.objects.for_tenant(tenant).prefetch_related(
+        Prefetch(
+            "links",
+            queryset=TeamMembership.objects.for_tenant(tenant).select_related("membership__user"),
+        )
+    )
+
+
+def team_get_by_name(*, tenant: Tenant, name: str) -> Team | None:
+    return Team.objects.for_tenant(tenant).filter(name__iexact=name.strip()).first()
+
+
+def visible_rep_memberships(*, membership: Membership) -> QuerySet[Membership]:
+    """Whose practice data this member may see: a rep themself, a manager their teams' reps,
+    enablement leads and admins everyone in the tenant."""
+    tenant = membership.tenant
+    members = Membership.objects.for_tenant(tenant)
+    if membership.role == Role.REP:
+        return members.filter(id=membership.id)
+    if membership.role == Role.MANAGER:
+        coached_teams = TeamMembership.objects.for_tenant(tenant).filter(
+            membership=membership, kind=TeamRole.COACH
+        )
+        member_ids = TeamMembership.objects.for_tenant(tenant).filter(
+            team_id__in=coached_teams.values("team_id"), kind=TeamRole.MEMBER
+        )
+        return members.filter(id__in=member_ids.values("membership_id"))
+    return members
+
+
+def invitation_list(*, tenant: Tenant) -> QuerySet[Invitation]:
+    return Invitation.objects.for_tenant(tenant).select_related("team", "invited_by")
+
+
+def invitation_get(*, tenant: Tenant, invitation_id: int) -> Invitation:
+    return get_object_or_404(Invitation.objects.for_tenant(tenant), id=invitation_id)
+
+
+def invitation_get_by_token(*, raw_token: str) -> Invitation:
+    """The invitation behind an emailed link. The token is the only key; it names its own tenant."""
+    invitation = (
+        Invitation.objects.all_tenants()
+        .select_related("tenant", "team")
+        .filter(token_hash=hash_secret(raw_token))
+        .first()
+    )
+    if invitation is None:
+        raise Http404("This invitation link is not valid.")
+    return invitation
+
+
+def api_token_by_key(*, raw_key: str) -> ApiToken | None:
+    """Looks a presented API key up before any tenant is known; the caller checks its tenant."""
+    return (
+        ApiToken.objects.all_tenants()
+        .select_related("user", "tenant")
+        .filter(key_hash=hash_secret(raw_key), revoked_at__isnull=True)
+        .first()
+    )
+
+
+def api_token_list(*, tenant: Tenant, user: User) -> QuerySet[ApiToken]:
+    return ApiToken.objects.for_tenant(tenant).filter(user=user, revoked_at__isnull=True)
+
+
+def audit_event_list(*, tenant: Tenant) -> QuerySet[AuditEvent]:
+    return AuditEvent.objects.for_tenant(tenant).select_related("actor")
+
+
+def invitation_is_open(invitation: Invitation) -> bool:
+    return (
+        invitation.accepted_at is None
+        and invitation.revoked_at is None
+        and invitation.expires_at > timezone.now()
+    )

@@ -1,0 +1,28 @@
+"""Tenant pages under /t/<tenant_slug>/."""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.tenant_home, name="tenant_home"),
+    path("people/", views.people, name="people"),
+    path("people/import/", views.people_import, name="people_import"),
+    path("people/<int:membership_id>/", views.member_detail, name="member_detail"),
+    path(
+        "invitations/<int:invitation_id>/resend/",
+        views.invitation_action,
+        {"verb": "resend"},
+        name="invitation_resend",
+    ),
+    path(
+        "invitations/<int:invitation_id>/revoke/",
+        views.invitation_action,
+        {"verb": "revoke"},
+        name="invitation_revoke",
+    ),
+    path("teams/", views.teams, name="teams"),
+    path("teams/<int:team_id>/people/", views.team_link, name="team_link"),
+    path("audit/", views.audit_log, name="audit_log"),
+    path("tokens/", views.api_tokens, name="api_tokens"),
+]

@@ -1,0 +1,47 @@
+"""URL map. Tenant pages live under /t/<tenant_slug>/, the tenant API under /api/v1/t/<tenant_slug>/."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
+
+from coachhub.tenancy import views as tenancy_views
+from coachhub.tenancy.api import urls as tenancy_api
+
+from . import views
+
+tenant_api_patterns = [
+    *tenancy_api.tenant_urlpatterns,
+]
+
+tenant_page_patterns = [
+    path("", include("coachhub.tenancy.urls")),
+]
+
+api_v1_patterns = [
+    *tenancy_api.global_urlpatterns,
+    path("t/<slug:tenant_slug>/", include(tenant_api_patterns)),
+]
+
+urlpatterns = [
+    path("", tenancy_views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/login/", tenancy_views.EmailLoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password-reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path("accounts/password-reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path("accounts/reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
+    path("invite/<str:token>/", tenancy_views.invitation_accept, name="invitation_accept"),
+    path("platform/tenants/", tenancy_views.platform_tenants, name="platform_tenants"),
+    path("t/<slug:tenant_slug>/", include(tenant_page_patterns)),
+    path("api/v1/", include(api_v1_patterns)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,1 @@
+"""KPI import, weekly aggregates, dashboards and digests."""

@@ -1,0 +1,1 @@
+"""Scenario authoring: versioned scenarios, assignments and the starter library."""

@@ -1,0 +1,1 @@
+"""Behavior scoring of practice sessions, with evidence."""

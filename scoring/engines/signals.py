@@ -1,0 +1,394 @@
+"""Per-sentence linguistic signals for rep turns: empathy, apology, reflection, questions, ownership,
+next steps, hedging, jargon and injection attempts.
+
+Everything here is precompiled regular expressions and small lexicons, so scoring stays offline,
+deterministic and far faster than any model. Detectors work on sentences (with their character
+spans in the turn) so that evidence quotes are always verbatim substrings of what the rep said.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+# --- text helpers ---------------------------------------------------------------------------------
+
+# Sentences end at . ! ? or a line break; a decimal point or "$29.99" is not an ending.
+_SENTENCE = re.compile(r"[^\s.!?\n](?:[^.!?\n]|\.(?=\d))*(?:[.!?]+|$)", re.MULTILINE)
+_WORD = re.compile(r"[a-z0-9$%@][a-z0-9'@.\-]*[a-z0-9%]|[a-z0-9]", re.IGNORECASE)
+
+STOPWORDS = frozenset(
+    """a about above after again all also am an and any are as at be because been before being below
+    between both but by can can't could did didn't do does doesn't doing don't down during each few for
+    from further get got had has have having he her here hers him his how i i'd i'll i'm i've if in into
+    is isn't it it's its itself just let me more most my no nor not now of off on once only or other our
+    ours out over own same she should so some such than that that's the their them then there these they
+    this those through to too under until up very was we we're were what what's when where which while
+    who why will with won't would you you'd you'll you're you've your yours yourself yeah okay ok hi
+    hello thanks thank please sure well really actually one like want need said told just still even
+    again already again going know see yes right""".split()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    start: int
+    end: int
+    text: str
+
+
+def split_sentences(text: str) -> list[Sentence]:
+    return [Sentence(m.start(), m.end(), m.group(0)) for m in _SENTENCE.finditer(text)]
+
+
+def stem(word: str) -> str:
+    """A deliberately crude stem: enough to match "charged"/"charge", "cracked"/"crack"."""
+    word = word.lower().strip("'.-")
+    for suffix in ("ing", "ed", "es", "s", "ly"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            word = word[: -len(suffix)]
+            break
+    return word[:6]
+
+
+def content_stems(text: str) -> set[str]:
+    return {stem(w) for w in _WORD.findall(text) if w.lower() not in STOPWORDS and len(w) > 2}
+
+
+def word_count(text: str) -> int:
+    return len(_WORD.findall(text))
+
+
+def _rx(*patterns: str) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+
+
+# --- lexicons -------------------------------------------------------------------------------------
+
+_FEELING = (
+    r"frustrat\w*|annoy\w*|upset\w*|stress\w*|disappoint\w*|exhaust\w*|madden\w*|furious|fed up|"
+    r"infuriat\w*|worr(?:y|ied|ying)|miserable|painful|awful|rough|dangerous|scary|unfair|"
+    r"not what you (?:paid|asked|signed up) for|a lot to deal with|(?:real|serious) (?:problem|money)|"
+    r"not an easy"
+)
+_EMPATHY = _rx(
+    rf"\b(?:that|this|it)(?:'s| is| was| must be| must have been| sounds| would be| can be)\b[^.!?]{{0,40}}\b(?:{_FEELING}|serious|hard|difficult|a lot)\b",
+    rf"\bI(?:'d| would)(?: \w+)? be (?:{_FEELING}|angry|annoyed|upset) too\b",
+    r"\bI (?:can |completely |totally |really |fully )*(?:understand|get|see|hear) (?:why|how|that|you|where you)\b",
+    r"\bI hear you\b|\bI understand\b",
+    r"\b(?:completely|totally|entirely|perfectly) (?:fair|understandable|reasonable)\b",
+    r"\b(?:that|which) makes (?:total |complete )?sense\b",
+    r"\byou shouldn't (?:have to|be|pay)\b|\bwould (?:worry|upset|annoy|frustrate) anyone\b",
+    r"\bthanks for (?:telling|letting) me\b",
+    r"\bsorry (?:about|for) your (?!call|patience)\w+",
+    rf"^[^.!?]{{0,120}},\s*(?:that's|that is|that must be|which is|I'd be)[^.!?]{{0,40}}\b(?:{_FEELING})",
+    rf"\b(?:{_FEELING})\b[^.!?]{{0,30}}\b(?:for you|you're dealing|you've had)\b",
+    r"\bI know (?:that's|this is|it's) not what you\b",
+)
+# Corporate boilerplate names a feeling without acknowledging this customer's.
+_BOILERPLATE = _rx(r"\b(?:any|the) (?:inconvenience|frustration|trouble) (?:caused|this may)?", r"\bwe are aware\b")
+_DISMISSIVE = _rx(
+    r"\bcalm down\b",
+    r"\bnot my problem\b",
+    r"\bI don't make the rules\b",
+    r"\byou should have\b",
+    r"\bthat's (?:just )?how it is\b",
+    r"\bthat's it\b",
+    r"^\s*look,",
+    r"\bno worries\b",
+    r"\bnot (?:much|really something) (?:really|we)\b",
+    r"\bjust the policy\b",
+    r"\bwrap this up\b",
+)
+_APOLOGY = _rx(r"\bsorry\b", r"\bapologi[sz]\w*", r"\bmy apologies\b", r"\bapologies\b")
+
+_REFLECTION_PHRASE = _rx(
+    r"\bso what I'm hearing\b",
+    r"\bwhat I'm hearing\b",
+    r"\bit sounds like\b|\bsounds like you\b",
+    r"\bso you(?:'re| are| have| were|'ve)\b",
+    r"\bif I (?:understand|heard) (?:you|that|correctly)\b",
+    r"\byou(?:'re| are) saying\b|\byou (?:mentioned|said)\b",
+    r"\bis that (?:right|correct|fair)\b",
+    r"\bjust so I understand\b",
+    r"\bgot it\b",
+)
+
+_QUESTION_REQUEST = _rx(
+    r"^\s*(?:please )?(?:tell me|let me know|read me|give me) (?:the|your|which|what|when)\b",
+    r"^\s*(?:please )?(?:confirm|share|send me) (?:the|your)\b",
+)
+
+_CLARIFY_OPENER = _rx(
+    r"\b(?:which|what time|when did|did|does|is the|has|have you|do you remember|could you|can you|would)\b"
+)
+_GENERIC_PROBLEM_QUESTION = _rx(
+    r"\bwhat(?:'s| is) (?:the |your )?(?:issue|problem|going on|wrong)\b",
+    r"\bwhat(?:'s| is) wrong with\b",
+    r"\bwhy do you want to\b",
+    r"\bwhat can I (?:do|help)\b",
+    r"\bcan you tell me what the (?:problem|issue)\b",
+)
+_ASKS_NUMBER = _rx(r"\b(?:order|account|reference|ticket)(?: number)?\b")
+_ASKS_EMAIL = _rx(r"\be-?mail\b")
+_ASKS_WHEN = _rx(r"^\s*(?:and |so )?when did\b")
+_GIVEN_NUMBER = re.compile(r"\d[\d-]{3,}")
+_GIVEN_EMAIL = re.compile(r"\S+@\S+")
+_GIVEN_WHEN = _rx(
+    r"\bago\b|\b(?:january|february|march|april|may|june|july|august|september|october|november|december)\b|\blast (?:week|month)\b"
+)
+
+_OWNERSHIP = _rx(
+    r"\bI(?:'ll| will| shall)\s+(?!say\b|be honest\b|never\b|not\b|just tell\b)(?:personally |also |just |now )?\w+",
+    r"\bI(?:'m| am) (?:going to|gonna) \w+",
+    r"\bI(?:'m| am) (?:now )?(?:sending|adding|cancell?ing|refunding|removing|reversing|switching|applying|staying|shipping|chasing|posting|putting|checking|opening|processing|escalating|booking|arranging|calling|emailing)\b",
+    r"\bI(?:'ve| have) (?:just )?(?:added|cancell?ed|removed|refunded|applied|switched|credited|booked|arranged|sent|made|put|processed|logged)\b",
+    r"\blet me (?:check|look|pull|see|find|fix|sort|get|take)\b",
+    r"\b(?:this|that)(?:'s| is) on (?:us|me)\b",
+    r"\b(?:that's|it's|this is) (?:our|my) (?:error|mistake|fault)\b",
+    r"\bcomes? straight to me\b",
+)
+_MONTH = r"(?:january|february|march|april|may|june|july|august|september|october|november|december)"
+_WEEKDAY = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
+TIME_EXPRESSION = _rx(
+    r"\b(?:today|tonight|tomorrow|this (?:morning|afternoon|evening|week))\b",
+    rf"\b(?:on |by |before |until )?{_WEEKDAY}\b",
+    r"\b(?:by|before|after|at|until) (?:\d{1,2}(?::\d\d)?\s?(?:am|pm)?|noon|midday|end of (?:the )?day)\b",
+    r"\b\d{1,2}(?::\d\d)?\s?(?:am|pm)\b|\b\d{1,2}:\d\d\b|\bnoon\b",
+    r"\bwithin (?:the next )?(?:\d+|an?|one|two|ten|fifteen|thirty) (?:minutes?|hours?)\b",
+    r"\bin (?:the next |about )?(?:\d+|ten|five|fifteen|thirty) (?:minutes?|hours?)\b",
+    r"\bend of (?:the )?day\b|\bnext (?:statement|bill)\b",
+    rf"\bthe \d{{1,2}}(?:st|nd|rd|th)\b|\b{_MONTH} \d{{1,2}}\b",
+    r"\bright (?:now|away)\b|\bstraight away\b|\bthe moment\b|\bas soon as\b",
+)
+_NEXT_STEP_ACTION = _rx(
+    r"\bI(?:'ll| will)\s+(?:also |personally |then )?(?:call|email|text|send|ship|post|check|follow|ring|update|put|switch|cancel|remove|refund|reverse|chase|add|arrange|book|speak|talk)\b",
+    r"\bI(?:'m| am) (?:going to )?(?:sending|shipping|adding|cancell?ing|refunding|removing|reversing|switching|applying|posting|chasing|calling|emailing|ringing)\b",
+    r"\byou(?:'ll| will) (?:get|receive|see|have|hear from me)\b",
+    r"\b(?:it|the \w+) (?:goes|ships|arrives|will arrive|goes out)\b",
+    r"\b(?:reply to|call me back|comes straight to me)\b",
+    r"\bI(?:'ve| have) (?:cancell?ed|added|removed|applied)\b[^.!?]*\b(?:effective|end date|today|next)\b",
+    r"\bcancell?(?:ed|ing)\b[^.!?]*\beffective\b",
+)
+_VAGUE_HANDOFF = _rx(
+    r"\bsomeone (?:will|from|should)\b",
+    r"\byou'll hear back\b|\beventually\b|\bat some point\b|\bin the queue\b|\bask later\b|\btry again later\b",
+    r"\bcall back (?:later|next week|another time)\b",
+)
+_FOLLOW_UP = _rx(
+    r"\b(?:check|make sure|confirm) (?:on |that |in )?[^.!?]{0,40}\barrived\b",
+    r"\bI(?:'ll| will) (?:check|follow up|call you|ring)\b",
+    r"\bif (?:it|that)(?: isn't| is not|'s not|'s still)\b[^.!?]*\b(?:reply|call|email|comes)\b",
+    r"\bif it's still down\b",
+)
+
+_HEDGING = _rx(
+    r"\bmaybe\b|\bperhaps\b|\bprobably\b|\bpossibly\b|\bhopefully\b",
+    r"\bI (?:think|guess|suppose|believe|reckon)\b|\bI don't think\b",
+    r"\b(?:I'm |I am )?not (?:sure|certain)\b",
+    r"\bmight\b|\bshould be\b|\bshould probably\b|\bkind of\b|\bsort of\b",
+)
+# Internal vocabulary a customer shouldn't have to decode. All-caps acronyms are caught generically.
+_JARGON_TERMS = _rx(
+    r"\bescalation matrix\b|\bper (?:our|the) (?:ToS|T&Cs?|SLA|MSA)\b|\bwork order\b|\bfield ops\b",
+    r"\bmicroservice\b|\bpayment gateway\b|\bacquirer\b|\bgateway\b|\bsettlement window\b|\bretention queue\b",
+    r"\bP[0-4]\b|\bSev ?[0-4]\b|\bT[1-3]\b|\bT&Cs?\b|\bToS\b",
+)
+_ACRONYM = re.compile(r"\b[A-Z][A-Z&]{1,4}s?\b")
+_PLAIN_ACRONYMS = frozenset({"I", "OK", "US", "UK", "TV", "PM", "AM", "ID", "PIN", "USB", "PS", "AI", "EU", "FAQ"})
+
+INJECTION = _rx(
+    r"\b(?:ignore|disregard|forget|override)\b[^.!?]{0,40}\b(?:rubric|instructions?|rules|scoring|guidelines|policies|prompt)\b",
+    r"(?:^|\n)\s*(?:system|assistant|grader|evaluator|judge|scorer)\s*:",
+    r"\b(?:note|message|instructions?) (?:to|for) (?:the |any |whoever )?(?:evaluator|grader|judge|scorer|ai|model|reviewer|whoever)",
+    r"\bas the (?:evaluator|grader|judge|scoring model|scorer|ai|model|reviewer)\b",
+    r"\b(?:ai|llm|model) (?:judge|grader|evaluator|scorer)\b",
+    r"\b(?:give|rate|score|mark|grade|award)\b[^.!?]{0,50}\b(?:100|10/10|full marks|perfect|maximum|max points|top (?:score|marks)|five stars)\b",
+    r"\[\[|\]\]|<\|",
+    r"\bthe rubric says\b",
+)
+
+# Refusing or holding a policy, and saying why.
+_REFUSAL = _rx(
+    r"\bI (?:can't|cannot|can not|won't be able|am not able|'m not able|'m unable|am unable)\b",
+    r"\b(?:isn't|is not|not) possible\b|\bI won't (?:guess|give|be able)\b|\bI'd rather not\b|\bno refund\b",
+)
+_REASON = _rx(
+    r"\bbecause\b|\bsince\b|\bso that\b|\bthe reason\b|\bthat's why\b|\bwhich is why\b|\bthat keeps\b|\bis how we\b",
+    r"\bthat's the bank's\b|\brather than guess\b",
+)
+_REASONLESS_REFUSAL = _rx(r"\bjust the policy\b|\bthat's just how it is\b|\bI don't make the rules\b|\bthat's it\b")
+
+_ESCALATION = _rx(
+    r"!",
+    r"\b(?:ridiculous|unacceptable|unbelievable|furious|manager|joke|seriously|serious\?|hate|wasted|"
+    r"losing (?:money|patience)|costing me|are you even|I just (?:told|said)|never shopping|wonderful\.)",
+)
+_SHOUTING = re.compile(r"\b[A-Z]{4,}\b")
+
+SIGNAL_NAMES: tuple[str, ...] = (
+    "empathy",
+    "apology",
+    "reflection",
+    "question",
+    "ownership",
+    "next_step",
+    "hedging",
+    "jargon",
+    "policy_violation",
+    "injection",
+)
+
+
+# --- per-sentence analysis ------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class SentenceSignals:
+    sentence: Sentence
+    found: set[str] = field(default_factory=set)
+    apologies: int = 0
+    hedges: int = 0
+    jargon_terms: list[str] = field(default_factory=list)
+    dismissive: bool = False
+    vague_handoff: bool = False
+    follow_up: bool = False
+    clarifying: bool = False
+    reask: bool = False
+    refusal: bool = False
+    reason: bool = False
+    reasonless_refusal: bool = False
+    specific: bool = False
+
+
+@dataclass(slots=True)
+class TurnAnalysis:
+    index: int
+    text: str
+    sentences: list[SentenceSignals]
+    words: int
+
+    @property
+    def injection(self) -> bool:
+        return any("injection" in s.found for s in self.sentences)
+
+    def clean(self) -> list[SentenceSignals]:
+        """Sentences that may count as positive evidence: anything flagged as injection is out."""
+        return [s for s in self.sentences if "injection" not in s.found]
+
+    def signals(self) -> set[str]:
+        found: set[str] = set()
+        for item in self.sentences:
+            found |= item.found
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerContext:
+    """What the customer has said before a rep turn: its vocabulary and the facts already given."""
+
+    stems: frozenset[str]
+    gave_number: bool
+    gave_email: bool
+    gave_when: bool
+    explained_problem: bool
+
+    @classmethod
+    def from_texts(cls, texts: Sequence[str]) -> CustomerContext:
+        joined = "\n".join(texts)
+        return cls(
+            stems=frozenset(content_stems(joined)),
+            gave_number=bool(_GIVEN_NUMBER.search(joined)),
+            gave_email=bool(_GIVEN_EMAIL.search(joined)),
+            gave_when=bool(_GIVEN_WHEN.search(joined)),
+            explained_problem=word_count(joined) >= 8,
+        )
+
+
+def analyze_rep_turn(index: int, text: str, context: CustomerContext) -> TurnAnalysis:
+    sentences = [_analyze_sentence(sentence, context) for sentence in split_sentences(text)]
+    return TurnAnalysis(index=index, text=text, sentences=sentences, words=word_count(text))
+
+
+def _analyze_sentence(sentence: Sentence, context: CustomerContext) -> SentenceSignals:
+    text = sentence.text
+    result = SentenceSignals(sentence=sentence)
+    found = result.found
+    if INJECTION.search(text):
+        found.add("injection")
+    result.apologies = len(_APOLOGY.findall(text))
+    if result.apologies:
+        found.add("apology")
+    if _EMPATHY.search(text) and not _BOILERPLATE.search(text):
+        found.add("empathy")
+    result.dismissive = bool(_DISMISSIVE.search(text))
+    is_question = text.rstrip().endswith("?") or bool(_QUESTION_REQUEST.search(text))
+    if is_question:
+        found.add("question")
+        result.reask = _is_reask(text, context)
+        result.clarifying = not result.reask and _is_clarifying(text, context)
+    if not result.reask and _is_reflection(text, context):
+        found.add("reflection")
+    if _OWNERSHIP.search(text):
+        found.add("ownership")
+    result.vague_handoff = bool(_VAGUE_HANDOFF.search(text))
+    result.follow_up = bool(_FOLLOW_UP.search(text))
+    if _NEXT_STEP_ACTION.search(text) and TIME_EXPRESSION.search(text) and not result.vague_handoff:
+        found.add("next_step")
+    result.hedges = len(_HEDGING.findall(text))
+    if result.hedges:
+        found.add("hedging")
+    result.jargon_terms = jargon_terms(text)
+    if result.jargon_terms:
+        found.add("jargon")
+    result.refusal = bool(_REFUSAL.search(text))
+    result.reason = bool(_REASON.search(text))
+    result.reasonless_refusal = bool(_REASONLESS_REFUSAL.search(text))
+    result.specific = bool(re.search(r"\d", text) or TIME_EXPRESSION.search(text))
+    return result
+
+
+def jargon_terms(text: str) -> list[str]:
+    terms = [m.group(0) for m in _JARGON_TERMS.finditer(text)]
+    covered = " ".join(terms)
+    for match in _ACRONYM.finditer(text):
+        word = match.group(0).rstrip("s") if match.group(0).endswith("s") else match.group(0)
+        if word not in _PLAIN_ACRONYMS and word not in covered:
+            terms.append(match.group(0))
+    return terms
+
+
+def _is_reask(text: str, context: CustomerContext) -> bool:
+    """Asking again for something the customer already said is the clearest sign of not listening."""
+    if _GENERIC_PROBLEM_QUESTION.search(text) and context.explained_problem:
+        return True
+    if _ASKS_EMAIL.search(text) and context.gave_email:
+        return True
+    if _ASKS_NUMBER.search(text) and context.gave_number and not _GIVEN_NUMBER.search(text):
+        return True
+    return bool(_ASKS_WHEN.search(text) and context.gave_when)
+
+
+def _is_clarifying(text: str, context: CustomerContext) -> bool:
+    overlap = content_stems(text) & context.stems
+    return bool(_CLARIFY_OPENER.search(text)) and (bool(overlap) or bool(_REFLECTION_PHRASE.search(text)))
+
+
+def _is_reflection(text: str, context: CustomerContext) -> bool:
+    if _REFLECTION_PHRASE.search(text):
+        return True
+    if not context.stems:
+        return False
+    stems = content_stems(text)
+    overlap = stems & context.stems
+    # A restatement reuses several of the customer's own content words and is mostly made of them.
+    return len(overlap) >= 3 or (len(overlap) >= 2 and len(overlap) >= 0.4 * max(len(stems), 1))
+
+
+def customer_escalated(text: str) -> bool:
+    return bool(_ESCALATION.search(text) or _SHOUTING.search(text))
+
+
+def first_match(pattern: re.Pattern[str], sentences: Iterable[SentenceSignals]) -> SentenceSignals | None:
+    return next((s for s in sentences if pattern.search(s.sentence.text)), None)

@@ -1,0 +1,1 @@
+"""The role-play runner. App label "roleplay": django.contrib.sessions owns "sessions"."""
