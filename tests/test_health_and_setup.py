@@ -83,8 +83,9 @@ def test_production_settings_pass_check_deploy(tmp_path):
     import subprocess
     import sys
 
+    # The browser tests' DJANGO_ALLOW_ASYNC_UNSAFE must not leak into a production check.
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
         "DJANGO_SETTINGS_MODULE": "coachhub.settings.production",
         "DJANGO_SECRET_KEY": "x" * 20 + "-very-long-and-random-secret-for-the-deploy-check-0123456789",
         "DJANGO_ALLOWED_HOSTS": "coachhub.example",

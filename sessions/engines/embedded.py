@@ -57,8 +57,8 @@ SUBSTANTIVE_CUES = frozenset(
     {"paraphrased", "relevant_question", "uncovered_detail", "explained_reason", "offered_option", "next_step"}
 )
 RECENT_CUSTOMER_LINES = 3
-# Share of a fact's words the rep must repeat for a question to be a confirmation
-# ("Is your order SH-20417?") rather than asking again ("What's your order number?").
+# Share of a fact's words the rep must repeat for a question to be a confirmation ("So you tried
+# another cable?") rather than asking again; facts with numbers need the numbers instead.
 CONFIRMATION_OVERLAP = 0.6
 # Share of a fact's words already said in the opening line for it to count as already given.
 SHARED_IN_OPENING_OVERLAP = 0.6
@@ -298,13 +298,21 @@ def _answer_question(
     elif "paraphrased" in reading.cues:
         # "So the suit arrived in the wrong size?" checks understanding; the reaction answers it.
         reading.answered_fact = None
-    elif len(fact_stems & rep_stems) / len(fact_stems) >= CONFIRMATION_OVERLAP:
+    elif _restates(fact_stems, rep_stems):
         # Reading back what the customer said to confirm it is good listening.
         reading.answer_kind = "confirm"
         reading.cues.append("relevant_question")
     else:
         reading.answer_kind = "again"
         reading.cues.append("asked_again")
+
+
+def _restates(fact_stems: frozenset[str], rep_stems: frozenset[str]) -> bool:
+    """Does the rep say the fact back? Numbers (order ids, amounts) must be there if the fact has any."""
+    identifiers = {stem for stem in fact_stems if any(ch.isdigit() for ch in stem)}
+    if identifiers:
+        return identifiers <= rep_stems
+    return len(fact_stems & rep_stems) / len(fact_stems) >= CONFIRMATION_OVERLAP
 
 
 def _newly_revealed(spec: ScenarioSpec, conversation: _Conversation, text: str) -> list[int]:
@@ -459,7 +467,7 @@ ANSWER_LINES = {
     "again": (("I already told you! {fact}", "I've said this already. {fact}"), ("I mentioned that already. {fact}", "Like I said: {fact}")),
 }
 PUSH_LINES = {
-    "furious": ("I want {wants}, and I want it sorted today.", "Just fix it. I want {wants}.",
+    "furious": ("Listen to me. I want {wants}.", "Just fix it. I want {wants}.",
                 "I'm this close to taking my business elsewhere."),
     "angry": ("All I want is {wants}.", "What I need is {wants}.", "I just want {wants}."),
     "annoyed": ("What I'm hoping for is {wants}.", "I'd really like {wants}.", "So what can you actually do for me?"),

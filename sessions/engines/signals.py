@@ -305,11 +305,9 @@ def _first_match(pattern: re.Pattern[str], text: str) -> str | None:
 def _unexplained_jargon(text: str) -> str | None:
     if _EXPLAINS.search(text):
         return None
-    for pattern in _JARGON:
-        match = pattern.search(text)
-        if match:
-            return match.group(0)
-    return None
+    matches = [match for pattern in _JARGON if (match := pattern.search(text))]
+    # The customer trips over the first unfamiliar term they read.
+    return min(matches, key=lambda match: match.start()).group(0) if matches else None
 
 
 # --- words -----------------------------------------------------------------------------------
@@ -326,7 +324,8 @@ _STOPWORDS = frozenset(
     until up very was wasn't we we'd we'll we're we've were weren't what what's when when's where where's which
     while who who's whom why why's with won't would wouldn't you you'd you'll you're you've your yours yourself
     yourselves just also really okay ok yes yeah well like get got going want need know think see said say
-    tell one thing things now still even sure right please thanks thank hi hello sorry will
+    tell one thing things now still even sure right please thanks thank hi hello sorry will last night day
+    time week good great back much many lot way make take give come look let put kind
     """.split()
 )
 _TOKEN = re.compile(r"[a-z0-9']+")
