@@ -12,10 +12,14 @@ from . import views
 
 tenant_api_patterns = [
     *tenancy_api.tenant_urlpatterns,
+    path("", include("scenarios.api.urls")),
+    path("", include("sessions.api.urls")),
 ]
 
 tenant_page_patterns = [
     path("", include("coachhub.tenancy.urls")),
+    path("", include("scenarios.urls")),
+    path("", include("sessions.urls")),
 ]
 
 api_v1_patterns = [

@@ -455,7 +455,9 @@ def _parse_spec(c: _Collector, data: Any, *, path: str) -> ScenarioSpec | None:
     slug = _text(c, fields.get("slug"), _join(path, "slug"), max_len=SLUG_MAX)
     if slug and not _SLUG.match(slug) and _join(path, "slug") not in c.errors:
         c.add(_join(path, "slug"), "must use only lowercase letters, digits and single hyphens")
-    difficulty = _choice(c, fields.get("difficulty"), _join(path, "difficulty"), DIFFICULTIES, default="standard")
+    difficulty = _choice(
+        c, fields.get("difficulty"), _join(path, "difficulty"), DIFFICULTIES, default="standard"
+    )
     persona = _parse_persona(c, fields.get("persona"), _join(path, "persona"))
     end_conditions = _parse_end_conditions(
         c, fields.get("end_conditions"), _join(path, "end_conditions"), DIFFICULTY_PROFILES[difficulty]
@@ -472,8 +474,12 @@ def _parse_spec(c: _Collector, data: Any, *, path: str) -> ScenarioSpec | None:
         summary=_text(c, fields.get("summary"), _join(path, "summary")),
         persona=persona,
         opening_line=_text(c, fields.get("opening_line"), _join(path, "opening_line")),
-        policies=_text_list(c, fields.get("policies"), _join(path, "policies"), min_items=1, max_items=POLICIES_MAX),
-        success_criteria=_text_list(c, fields.get("success_criteria"), _join(path, "success_criteria"), min_items=1),
+        policies=_text_list(
+            c, fields.get("policies"), _join(path, "policies"), min_items=1, max_items=POLICIES_MAX
+        ),
+        success_criteria=_text_list(
+            c, fields.get("success_criteria"), _join(path, "success_criteria"), min_items=1
+        ),
         end_conditions=end_conditions,
         rubric=_parse_rubric(c, fields.get("rubric"), _join(path, "rubric")),
         show_frustration_meter=show_meter,
@@ -522,7 +528,9 @@ def _parse_persona(c: _Collector, value: Any, path: str) -> Persona:
         facts=_text_list(c, fields.get("facts"), _join(path, "facts")),
         wants=_text(c, fields.get("wants"), _join(path, "wants")),
         temperament=_text(c, fields.get("temperament"), _join(path, "temperament"), required=False),
-        base_frustration=_int(c, fields.get("base_frustration"), _join(path, "base_frustration"), low=0, high=100, default=50),
+        base_frustration=_int(
+            c, fields.get("base_frustration"), _join(path, "base_frustration"), low=0, high=100, default=50
+        ),
         calmed_by=_text_list(c, fields.get("calmed_by"), _join(path, "calmed_by"), max_len=NAME_MAX),
         inflamed_by=_text_list(c, fields.get("inflamed_by"), _join(path, "inflamed_by"), max_len=NAME_MAX),
         hidden_details=_parse_hidden_details(c, fields.get("hidden_details"), _join(path, "hidden_details")),
@@ -547,7 +555,11 @@ def _parse_hidden_details(c: _Collector, value: Any, path: str) -> tuple[HiddenD
             HiddenDetail(
                 detail=_text(c, fields.get("detail"), _join(item_path, "detail")),
                 revealed_when=_text_list(
-                    c, fields.get("revealed_when"), _join(item_path, "revealed_when"), min_items=1, max_len=NAME_MAX
+                    c,
+                    fields.get("revealed_when"),
+                    _join(item_path, "revealed_when"),
+                    min_items=1,
+                    max_len=NAME_MAX,
                 ),
             )
         )
@@ -556,14 +568,29 @@ def _parse_hidden_details(c: _Collector, value: Any, path: str) -> tuple[HiddenD
 
 def _parse_end_conditions(c: _Collector, value: Any, path: str, profile: DifficultyProfile) -> EndConditions:
     fields = (
-        _mapping(c, value, path, ("max_turns", "time_limit_minutes", "resolve_frustration_at_most", "escalate_frustration_at_least"))
+        _mapping(
+            c,
+            value,
+            path,
+            (
+                "max_turns",
+                "time_limit_minutes",
+                "resolve_frustration_at_most",
+                "escalate_frustration_at_least",
+            ),
+        )
         if value is not None
         else {}
     ) or {}
     conditions = EndConditions(
         max_turns=_int(c, fields.get("max_turns"), _join(path, "max_turns"), low=2, high=100, default=20),
         time_limit_minutes=_int(
-            c, fields.get("time_limit_minutes"), _join(path, "time_limit_minutes"), low=1, high=120, default=15
+            c,
+            fields.get("time_limit_minutes"),
+            _join(path, "time_limit_minutes"),
+            low=1,
+            high=120,
+            default=15,
         ),
         resolve_frustration_at_most=_int(
             c,
@@ -582,10 +609,14 @@ def _parse_end_conditions(c: _Collector, value: Any, path: str, profile: Difficu
             default=90,
         ),
     )
-    if conditions.resolve_frustration_at_most >= conditions.escalate_frustration_at_least and not c.errors.keys() & {
-        _join(path, "resolve_frustration_at_most"),
-        _join(path, "escalate_frustration_at_least"),
-    }:
+    if (
+        conditions.resolve_frustration_at_most >= conditions.escalate_frustration_at_least
+        and not c.errors.keys()
+        & {
+            _join(path, "resolve_frustration_at_most"),
+            _join(path, "escalate_frustration_at_least"),
+        }
+    ):
         c.add(
             _join(path, "resolve_frustration_at_most"),
             "must be lower than escalate_frustration_at_least",
@@ -602,7 +633,9 @@ def _parse_rubric(c: _Collector, value: Any, path: str) -> Rubric:
     if not isinstance(items, list) or not items or len(items) > LIST_MAX:
         c.add(behaviors_path, f"must be a list of 1 to {LIST_MAX} behaviors, each with key and weight")
         return default_rubric()
-    behaviors = tuple(_parse_behavior(c, item, _join(behaviors_path, index)) for index, item in enumerate(items))
+    behaviors = tuple(
+        _parse_behavior(c, item, _join(behaviors_path, index)) for index, item in enumerate(items)
+    )
     seen: set[str] = set()
     for index, behavior in enumerate(behaviors):
         if behavior.key in seen:

@@ -116,3 +116,30 @@ ROUTES: dict[str, Route] = {
     "api-token-detail": Route(TENANT_API, everyone(405), kwargs=lambda w: {"pk": 1}),
 }
 
+
+
+# Each app's routes live beside its tests (tests/<app>/routes.py): a ROUTES dict and an optional
+# seed(world) that creates the objects those routes point at, inside the world's own tenant.
+APP_ROUTE_MODULES = ("tests.scenarios.routes", "tests.sessions.routes", "tests.scoring.routes", "tests.reports.routes")
+SEEDERS: list[Callable[[Any], None]] = []
+
+
+def _merge_app_routes() -> None:
+    import importlib
+
+    for module_name in APP_ROUTE_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and module_name.startswith(exc.name):
+                continue
+            raise
+        for name, route in module.ROUTES.items():
+            if name in ROUTES:
+                raise KeyError(f"route {name} classified twice ({module_name})")
+            ROUTES[name] = route
+        if hasattr(module, "seed"):
+            SEEDERS.append(module.seed)
+
+
+_merge_app_routes()

@@ -25,6 +25,7 @@ from tests.matrix import (
     PLATFORM_API,
     PUBLIC,
     ROUTES,
+    SEEDERS,
     TENANT_API,
     TENANT_KINDS,
     Route,
@@ -59,6 +60,8 @@ def _seed(world: World) -> None:
         tenant=world.tenant, actor=admin, email=f"pending@{world.tenant.slug}.example", role=Role.REP, team=world.team
     )
     world.extra["invitation"] = invitation
+    for seeder in SEEDERS:
+        seeder(world)
 
 
 def _markers(world: World) -> list[str]:

@@ -196,8 +196,10 @@ def score_confidence(conv: Conversation) -> BehaviorScore:
     holds = [(t, s) for t, s in sentences if s.refusal and t in reasoned_turns]
     reasonless = [(t, s) for t, s in sentences if s.reasonless_refusal]
     steady, shaky = _pressure_responses(conv)
+    # Plain, unhedged commitments ("I'll call you at 10") are what confidence sounds like.
+    assertive = [(t, s) for t, s in sentences if s.found & {"ownership", "next_step"} and not s.hedges]
     latency_penalty, latency_notes = _latency_penalty(conv)
-    if not (hedges or over_apology or holds or reasonless or steady or shaky or latency_notes):
+    if not (hedges or over_apology or holds or reasonless or steady or shaky or assertive or latency_notes):
         return BehaviorScore.not_observed()
     score = (
         75
@@ -207,6 +209,7 @@ def score_confidence(conv: Conversation) -> BehaviorScore:
         - 12 * len(reasonless)
         + 5 * len(steady)
         - 8 * len(shaky)
+        + 3 * min(len(assertive), 3)
         - latency_penalty
         - 15 * conv.injection_turns
     )
@@ -215,6 +218,8 @@ def score_confidence(conv: Conversation) -> BehaviorScore:
         parts.append(f"held the line with a reason {_plural(len(holds), 'time')}")
     if steady:
         parts.append(f"stayed steady in {_plural(len(steady), 'tense moment')}")
+    if assertive and not hedge_count:
+        parts.append(f"committed without hedging in {_plural(len(assertive), 'statement')}")
     if hedge_count:
         parts.append(f"hedged {_plural(hedge_count, 'time')}")
     if over_apology:
@@ -223,7 +228,7 @@ def score_confidence(conv: Conversation) -> BehaviorScore:
         parts.append("refused without a reason")
     parts.extend(latency_notes)
     rationale = (parts[0][0].upper() + "; ".join(parts)[1:] + ".") if parts else "Responses under pressure were mixed."
-    evidence = _evidence(hedges + reasonless + shaky + holds + steady)
+    evidence = _evidence(hedges + reasonless + shaky + holds + steady + assertive)
     return BehaviorScore(_clamp(score), rationale, _confidence(len(evidence) or 1), evidence)
 
 

@@ -148,7 +148,7 @@ class AmountLimit(ClauseRule):
         previous_turn_offer = -1
         for turn, sentence, clean in _clauses_of(turns):
             text = sentence.sentence.text
-            amounts = self._new_offers(text, continuing=previous_turn_offer == turn)
+            amounts = self._new_offers(text, continuing=previous_turn_offer == turn or (bool(offers) and "question" in sentence.found))
             for amount in amounts:
                 hit = Hit(turn, text)
                 offers.append((hit, clean))
@@ -174,7 +174,8 @@ class AmountLimit(ClauseRule):
             before = text[: match.start()].lower()
             if before.rstrip().endswith(("the", "full")):
                 continue
-            adds_on = continuing and re.search(r"\b(?:another|plus|extra|additional|also)\s*$", before)
+            # A bare amount right after an offer ("make it $40", "what about 50% then?") revises the offer.
+            adds_on = continuing or re.search(r"\b(?:another|plus|extra|additional|what about|how about|make it)\s*$", before)
             if mentions_subject or adds_on:
                 found.append(float(match.group("d") or match.group("p")))
         return found
@@ -189,7 +190,7 @@ _PROMISE_TIME = re.compile(
 )
 _COMMITMENT = re.compile(r"\b(?:will|'ll|should|going to|gonna|promise|definitely|for sure|to be)\b|'ll\b", re.I)
 _RESOLUTION = re.compile(
-    r"\b(?:back|fixed|fix|done|there|restored|arrive|arriving|working|sorted|resolved|repaired|refund\w*)\b|"
+    r"\b(?:back|fixed|fix|done|there|restored|arrive|arriving|working|sorted|resolved|repaired)\b|"
     r"\bin your account\b|\bon your card\b",
     re.I,
 )
@@ -271,7 +272,7 @@ class Restriction(ClauseRule):
                 outcome.violations.append(Hit(turn, text))
                 continue
             mention = self.subject.search(text)
-            if clean and outcome.followed is None and mention and _negated_before(text, mention.start() + 1):
+            if clean and outcome.followed is None and mention and _negated_before(text, mention.start()):
                 outcome.followed = Hit(turn, text)
         return outcome
 
@@ -293,7 +294,7 @@ _PROHIBITED_LANGUAGE: dict[str, str] = {
 _VAGUE_WORDS = frozenset({"other", "any", "another", "anyone", "anything", "customer", "customers"})
 _OBJECT_SYNONYMS: dict[str, str] = {
     "courier": r"courier|carrier|delivery (?:driver|guy|company)|postal|third party",
-    "department": r"department|team|warehouse|fulfil\w*|packing|billing system",
+    "department": r"department|team|warehouse|fulfil\w*|billing system",
 }
 
 

@@ -85,6 +85,8 @@ _EMPATHY = _rx(
     rf"^[^.!?]{{0,120}},\s*(?:that's|that is|that must be|which is|I'd be)[^.!?]{{0,40}}\b(?:{_FEELING})",
     rf"\b(?:{_FEELING})\b[^.!?]{{0,30}}\b(?:for you|you're dealing|you've had)\b",
     r"\bI know (?:that's|this is|it's) not what you\b",
+    rf"\b(?:is|are|was) (?:really |so |very |pretty |incredibly )?(?:{_FEELING}|serious|exhausting)\b",
+    r"\bsorry (?:that )?you(?:'re| are|'ve| have)\b",
 )
 # Corporate boilerplate names a feeling without acknowledging this customer's.
 _BOILERPLATE = _rx(r"\b(?:any|the) (?:inconvenience|frustration|trouble) (?:caused|this may)?", r"\bwe are aware\b")
@@ -108,6 +110,7 @@ _REFLECTION_PHRASE = _rx(
     r"\bwhat I'm hearing\b",
     r"\bit sounds like\b|\bsounds like you\b",
     r"\bso you(?:'re| are| have| were|'ve)\b",
+    r"(?:^|,\s*)so (?:the|your|it's|it was)\b[^?]*$",
     r"\bif I (?:understand|heard) (?:you|that|correctly)\b",
     r"\byou(?:'re| are) saying\b|\byou (?:mentioned|said)\b",
     r"\bis that (?:right|correct|fair)\b",
@@ -123,6 +126,7 @@ _QUESTION_REQUEST = _rx(
 _CLARIFY_OPENER = _rx(
     r"\b(?:which|what time|when did|did|does|is the|has|have you|do you remember|could you|can you|would)\b"
 )
+_NOT_CLARIFYING = _rx(r"\banything else\b", r"\bhave you tried\b", r"\bare you sure\b", r"\bwill that do\b")
 _GENERIC_PROBLEM_QUESTION = _rx(
     r"\bwhat(?:'s| is) (?:the |your )?(?:issue|problem|going on|wrong)\b",
     r"\bwhat(?:'s| is) wrong with\b",
@@ -147,7 +151,6 @@ _OWNERSHIP = _rx(
     r"\blet me (?:check|look|pull|see|find|fix|sort|get|take)\b",
     r"\b(?:this|that)(?:'s| is) on (?:us|me)\b",
     r"\b(?:that's|it's|this is) (?:our|my) (?:error|mistake|fault)\b",
-    r"\bcomes? straight to me\b",
 )
 _MONTH = r"(?:january|february|march|april|may|june|july|august|september|october|november|december)"
 _WEEKDAY = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
@@ -156,21 +159,26 @@ TIME_EXPRESSION = _rx(
     rf"\b(?:on |by |before |until )?{_WEEKDAY}\b",
     r"\b(?:by|before|after|at|until) (?:\d{1,2}(?::\d\d)?\s?(?:am|pm)?|noon|midday|end of (?:the )?day)\b",
     r"\b\d{1,2}(?::\d\d)?\s?(?:am|pm)\b|\b\d{1,2}:\d\d\b|\bnoon\b",
-    r"\bwithin (?:the next )?(?:\d+|an?|one|two|ten|fifteen|thirty) (?:minutes?|hours?)\b",
+    r"\bwithin (?:the next )?(?:\d+|an?|one|two|ten|fifteen|thirty) (?:minutes?|hours?)\b|\bwithin the (?:hour|day)\b",
     r"\bin (?:the next |about )?(?:\d+|ten|five|fifteen|thirty) (?:minutes?|hours?)\b",
     r"\bend of (?:the )?day\b|\bnext (?:statement|bill)\b",
     rf"\bthe \d{{1,2}}(?:st|nd|rd|th)\b|\b{_MONTH} \d{{1,2}}\b",
     r"\bright (?:now|away)\b|\bstraight away\b|\bthe moment\b|\bas soon as\b",
 )
-_NEXT_STEP_ACTION = _rx(
-    r"\bI(?:'ll| will)\s+(?:also |personally |then )?(?:call|email|text|send|ship|post|check|follow|ring|update|put|switch|cancel|remove|refund|reverse|chase|add|arrange|book|speak|talk)\b",
-    r"\bI(?:'m| am) (?:going to )?(?:sending|shipping|adding|cancell?ing|refunding|removing|reversing|switching|applying|posting|chasing|calling|emailing|ringing)\b",
+# A next step is something the customer will see happen: a message, a delivery, a visit, a check-in.
+_NEXT_STEP_CONTACT = _rx(
+    r"\bI(?:'ll| will)\s+(?:also |personally |then )?(?:call|email|text|send|ship|post|check|follow|ring|update|speak|talk|chase|arrange|book)\b",
+    r"\bI(?:'m| am) (?:going to )?(?:sending|shipping|posting|chasing|calling|emailing|ringing|texting)\b",
     r"\byou(?:'ll| will) (?:get|receive|see|have|hear from me)\b",
     r"\b(?:it|the \w+) (?:goes|ships|arrives|will arrive|goes out)\b",
     r"\b(?:reply to|call me back|comes straight to me)\b",
-    r"\bI(?:'ve| have) (?:cancell?ed|added|removed|applied)\b[^.!?]*\b(?:effective|end date|today|next)\b",
+)
+# Changing the account counts as a next step only when it takes effect later ("effective the 30th").
+_NEXT_STEP_CHANGE = _rx(
+    r"\bI(?:'ll| will| am| 'm|'m|'ve| have)\s+(?:going to )?(?:cancel|remove|refund|revers|switch|add|put|apply)\w*",
     r"\bcancell?(?:ed|ing)\b[^.!?]*\beffective\b",
 )
+_IMMEDIATE = _rx(r"\b(?:right )?now\b|\bright away\b|\bstraight away\b|\btoday\b")
 _VAGUE_HANDOFF = _rx(
     r"\bsomeone (?:will|from|should)\b",
     r"\byou'll hear back\b|\beventually\b|\bat some point\b|\bin the queue\b|\bask later\b|\btry again later\b",
@@ -204,7 +212,9 @@ INJECTION = _rx(
     r"\b(?:note|message|instructions?) (?:to|for) (?:the |any |whoever )?(?:evaluator|grader|judge|scorer|ai|model|reviewer|whoever)",
     r"\bas the (?:evaluator|grader|judge|scoring model|scorer|ai|model|reviewer)\b",
     r"\b(?:ai|llm|model) (?:judge|grader|evaluator|scorer)\b",
-    r"\b(?:give|rate|score|mark|grade|award)\b[^.!?]{0,50}\b(?:100|10/10|full marks|perfect|maximum|max points|top (?:score|marks)|five stars)\b",
+    # Asking for a score: "rate this 10/10", "give me 100". "$100" is an amount, not a score.
+    r"\b(?:rate|score|mark|grade)\b[^.!?]{0,50}(?<!\$)\b(?:100|10/10|full marks|perfect|maximum|max points|top (?:score|marks))\b",
+    r"\b(?:give|award) (?:me|this|us|it|the rep|my)\b[^.!?]{0,40}(?<!\$)\b(?:100|10/10|full marks|perfect|maximum|max points|top (?:score|marks)|five stars)\b",
     r"\[\[|\]\]|<\|",
     r"\bthe rubric says\b",
 )
@@ -323,7 +333,8 @@ def _analyze_sentence(sentence: Sentence, context: CustomerContext) -> SentenceS
     if _EMPATHY.search(text) and not _BOILERPLATE.search(text):
         found.add("empathy")
     result.dismissive = bool(_DISMISSIVE.search(text))
-    is_question = text.rstrip().endswith("?") or bool(_QUESTION_REQUEST.search(text))
+    # "Maybe?" on its own is a shrug, not a question to the customer.
+    is_question = (text.rstrip().endswith("?") and word_count(text) >= 2) or bool(_QUESTION_REQUEST.search(text))
     if is_question:
         found.add("question")
         result.reask = _is_reask(text, context)
@@ -334,7 +345,7 @@ def _analyze_sentence(sentence: Sentence, context: CustomerContext) -> SentenceS
         found.add("ownership")
     result.vague_handoff = bool(_VAGUE_HANDOFF.search(text))
     result.follow_up = bool(_FOLLOW_UP.search(text))
-    if _NEXT_STEP_ACTION.search(text) and TIME_EXPRESSION.search(text) and not result.vague_handoff:
+    if not result.vague_handoff and _is_next_step(text):
         found.add("next_step")
     result.hedges = len(_HEDGING.findall(text))
     if result.hedges:
@@ -347,6 +358,15 @@ def _analyze_sentence(sentence: Sentence, context: CustomerContext) -> SentenceS
     result.reasonless_refusal = bool(_REASONLESS_REFUSAL.search(text))
     result.specific = bool(re.search(r"\d", text) or TIME_EXPRESSION.search(text))
     return result
+
+
+def _is_next_step(text: str) -> bool:
+    if _NEXT_STEP_CONTACT.search(text) and TIME_EXPRESSION.search(text):
+        return True
+    if not _NEXT_STEP_CHANGE.search(text):
+        return False
+    later = [m.group(0) for m in TIME_EXPRESSION.finditer(text) if not _IMMEDIATE.fullmatch(m.group(0))]
+    return bool(later)
 
 
 def jargon_terms(text: str) -> list[str]:
@@ -371,8 +391,12 @@ def _is_reask(text: str, context: CustomerContext) -> bool:
 
 
 def _is_clarifying(text: str, context: CustomerContext) -> bool:
+    """A question that digs into this customer's situation, not a closing or deflecting one."""
+    if _NOT_CLARIFYING.search(text):
+        return False
     overlap = content_stems(text) & context.stems
-    return bool(_CLARIFY_OPENER.search(text)) and (bool(overlap) or bool(_REFLECTION_PHRASE.search(text)))
+    opener = _CLARIFY_OPENER.search(text)
+    return bool(overlap or _REFLECTION_PHRASE.search(text)) or (bool(opener) and word_count(text) >= 5)
 
 
 def _is_reflection(text: str, context: CustomerContext) -> bool:
@@ -382,8 +406,10 @@ def _is_reflection(text: str, context: CustomerContext) -> bool:
         return False
     stems = content_stems(text)
     overlap = stems & context.stems
-    # A restatement reuses several of the customer's own content words and is mostly made of them.
-    return len(overlap) >= 3 or (len(overlap) >= 2 and len(overlap) >= 0.4 * max(len(stems), 1))
+    # A restatement reuses several of the customer's own content words and is mostly made of them;
+    # echoing a number the customer gave ("order 448812", "$29.99") is a restatement on its own.
+    weight = len(overlap) + sum(1 for word in overlap if any(ch.isdigit() for ch in word))
+    return weight >= 3 or (weight >= 2 and weight >= 0.4 * max(len(stems), 1))
 
 
 def customer_escalated(text: str) -> bool:

@@ -18,6 +18,18 @@ from typing import Any
 from scenarios.spec import ScenarioSpec
 from sessions.engines import signals as sig
 from sessions.engines.base import CustomerTurn, EndReason, EngineError, EngineState, Utterance
+from sessions.engines.phrases import (
+    ANSWER_LINES,
+    CALM_DOWN_REACTIONS,
+    ENDING_LINES,
+    NO_REPEAT_PREFIXES,
+    NOTHING_TO_DO_REACTIONS,
+    PUSH_LINES,
+    REACTION_PRIORITY,
+    REACTIONS,
+    RESOLVED_WITH_TIME_LINES,
+    REVEAL_LINES,
+)
 
 ENGINE_NAME = "embedded"
 ENGINE_MODEL = "embedded-v1"
@@ -54,7 +66,14 @@ MAX_CALM_PER_TURN = 25
 MAX_INFLAME_PER_TURN = 30
 # Moves that count as progress even when repeated; other calming moves only count the first time.
 SUBSTANTIVE_CUES = frozenset(
-    {"paraphrased", "relevant_question", "uncovered_detail", "explained_reason", "offered_option", "next_step"}
+    {
+        "paraphrased",
+        "relevant_question",
+        "uncovered_detail",
+        "explained_reason",
+        "offered_option",
+        "next_step",
+    }
 )
 RECENT_CUSTOMER_LINES = 3
 # Share of a fact's words the rep must repeat for a question to be a confirmation ("So you tried
@@ -79,7 +98,9 @@ class EmbeddedCustomerEngine:
             shared_facts=_facts_said_in(spec, spec.opening_line),
             recent_customer_lines=[spec.opening_line],
         )
-        return CustomerTurn(text=spec.opening_line, frustration=conversation.frustration), conversation.to_state()
+        return CustomerTurn(
+            text=spec.opening_line, frustration=conversation.frustration
+        ), conversation.to_state()
 
     def respond(
         self,
@@ -100,7 +121,9 @@ class EmbeddedCustomerEngine:
         _apply(spec, conversation, reading)
         text = _compose_distinct(spec, conversation, reading, rng)
         conversation.last_reply = text
-        conversation.recent_customer_lines = [*conversation.recent_customer_lines, text][-RECENT_CUSTOMER_LINES:]
+        conversation.recent_customer_lines = [*conversation.recent_customer_lines, text][
+            -RECENT_CUSTOMER_LINES:
+        ]
         turn = CustomerTurn(
             text=text,
             frustration=conversation.frustration,
@@ -284,7 +307,9 @@ def _answer_question(
     best_index, best_overlap = None, 0
     for index, stems in enumerate(_fact_stems(spec)):
         overlap = len(stems & rep_stems)
-        if overlap > best_overlap:
+        # One shared word ("suit") is not a question about a long fact; a short fact
+        # ("My postcode is 40231.") is answered on its one key word.
+        if overlap > best_overlap and (overlap >= 2 or overlap / len(stems) >= 0.5):
             best_index, best_overlap = index, overlap
     if best_index is None:
         if on_topic:
@@ -336,7 +361,11 @@ def _apply(spec: ScenarioSpec, conversation: _Conversation, reading: _Reading) -
     if conversation.stalled_turns >= profile.patience:
         reading.cues.append("stalled")
 
-    calm = sum(CALM_EFFECTS[cue] / (1 + conversation.cue_uses.get(cue, 0)) for cue in reading.cues if cue in CALM_EFFECTS)
+    calm = sum(
+        CALM_EFFECTS[cue] / (1 + conversation.cue_uses.get(cue, 0))
+        for cue in reading.cues
+        if cue in CALM_EFFECTS
+    )
     inflame = sum(INFLAME_EFFECTS.get(cue, 0) for cue in reading.cues)
     delta = min(inflame * profile.inflame_multiplier, MAX_INFLAME_PER_TURN) - min(
         calm * profile.calm_multiplier, MAX_CALM_PER_TURN
@@ -366,132 +395,6 @@ def _end_reason(spec: ScenarioSpec, conversation: _Conversation) -> EndReason | 
 
 # --- composing the reply ---------------------------------------------------------------------
 
-# (hot, cool) phrasings: hot when frustration is 56+, cool below. Placeholders are filled from
-# the rep's words ({phrase}, {hedge}, {term}, {time}) or the scenario ({wants}).
-REACTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "prompt_injection": (
-        ("What? I don't know what you're on about. I'm a customer with a real problem.",
-         "I have no idea what that means. Can we get back to my problem?"),
-        ("Sorry, I don't follow. I'm just calling about my problem.",
-         "I'm not sure what you mean. Can we stick to my issue?"),
-    ),
-    "empty": (
-        ("Hello? Are you still there?", "Hello? Did you even hear me?"),
-        ("Hello? Are you still there?", "Sorry, I didn't catch that. Are you there?"),
-    ),
-    "wall_of_text": (
-        ("I'm not reading all of that. Just tell me plainly what happens now.",
-         "That's a wall of text. What does it actually mean for me?"),
-        ("That's a lot to take in. Can you give me the short version?", "Sorry, that's a lot. What's the bottom line?"),
-    ),
-    "dismissive": (
-        ("Excuse me? That's not an acceptable way to talk to a customer.", "Wow. Is that really how you treat people?",
-         "I can't believe I'm hearing this."),
-        ("Excuse me? That's not very helpful.", "I'm sorry, but that's not okay."),
-    ),
-    "policy_without_reason": (
-        ("Don't just hide behind policy. Why?", "'Policy' isn't an explanation. Why is that the rule?"),
-        ("Okay, but why is that the policy?", "Can you explain why that's the rule?"),
-    ),
-    "jargon": (
-        ("I don't know what '{term}' means and I shouldn't have to.", "What's '{term}'? Speak plainly, please."),
-        ("Sorry, what does '{term}' mean?", "I don't know what '{term}' is. Can you say that in plain English?"),
-    ),
-    "hedging": (
-        ("'{hedge}'? I need a real answer, not a guess.", "Either you know or you don't. Which is it?"),
-        ("'{hedge}'? Can you find out for sure?", "I'd rather have a definite answer, if you can get one."),
-    ),
-    "stalled": (
-        ("We're going round in circles.", "This is getting us nowhere."),
-        ("I feel like we're not getting anywhere.", "We don't seem to be making progress."),
-    ),
-    "off_topic": (
-        ("What does that have to do with anything?", "Are you even listening to me?"),
-        ("Sorry, how is that related to my problem?", "I'm not sure what that has to do with my issue."),
-    ),
-    "persona_inflamed": (
-        ("Don't say that to me.", "That's exactly what I didn't want to hear."),
-        ("That's not really what I want to hear.", "Hmm. I'm not happy about that."),
-    ),
-    "next_step": (
-        ("Fine. {Time}, you said. I'll hold you to that.", "{Time}? You'd better mean it."),
-        ("Okay, {time}. That's good to hear.", "Alright, {time}. Thank you."),
-    ),
-    "offered_option": (
-        ("Maybe. What exactly would that involve?", "I'll think about it. It doesn't undo what already happened."),
-        ("That could work.", "Okay, that sounds reasonable."),
-    ),
-    "explained_reason": (
-        ("Fine, I get the reason. It still doesn't help me much.", "Okay, so that's the reason. Doesn't make it less annoying."),
-        ("Okay, that makes sense.", "Alright, I understand why."),
-    ),
-    "paraphrased": (
-        ("Yes. That's what I've been saying.", "Exactly. Finally someone's listening."),
-        ("Yes, exactly.", "Right, that's it."),
-    ),
-    "acknowledged": (
-        ("Saying that doesn't fix anything, but fine.", "I don't need sympathy, I need this sorted."),
-        ("Thank you. I appreciate that.", "Thanks for saying that."),
-    ),
-    "persona_calmed": (
-        ("Okay. That's something, at least.", "Right. Go on."),
-        ("Okay, good.", "That helps, thank you."),
-    ),
-}
-# Which reaction the customer voices when the rep did several things: the loudest first.
-REACTION_PRIORITY: tuple[str, ...] = (
-    "prompt_injection",
-    "empty",
-    "wall_of_text",
-    "dismissive",
-    "policy_without_reason",
-    "jargon",
-    "hedging",
-    "persona_inflamed",
-    "stalled",
-    "off_topic",
-    "next_step",
-    "offered_option",
-    "explained_reason",
-    "paraphrased",
-    "acknowledged",
-    "persona_calmed",
-)
-CALM_DOWN_REACTIONS = ("Don't tell me to {phrase}.", "Excuse me? Don't you tell me to {phrase}.")
-NOTHING_TO_DO_REACTIONS = ("There's always something you can do.", "So you're just going to leave me like this?")
-
-REVEAL_LINES = ("Actually, there's something else. {detail}", "Since you ask: {detail}", "Well, now that you mention it. {detail}")
-ANSWER_LINES = {
-    "new": (("{fact}", "Fine. {fact}", "{fact} Can we move on?"), ("{fact}", "Okay. {fact}", "Sure. {fact}")),
-    "confirm": (("Yes. That's right.", "Yes, correct."), ("Yes, that's right.", "That's correct, yes.")),
-    "again": (("I already told you! {fact}", "I've said this already. {fact}"), ("I mentioned that already. {fact}", "Like I said: {fact}")),
-}
-PUSH_LINES = {
-    "furious": ("Listen to me. I want {wants}.", "Just fix it. I want {wants}.",
-                "I'm this close to taking my business elsewhere."),
-    "angry": ("All I want is {wants}.", "What I need is {wants}.", "I just want {wants}."),
-    "annoyed": ("What I'm hoping for is {wants}.", "I'd really like {wants}.", "So what can you actually do for me?"),
-    "calm": ("So what happens next, and when?", "Okay. What's the next step?", "So when will this actually be sorted?"),
-    "calm_waiting": ("Okay. I'll believe it when I see it.", "Alright. Is there anything else I need to do?",
-                     "Fine. Just make sure it actually happens."),
-}
-ENDING_LINES: dict[str, tuple[str, ...]] = {
-    "escalated": ("That's it. I want to speak to your manager, right now.",
-                  "Forget it. Put me through to a supervisor. I'm done talking to you.",
-                  "I'm not wasting any more time on this. I'm hanging up, and I'll be making a formal complaint."),
-    "resolved": ("Okay. Thank you, that works for me.", "Alright, thanks for actually sorting this out. I'll look out for it.",
-                 "Good. That's all I wanted. Thank you."),
-    "timed_out": ("I've been at this long enough. I'll have to call back another time.",
-                  "I can't stay on any longer, and nothing's been settled. Goodbye.",
-                  "I've run out of time. I'm going to have to leave it there."),
-}
-RESOLVED_WITH_TIME_LINES = (
-    "Okay, {time} it is. Thank you, that works for me.",
-    "Alright, {time}. Thanks for actually sorting this out.",
-    "Good. {Time}, then. That's all I wanted, thank you.",
-)
-NO_REPEAT_PREFIXES = ("Look. ", "Listen. ", "Again: ", "Please. ")
-
 
 def _mood(frustration: int) -> str:
     if frustration >= 80:
@@ -503,7 +406,9 @@ def _mood(frustration: int) -> str:
     return "calm"
 
 
-def _compose_distinct(spec: ScenarioSpec, conversation: _Conversation, reading: _Reading, rng: random.Random) -> str:
+def _compose_distinct(
+    spec: ScenarioSpec, conversation: _Conversation, reading: _Reading, rng: random.Random
+) -> str:
     """Compose a reply that differs from the previous one: a customer repeating themselves word
     for word reads like a broken bot, not an annoyed person."""
     text = _compose(spec, conversation, reading, rng)

@@ -200,7 +200,9 @@ _JARGON: tuple[re.Pattern[str], ...] = tuple(
 )
 
 # Explaining a term right after using it is fine ("an RMA, which is a return number").
-_EXPLAINS = _words(r"which (?:is|means)", r"that is", r"that means", r"i\.e\.", r"stands for", r"in other words", r"meaning")
+_EXPLAINS = _words(
+    r"which (?:is|means)", r"that is", r"that means", r"i\.e\.", r"stands for", r"in other words", r"meaning"
+)
 
 _INJECTION = _words(
     r"ignore (?:all |any |your |the |my |previous |prior |above |earlier )*(?:instructions?|prompts?|rules|directions)",
@@ -223,7 +225,9 @@ _QUESTION_START = re.compile(
     r"may|shall)\b",
     re.IGNORECASE,
 )
-_QUESTION_PHRASE = _words(r"can you tell me", r"could you tell me", r"let me know", r"tell me (?:more|about)", r"walk me through")
+_QUESTION_PHRASE = _words(
+    r"can you tell me", r"could you tell me", r"let me know", r"tell me (?:more|about)", r"walk me through"
+)
 
 # Open questions that are always on topic: they invite the customer to say what matters.
 _DISCOVERY = _words(
@@ -261,7 +265,7 @@ class RepSignals:
 
     @property
     def concrete_next_step(self) -> bool:
-        """"I will … by 3pm today": a commitment with a when."""
+        """ "I will … by 3pm today": a commitment with a when."""
         return self.committed and self.time_phrase is not None
 
     @property

@@ -24,7 +24,11 @@ def minimal() -> dict[str, Any]:
         "title": "Late parcel",
         "moment": "delayed_resolution",
         "summary": "A parcel is a week late.",
-        "persona": {"name": "Ana", "situation": "Her parcel is a week late.", "wants": "her parcel this week"},
+        "persona": {
+            "name": "Ana",
+            "situation": "Her parcel is a week late.",
+            "wants": "her parcel this week",
+        },
         "opening_line": "Where is my parcel?",
         "policies": ["Verify the order number before discussing the order."],
         "success_criteria": ["Gives a delivery date the system shows."],
@@ -43,7 +47,9 @@ def test_optional_fields_get_sensible_defaults():
     assert spec.difficulty == "standard"
     assert spec.show_frustration_meter is True
     assert spec.persona.base_frustration == 50
-    assert spec.end_conditions.resolve_frustration_at_most == DIFFICULTY_PROFILES["standard"].resolve_threshold
+    assert (
+        spec.end_conditions.resolve_frustration_at_most == DIFFICULTY_PROFILES["standard"].resolve_threshold
+    )
     assert spec.end_conditions.escalate_frustration_at_least > spec.end_conditions.resolve_frustration_at_most
     assert [b.key for b in spec.rubric.behaviors] == list(DEFAULT_BEHAVIORS)
     assert sum(b.weight for b in spec.rubric.behaviors) == 100
@@ -66,8 +72,18 @@ def test_to_dict_is_the_normalized_input_and_round_trips():
 def test_every_missing_required_field_is_named():
     errors = errors_for({"persona": {}})
 
-    for path in ("slug", "title", "moment", "summary", "opening_line", "policies", "success_criteria",
-                 "persona.name", "persona.situation", "persona.wants"):
+    for path in (
+        "slug",
+        "title",
+        "moment",
+        "summary",
+        "opening_line",
+        "policies",
+        "success_criteria",
+        "persona.name",
+        "persona.situation",
+        "persona.wants",
+    ):
         assert errors[path] == "is required", path
 
 
@@ -122,7 +138,9 @@ def test_duplicate_behavior_is_reported():
     assert "twice" in errors_for(data)["rubric.behaviors.1.key"]
 
 
-@pytest.mark.parametrize("markup", ["<script>alert(1)</script>", "Be <b>very</b> nice", "<img src=x onerror=y>", "<!-- hi -->"])
+@pytest.mark.parametrize(
+    "markup", ["<script>alert(1)</script>", "Be <b>very</b> nice", "<img src=x onerror=y>", "<!-- hi -->"]
+)
 def test_markup_is_rejected_anywhere(markup):
     data = minimal()
     data["title"] = markup

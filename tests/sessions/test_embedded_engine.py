@@ -84,8 +84,14 @@ def test_unhelpful_moves_raise_frustration_and_are_named(rep_line, cue):
     ("rep_line", "cue"),
     [
         ("I'm so sorry, that sounds really frustrating.", "acknowledged"),
-        ("So the headphones stopped working properly and you expected better quality for the price?", "paraphrased"),
-        ("The window is 30 days because returned stock after that can't be resold as new.", "explained_reason"),
+        (
+            "So the headphones stopped working properly and you expected better quality for the price?",
+            "paraphrased",
+        ),
+        (
+            "The window is 30 days because returned stock after that can't be resold as new.",
+            "explained_reason",
+        ),
         ("I can offer you a free warranty replacement instead.", "offered_option"),
         ("I will email you the replacement details by 3pm today.", "next_step"),
     ],
@@ -249,7 +255,9 @@ def test_state_from_elsewhere_is_refused():
         ENGINE.respond(spec, {"engine": "llm", "version": 1}, "Hello")
 
 
-OUT_OF_CHARACTER = re.compile(r"\b(AI|language model|assistant|instructions|system prompt|as an|chatbot)\b", re.I)
+OUT_OF_CHARACTER = re.compile(
+    r"\b(AI|language model|assistant|instructions|system prompt|as an|chatbot)\b", re.I
+)
 
 
 @pytest.mark.parametrize(

@@ -32,8 +32,12 @@ class Command(BaseCommand):
         parser.add_argument("--list", action="store_true", help="List the starter-library scenarios.")
         parser.add_argument("--scenario", metavar="SLUG", help="Slug of the scenario to play.")
         parser.add_argument("--engine", choices=ENGINE_NAMES, default="embedded", help="Customer engine.")
-        parser.add_argument("--tenant", metavar="SLUG", help="Play a tenant's scenario instead of the library's.")
-        parser.add_argument("--seed", type=int, default=0, help="Seed for the customer's wording (default 0).")
+        parser.add_argument(
+            "--tenant", metavar="SLUG", help="Play a tenant's scenario instead of the library's."
+        )
+        parser.add_argument(
+            "--seed", type=int, default=0, help="Seed for the customer's wording (default 0)."
+        )
         parser.add_argument(
             "--rep-script",
             metavar="FILE",
@@ -59,7 +63,9 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(payload, ensure_ascii=False))
 
 
-def play(*, engine: CustomerEngine, spec: ScenarioSpec, seed: int, rep_lines: Iterable[str], emit: Emit) -> str:
+def play(
+    *, engine: CustomerEngine, spec: ScenarioSpec, seed: int, rep_lines: Iterable[str], emit: Emit
+) -> str:
     """Run one conversation in memory, emitting each utterance; returns the end reason.
 
     Turn 0 is the customer's opening line; rep and customer turns alternate after it.
@@ -72,7 +78,14 @@ def play(*, engine: CustomerEngine, spec: ScenarioSpec, seed: int, rep_lines: It
         emit({"turn": len(history), "speaker": "rep", "text": rep_text})
         customer, state = engine.respond(spec, state, rep_text, history=tuple(history))
         history += [Utterance("rep", rep_text), Utterance("customer", customer.text)]
-        emit({"turn": len(history) - 1, "speaker": "customer", "text": customer.text, "frustration": customer.frustration})
+        emit(
+            {
+                "turn": len(history) - 1,
+                "speaker": "customer",
+                "text": customer.text,
+                "frustration": customer.frustration,
+            }
+        )
         if customer.end_reason is not None:
             end_reason = customer.end_reason
             break

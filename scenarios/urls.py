@@ -1,0 +1,3 @@
+"""Pages (mounted under /t/<tenant_slug>/)."""
+
+urlpatterns: list = []

@@ -1,0 +1,38 @@
+"""`manage.py evaluate_scorer`: measure a scoring engine against the labeled evaluation set.
+
+Prints per-signal precision/recall/F1 and micro-F1, the strong-vs-weak twin rate per behavior,
+policy-violation recall and injection lift, for the dev split, the holdout split and both.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from scoring.engines import ENGINE_NAMES, EngineUnavailable, get_engine
+from scoring.evaluation import EVAL_SET_PATH, evaluate, format_report, load_cases
+from scoring.transcript import TranscriptError
+
+
+class Command(BaseCommand):
+    help = "Evaluate a scoring engine on the labeled evaluation set (figures, not pass/fail)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--engine", choices=ENGINE_NAMES, default="embedded")
+        parser.add_argument("--split", choices=("dev", "holdout", "all", "each"), default="each")
+        parser.add_argument("--cases", type=Path, default=EVAL_SET_PATH, help="labeled JSON-Lines file")
+        parser.add_argument("--show-mismatches", action="store_true", help="list every disagreement")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            engine = get_engine(options["engine"])
+            cases = load_cases(options["cases"])
+        except (EngineUnavailable, TranscriptError, OSError, KeyError, ValueError) as exc:
+            raise CommandError(str(exc)) from exc
+        splits = ("dev", "holdout", "all") if options["split"] == "each" else (options["split"],)
+        self.stdout.write(f"engine: {engine.name} {engine.version}")
+        for split in splits:
+            report = evaluate(engine, cases, split)
+            self.stdout.write(format_report(report, verbose=options["show_mismatches"]))

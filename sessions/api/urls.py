@@ -1,0 +1,3 @@
+"""API routes (mounted under /api/v1/t/<tenant_slug>/)."""
+
+urlpatterns: list = []
