@@ -241,3 +241,32 @@ class AuditEvent(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.action}: {self.summary}"
+
+
+class EngineChoice(models.TextChoices):
+    EMBEDDED = "embedded", "Embedded (offline)"
+    LLM = "llm", "LLM endpoint"
+
+
+class AISettings(TenantOwnedModel):
+    """A tenant's AI configuration: which engines run, and its OpenAI-compatible endpoint.
+
+    The API key is stored encrypted and never shown again after it is saved.
+    """
+
+    customer_engine = models.CharField(max_length=10, choices=EngineChoice.choices, default=EngineChoice.EMBEDDED)
+    scorer_engine = models.CharField(max_length=10, choices=EngineChoice.choices, default=EngineChoice.EMBEDDED)
+    llm_base_url = models.URLField(blank=True, help_text="e.g. https://api.openai.com/v1 or http://vllm:8000/v1")
+    llm_model = models.CharField(max_length=100, blank=True)
+    llm_api_key_encrypted = models.TextField(blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant"], name="aisettings_one_per_tenant")]
+
+    def __str__(self) -> str:
+        return f"AI settings of tenant {self.tenant_id}"
+
+    @property
+    def has_api_key(self) -> bool:
+        return bool(self.llm_api_key_encrypted)
