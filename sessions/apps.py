@@ -5,3 +5,10 @@ class RoleplayConfig(AppConfig):
     name = "sessions"
     label = "roleplay"
     verbose_name = "Role-play sessions"
+
+    def ready(self) -> None:
+        from coachhub.tenancy.access import ALL_ROLES, REVIEWERS
+        from coachhub.tenancy.home import register_nav
+
+        register_nav(label="Practice", url_name="practice", roles=ALL_ROLES, order=10)
+        register_nav(label="Sessions", url_name="session_list", roles=REVIEWERS, order=30)

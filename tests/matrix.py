@@ -89,6 +89,7 @@ ROUTES: dict[str, Route] = {
     ),
     "audit_log": Route(TENANT_PAGE, only({ADMIN})),
     "api_tokens": Route(TENANT_PAGE, everyone(200)),
+    "ai_settings": Route(TENANT_PAGE, only({ADMIN})),
     # --- tenant API ------------------------------------------------------------------------
     "api-member-list": Route(TENANT_API, everyone(200)),
     "api-member-detail": Route(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from functools import wraps
+from inspect import iscoroutinefunction
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
@@ -25,10 +26,21 @@ def require_role(membership: Membership | None, roles: Iterable[str]) -> Members
 
 
 def role_required(roles: Iterable[str]) -> Callable:
-    """Page-view decorator: the middleware already made sure the user is a member of the tenant."""
+    """Page-view decorator (sync or async views): the middleware already made sure the user is a
+    member of the tenant; this checks their role."""
     roles = frozenset(roles)
 
     def decorator(view: Callable) -> Callable:
+        if iscoroutinefunction(view):
+
+            @wraps(view)
+            async def async_wrapper(request: HttpRequest, *args, **kwargs):
+                require_role(request.membership, roles)
+                return await view(request, *args, **kwargs)
+
+            async_wrapper.allowed_roles = roles
+            return async_wrapper
+
         @wraps(view)
         def wrapper(request: HttpRequest, *args, **kwargs):
             require_role(request.membership, roles)

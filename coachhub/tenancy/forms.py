@@ -76,3 +76,31 @@ class TenantCreateForm(forms.Form):
 
 class ApiTokenForm(forms.Form):
     name = forms.CharField(label="Token name", max_length=100)
+
+
+class AISettingsForm(forms.Form):
+    customer_engine = forms.ChoiceField(
+        label="Customer engine", choices=[("embedded", "Embedded (offline)"), ("llm", "LLM endpoint")],
+        help_text="Who plays the customer in practice sessions.",
+    )
+    scorer_engine = forms.ChoiceField(
+        label="Scoring engine", choices=[("embedded", "Embedded (offline)"), ("llm", "LLM judge")],
+        help_text="Who scores finished sessions.",
+    )
+    llm_base_url = forms.URLField(
+        label="LLM base URL", required=False, assume_scheme="https",
+        help_text="Any OpenAI-compatible Chat Completions endpoint, e.g. https://api.openai.com/v1.",
+    )
+    llm_model = forms.CharField(label="Model", max_length=100, required=False)
+    llm_api_key = forms.CharField(
+        label="API key", required=False, widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="Stored encrypted and never shown again. Leave empty to keep the saved key.",
+    )
+    clear_api_key = forms.BooleanField(label="Remove the saved API key", required=False)
+
+    def clean(self):
+        data = super().clean()
+        uses_llm = "llm" in (data.get("customer_engine"), data.get("scorer_engine"))
+        if uses_llm and not (data.get("llm_base_url") and data.get("llm_model")):
+            self.add_error("llm_base_url", "The LLM engines need a base URL and a model.")
+        return data

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from .models import (
+    AISettings,
     ApiToken,
     AuditEvent,
     Invitation,
@@ -147,3 +148,8 @@ def invitation_is_open(invitation: Invitation) -> bool:
         and invitation.revoked_at is None
         and invitation.expires_at > timezone.now()
     )
+
+
+def ai_settings_get(*, tenant: Tenant) -> AISettings:
+    """The tenant's AI settings, or unsaved defaults (embedded engines) when never configured."""
+    return AISettings.objects.for_tenant(tenant).first() or AISettings(tenant=tenant)

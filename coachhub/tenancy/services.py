@@ -23,6 +23,7 @@ from django.utils.text import slugify
 from coachhub.core.errors import ApplicationError, Conflict
 
 from .models import (
+    AISettings,
     ApiToken,
     AuditEvent,
     Invitation,
@@ -488,3 +489,45 @@ def api_token_revoke(*, tenant: Tenant, user: User, token: ApiToken) -> None:
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
     audit_record(tenant=tenant, actor=user, action="api_token.revoked", summary=f"API token “{token.name}” revoked", target=token)
+
+
+# --- AI settings --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def ai_settings_update(
+    *,
+    tenant: Tenant,
+    actor: User,
+    customer_engine: str,
+    scorer_engine: str,
+    llm_base_url: str = "",
+    llm_model: str = "",
+    llm_api_key: str = "",
+    clear_api_key: bool = False,
+) -> AISettings:
+    """Saves the tenant's AI settings. A new API key replaces the stored one (encrypted); an empty
+    one keeps it. The audit entry records what changed, never the key itself."""
+    from coachhub.core.crypto import encrypt_secret
+
+    row = AISettings.objects.for_tenant(tenant).select_for_update().first() or AISettings(tenant=tenant)
+    before = {"customer_engine": row.customer_engine, "scorer_engine": row.scorer_engine,
+              "llm_base_url": row.llm_base_url, "llm_model": row.llm_model}
+    row.customer_engine, row.scorer_engine = customer_engine, scorer_engine
+    row.llm_base_url, row.llm_model = llm_base_url.strip(), llm_model.strip()
+    key_change = None
+    if clear_api_key:
+        row.llm_api_key_encrypted, key_change = "", "removed"
+    elif llm_api_key:
+        row.llm_api_key_encrypted, key_change = encrypt_secret(llm_api_key.strip()), "replaced"
+    row.updated_at = timezone.now()
+    row.save()
+    after = {"customer_engine": row.customer_engine, "scorer_engine": row.scorer_engine,
+             "llm_base_url": row.llm_base_url, "llm_model": row.llm_model}
+    changes = {key: [before[key], after[key]] for key in after if before[key] != after[key]}
+    if key_change:
+        changes["llm_api_key"] = key_change
+    if changes:
+        audit_record(tenant=tenant, actor=actor, action="settings.ai_changed",
+                     summary="AI settings changed: " + ", ".join(changes), target=row, data=changes)
+    return row

@@ -25,4 +25,5 @@ urlpatterns = [
     path("teams/<int:team_id>/people/", views.team_link, name="team_link"),
     path("audit/", views.audit_log, name="audit_log"),
     path("tokens/", views.api_tokens, name="api_tokens"),
+    path("settings/ai/", views.ai_settings, name="ai_settings"),
 ]

@@ -21,6 +21,7 @@ from . import selectors, services
 from .access import ADMIN, ALL_ROLES, role_required
 from .context import no_tenant
 from .forms import (
+    AISettingsForm,
     AcceptInvitationForm,
     ApiTokenForm,
     EmailLoginForm,
@@ -287,3 +288,22 @@ def platform_tenants(request: HttpRequest) -> HttpResponse:
     with no_tenant():
         tenants = list(Tenant.objects.all())
     return render(request, "tenancy/platform_tenants.html", {"tenants": tenants, "form": form}, status=400 if form.errors else 200)
+
+
+@role_required(ADMIN)
+def ai_settings(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    """The tenant admin picks the engines and their OpenAI-compatible endpoint."""
+    tenant = request.tenant
+    current = selectors.ai_settings_get(tenant=tenant)
+    initial = {
+        "customer_engine": current.customer_engine, "scorer_engine": current.scorer_engine,
+        "llm_base_url": current.llm_base_url, "llm_model": current.llm_model,
+    }
+    form = AISettingsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        services.ai_settings_update(tenant=tenant, actor=request.user, **form.cleaned_data)
+        messages.success(request, "AI settings saved.")
+        return redirect("ai_settings", tenant_slug=tenant.slug)
+    return render(
+        request, "tenancy/ai_settings.html", {"form": form, "current": current}, status=400 if form.errors else 200
+    )

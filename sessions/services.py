@@ -1,0 +1,307 @@
+"""Writes of the role-play runner: start a session, record the rep's turn, apply the customer's
+reply, end the session.
+
+A rep's line is committed on its own before any engine runs, so a slow, failing or dropped engine
+never loses it: the session simply waits for a customer reply that can be retried.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from coachhub.core.errors import ApplicationError, Conflict
+from coachhub.tenancy.access import AUTHORS
+from coachhub.tenancy.models import EngineChoice, Membership, Tenant
+from coachhub.tenancy.selectors import ai_settings_get
+from scenarios.models import AssignmentRecipient, ScenarioVersion, VersionStatus
+from scenarios.spec import ScenarioSpec
+from sessions.engines import get_engine
+from sessions.engines.base import CustomerEngine, CustomerTurn, EngineError, EngineUnavailable, Utterance
+
+from .models import EndReason, PracticeSession, SessionStatus, Speaker, Turn
+
+logger = logging.getLogger(__name__)
+
+REP_TEXT_MAX = 2000
+# Engines may say "time_limit"; the session records every limit as "timed_out".
+_ENGINE_END_REASONS = {"resolved": EndReason.RESOLVED, "escalated": EndReason.ESCALATED,
+                       "timed_out": EndReason.TIMED_OUT, "time_limit": EndReason.TIMED_OUT}
+
+
+# --- engines --------------------------------------------------------------------------------------
+
+
+def llm_config_for(*, tenant: Tenant):
+    """The tenant's own OpenAI-compatible endpoint if its admin set one, else the deployment default."""
+    from coachhub.core.crypto import decrypt_secret
+    from coachhub.core.llm import LLMConfig, default_llm_config
+
+    settings_row = ai_settings_get(tenant=tenant)
+    if settings_row.llm_base_url and settings_row.llm_model:
+        return LLMConfig(
+            base_url=settings_row.llm_base_url,
+            model=settings_row.llm_model,
+            api_key=decrypt_secret(settings_row.llm_api_key_encrypted),
+        )
+    return default_llm_config()
+
+
+def engine_get(*, tenant: Tenant, name: str) -> CustomerEngine:
+    try:
+        if name == EngineChoice.LLM:
+            return get_engine(name, llm_config=llm_config_for(tenant=tenant))
+        return get_engine(name)
+    except EngineUnavailable as exc:
+        raise ApplicationError(str(exc), code="engine_unavailable", status_code=503) from exc
+
+
+# --- start ------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def session_start(
+    *,
+    tenant: Tenant,
+    rep: Membership,
+    version: ScenarioVersion | None = None,
+    recipient: AssignmentRecipient | None = None,
+    mode: str = "text",
+    engine_name: str | None = None,
+    seed: int | None = None,
+) -> PracticeSession:
+    """Starts practice on a published version (or an assignment's pinned version). Authors may
+    "try" any version: their sessions are marked as trials, which reports leave out."""
+    from scenarios.services import version_mark_used
+
+    if recipient is not None:
+        if recipient.membership_id != rep.id:
+            raise ApplicationError("That assignment isn't yours.", code="assignment_not_found", status_code=404)
+        assignment = recipient.assignment
+        if assignment.cancelled_at is not None:
+            raise Conflict("This assignment was cancelled.", code="assignment_cancelled")
+        version = assignment.version
+    if version is None:
+        raise ApplicationError("Choose a scenario to practice.", code="scenario_required", fields={"version_id": ["Required."]})
+    trial = version.status != VersionStatus.PUBLISHED
+    if trial and rep.role not in AUTHORS:
+        raise ApplicationError("This scenario isn't published yet.", code="scenario_not_published", status_code=404)
+    if version.status == VersionStatus.ARCHIVED and rep.role not in AUTHORS:
+        raise ApplicationError("This scenario was archived.", code="scenario_archived", status_code=404)
+    if mode not in ("text", "voice"):
+        raise ApplicationError("Mode must be text or voice.", code="invalid_mode", fields={"mode": ["Unknown mode."]})
+
+    spec = version.as_spec()
+    engine = engine_get(tenant=tenant, name=engine_name or ai_settings_get(tenant=tenant).customer_engine)
+    seed = seed if seed is not None else secrets.randbelow(2**31)
+    opening, state = engine.start(spec, seed=seed)
+    version_mark_used(tenant=tenant, version=version)
+    now = timezone.now()
+    session = PracticeSession.objects.for_tenant(tenant).create(
+        tenant=tenant, membership=rep, scenario_id=version.scenario_id, version=version, recipient=recipient,
+        mode=mode, engine=engine.name, engine_model=engine.model, seed=seed, engine_state=state,
+        frustration=opening.frustration, is_trial=trial or rep.role in AUTHORS,
+        started_at=now, last_activity_at=now,
+    )
+    _customer_turn_create(tenant=tenant, session=session, index=0, turn=opening)
+    return session
+
+
+# --- turns -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReplyContext:
+    """What an engine needs to answer the pending rep line, read inside one transaction."""
+
+    session_id: int
+    engine: str
+    spec: ScenarioSpec
+    state: dict
+    rep_text: str
+    history: tuple[Utterance, ...]
+    rep_turn_index: int
+
+
+def _locked_session(tenant: Tenant, session_id: int, rep: Membership | None = None) -> PracticeSession:
+    sessions = PracticeSession.objects.for_tenant(tenant).select_for_update()
+    if rep is not None:
+        sessions = sessions.filter(membership=rep)
+    session = sessions.filter(id=session_id).first()
+    if session is None:
+        raise ApplicationError("Session not found.", code="session_not_found", status_code=404)
+    return session
+
+
+def _past_time_limit(session: PracticeSession, spec: ScenarioSpec) -> bool:
+    limit = spec.end_conditions.time_limit_minutes
+    return bool(limit) and timezone.now() - session.started_at > timedelta(minutes=limit)
+
+
+@transaction.atomic
+def session_rep_turn_record(
+    *, tenant: Tenant, rep: Membership, session_id: int, text: str, delivery: dict | None = None, audio=None
+) -> Turn:
+    """Saves the rep's line. Refuses (with the session intact) when the session ended, when the
+    customer hasn't answered the previous line yet, or when the text is empty or too long."""
+    session = _locked_session(tenant, session_id, rep)
+    if session.status != SessionStatus.ACTIVE:
+        raise Conflict("This session has ended. Start a new one to keep practicing.", code="session_ended")
+    text = (text or "").strip()
+    if not text:
+        raise ApplicationError("Type what you'd say to the customer first.", code="empty_turn", fields={"text": ["Required."]})
+    if len(text) > REP_TEXT_MAX:
+        raise ApplicationError(
+            f"That message is {len(text):,} characters; keep it under {REP_TEXT_MAX:,}.",
+            code="turn_too_long", fields={"text": ["Too long."]},
+        )
+    last = Turn.objects.for_tenant(tenant).filter(session=session).order_by("-index").first()
+    if last is not None and last.speaker == Speaker.REP:
+        raise Conflict("The customer hasn't answered your last message yet: retry their reply first.", code="reply_pending")
+    spec = session.version.as_spec()
+    if _past_time_limit(session, spec):
+        _end(tenant=tenant, session=session, reason=EndReason.TIMED_OUT)
+        raise Conflict("Time's up for this scenario: the session has ended.", code="session_ended")
+    now = timezone.now()
+    latency = int((now - last.created_at).total_seconds() * 1000) if last is not None else None
+    turn = Turn.objects.for_tenant(tenant).create(
+        tenant=tenant, session=session, index=(last.index + 1) if last else 0, speaker=Speaker.REP, text=text,
+        created_at=now, latency_ms=latency, delivery=delivery or {}, audio=audio or "",
+    )
+    session.last_activity_at = now
+    session.save(update_fields=["last_activity_at"])
+    return turn
+
+
+def reply_context(*, tenant: Tenant, rep: Membership, session_id: int) -> ReplyContext:
+    """The pending rep line and everything before it; raises if nothing is waiting for a reply."""
+    session = (
+        PracticeSession.objects.for_tenant(tenant).select_related("version").filter(id=session_id, membership=rep).first()
+    )
+    if session is None:
+        raise ApplicationError("Session not found.", code="session_not_found", status_code=404)
+    if session.status != SessionStatus.ACTIVE:
+        raise Conflict("This session has ended.", code="session_ended")
+    turns = list(Turn.objects.for_tenant(tenant).filter(session=session).order_by("index"))
+    if not turns or turns[-1].speaker != Speaker.REP:
+        raise Conflict("There's no message waiting for the customer's reply.", code="no_reply_pending")
+    history = tuple(Utterance(speaker=t.speaker, text=t.text) for t in turns[:-1])
+    return ReplyContext(
+        session_id=session.id, engine=session.engine, spec=session.version.as_spec(), state=session.engine_state,
+        rep_text=turns[-1].text, history=history, rep_turn_index=turns[-1].index,
+    )
+
+
+@transaction.atomic
+def session_customer_reply_apply(
+    *, tenant: Tenant, session_id: int, rep_turn_index: int, turn: CustomerTurn, state: dict
+) -> Turn:
+    """Stores the customer's reply to rep turn `rep_turn_index`. Applying the same reply twice (a
+    retried request racing the original) is a no-op that returns the stored reply."""
+    session = _locked_session(tenant, session_id)
+    existing = Turn.objects.for_tenant(tenant).filter(session=session, index=rep_turn_index + 1).first()
+    if existing is not None:
+        return existing
+    if session.status != SessionStatus.ACTIVE:
+        raise Conflict("This session has ended.", code="session_ended")
+    customer_turn = _customer_turn_create(tenant=tenant, session=session, index=rep_turn_index + 1, turn=turn)
+    session.engine_state = state
+    session.frustration = turn.frustration
+    session.last_activity_at = customer_turn.created_at
+    session.save(update_fields=["engine_state", "frustration", "last_activity_at"])
+    if turn.end_reason:
+        _end(tenant=tenant, session=session, reason=_ENGINE_END_REASONS.get(turn.end_reason, EndReason.TIMED_OUT))
+    return customer_turn
+
+
+def session_reply(*, tenant: Tenant, rep: Membership, session_id: int) -> Turn:
+    """Answers the pending rep line synchronously (embedded engine, API clients, the CLI)."""
+    context = reply_context(tenant=tenant, rep=rep, session_id=session_id)
+    engine = engine_get(tenant=tenant, name=context.engine)
+    try:
+        turn, state = engine.respond(context.spec, context.state, context.rep_text, history=context.history)
+    except (EngineError, *_llm_errors()) as exc:
+        logger.warning("customer engine failed session=%s: %s", session_id, exc)
+        raise ApplicationError(
+            f"The customer couldn't answer just now ({_plain(exc)}). Your message is saved: try again.",
+            code="customer_unavailable", status_code=503,
+        ) from exc
+    return session_customer_reply_apply(
+        tenant=tenant, session_id=session_id, rep_turn_index=context.rep_turn_index, turn=turn, state=state
+    )
+
+
+def _llm_errors() -> tuple[type[Exception], ...]:
+    try:
+        from coachhub.core.llm import LLMError
+    except ImportError:  # the LLM client is optional for the embedded-only demo
+        return ()
+    return (LLMError,)
+
+
+def _plain(exc: Exception) -> str:
+    return str(exc).rstrip(".") or type(exc).__name__
+
+
+# --- end ---------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def session_end(*, tenant: Tenant, rep: Membership, session_id: int, reason: str = EndReason.REP_ENDED) -> PracticeSession:
+    """Ends the session (idempotent: ending an ended session returns it unchanged)."""
+    session = _locked_session(tenant, session_id, rep)
+    if session.status == SessionStatus.ENDED:
+        return session
+    _end(tenant=tenant, session=session, reason=reason)
+    return session
+
+
+def _end(*, tenant: Tenant, session: PracticeSession, reason: str) -> None:
+    from scenarios.services import assignment_record_attempt
+
+    now = timezone.now()
+    session.status = SessionStatus.ENDED
+    session.end_reason = reason
+    session.ended_at = now
+    session.last_activity_at = now
+    session.save(update_fields=["status", "end_reason", "ended_at", "last_activity_at"])
+    if session.recipient_id and reason != EndReason.ABANDONED:
+        recipient = AssignmentRecipient.objects.for_tenant(tenant).select_related("assignment").get(pk=session.recipient_id)
+        needed = recipient.assignment.max_attempts or 1
+        assignment_record_attempt(tenant=tenant, recipient=recipient, completed=recipient.attempts + 1 >= needed)
+    # Trials are scored too (authors check their rubric that way); reports leave them out.
+    _enqueue_scoring(tenant=tenant, session=session)
+
+
+def _enqueue_scoring(*, tenant: Tenant, session: PracticeSession) -> None:
+    try:
+        from scoring.services import session_score_enqueue
+    except ImportError:  # scoring lands separately; sessions end cleanly without it
+        return
+    session_score_enqueue(tenant=tenant, session=session)
+
+
+def _customer_turn_create(*, tenant: Tenant, session: PracticeSession, index: int, turn: CustomerTurn) -> Turn:
+    return Turn.objects.for_tenant(tenant).create(
+        tenant=tenant, session=session, index=index, speaker=Speaker.CUSTOMER, text=turn.text,
+        frustration=turn.frustration, cues=list(turn.cues), revealed=list(turn.revealed),
+    )
+
+
+@transaction.atomic
+def sessions_abandon_stale(*, tenant: Tenant, idle: timedelta = timedelta(hours=12)) -> int:
+    """Ends sessions nobody touched for `idle` as abandoned (periodic)."""
+    cutoff = timezone.now() - idle
+    stale = PracticeSession.objects.for_tenant(tenant).select_for_update().filter(
+        status=SessionStatus.ACTIVE, last_activity_at__lt=cutoff
+    )
+    count = 0
+    for session in stale:
+        _end(tenant=tenant, session=session, reason=EndReason.ABANDONED)
+        count += 1
+    return count

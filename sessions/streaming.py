@@ -1,0 +1,103 @@
+"""Server-sent events for the customer's reply: `delta` chunks as the engine produces them, then
+one `done` (or `error`). Runs as an async generator under ASGI so a stream holds no worker thread
+while it waits on the LLM; database work hops to a thread inside the tenant's context."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.urls import reverse
+
+from coachhub.core.errors import ApplicationError
+from coachhub.tenancy.context import tenant_context
+from coachhub.tenancy.models import Membership, Tenant
+
+from . import services
+from .engines.base import EngineError
+from .models import PracticeSession
+
+logger = logging.getLogger(__name__)
+
+
+def sse(event: str, data: dict[str, Any]) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+async def in_tenant(tenant: Tenant, fn: Callable[..., Any], /, **kwargs: Any) -> Any:
+    """Runs a sync service in a thread with the tenant in context (the request's context is gone by
+    the time a streamed body is produced)."""
+
+    def call() -> Any:
+        with tenant_context(tenant):
+            return fn(**kwargs)
+
+    return await sync_to_async(call)()
+
+
+def _session_state(session_id: int, tenant: Tenant) -> dict[str, Any]:
+    session = PracticeSession.objects.for_tenant(tenant).get(id=session_id)
+    return {
+        "status": session.status,
+        "end_reason": session.end_reason or None,
+        "frustration": session.frustration,
+        "results_url": reverse("session_detail", kwargs={"tenant_slug": tenant.slug, "session_id": session.id}),
+    }
+
+
+async def reply_events(
+    *, tenant: Tenant, rep: Membership, session_id: int, first: list[str] | None = None
+) -> AsyncIterator[str]:
+    """The customer's reply to the pending rep line, as SSE text."""
+    from coachhub.core.llm import LLMError
+
+    for chunk in first or ():
+        yield chunk
+    try:
+        context = await in_tenant(tenant, services.reply_context, tenant=tenant, rep=rep, session_id=session_id)
+        engine = await in_tenant(tenant, services.engine_get, tenant=tenant, name=context.engine)
+        stream = getattr(engine, "astream_respond", None)
+        if stream is not None:
+            turn = state = None
+            async for event in stream(context.spec, context.state, context.rep_text, history=context.history):
+                if hasattr(event, "turn"):
+                    turn, state = event.turn, event.state
+                else:
+                    yield sse("delta", {"text": event.text})
+            if turn is None:
+                raise EngineError("the reply ended before it was complete")
+        else:
+            turn, state = engine.respond(context.spec, context.state, context.rep_text, history=context.history)
+            yield sse("delta", {"text": turn.text})
+        stored = await in_tenant(
+            tenant, services.session_customer_reply_apply, tenant=tenant, session_id=session_id,
+            rep_turn_index=context.rep_turn_index, turn=turn, state=state,
+        )
+        session_state = await sync_to_async(_session_state_in_tenant)(session_id, tenant)
+        yield sse(
+            "done",
+            {
+                "turn": {"index": stored.index, "text": stored.text, "frustration": stored.frustration},
+                **session_state,
+            },
+        )
+    except ApplicationError as exc:
+        yield sse("error", {"code": exc.code, "message": exc.message})
+    except (EngineError, LLMError) as exc:
+        logger.warning("customer reply failed session=%s: %s", session_id, exc)
+        yield sse(
+            "error",
+            {
+                "code": "customer_unavailable",
+                "message": "The customer couldn't answer just now. Your message is saved: press “Retry reply”.",
+                "retry": True,
+            },
+        )
+
+
+def _session_state_in_tenant(session_id: int, tenant: Tenant) -> dict[str, Any]:
+    with tenant_context(tenant):
+        return _session_state(session_id, tenant)

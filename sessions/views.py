@@ -1,0 +1,215 @@
+"""Pages of the role-play runner: pick a scenario, practice (text or voice, streamed replies),
+end, and read the results."""
+
+from __future__ import annotations
+
+from asgiref.sync import sync_to_async
+from django.contrib import messages
+from django.core.files.base import ContentFile
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_POST
+
+from coachhub.core.errors import ApplicationError
+from coachhub.tenancy.access import ALL_ROLES, role_required
+from scenarios.models import AssignmentRecipient, ScenarioVersion, VersionStatus
+
+from . import selectors, services
+from .models import SessionStatus
+from .streaming import in_tenant, reply_events, sse
+
+
+@role_required(ALL_ROLES)
+def practice(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    tenant, rep = request.tenant, request.membership
+    recipients = (
+        AssignmentRecipient.objects.for_tenant(tenant)
+        .filter(membership=rep, completed_at__isnull=True, assignment__cancelled_at__isnull=True)
+        .select_related("assignment__scenario", "assignment__version")
+        .order_by("assignment__due_on")
+    )
+    published = (
+        ScenarioVersion.objects.for_tenant(tenant)
+        .filter(status=VersionStatus.PUBLISHED, scenario__archived_at__isnull=True)
+        .select_related("scenario")
+        .order_by("scenario__title")
+    )
+    recent = selectors.session_list_visible(tenant=tenant, viewer=rep).filter(membership=rep)[:10]
+    return render(
+        request, "sessions/practice.html", {"recipients": recipients, "published": published, "recent": recent}
+    )
+
+
+@require_POST
+@role_required(ALL_ROLES)
+def session_start(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    tenant, rep = request.tenant, request.membership
+    version = recipient = None
+    try:
+        if request.POST.get("recipient_id"):
+            recipient = (
+                AssignmentRecipient.objects.for_tenant(tenant)
+                .select_related("assignment__version")
+                .filter(id=_int(request.POST["recipient_id"]), membership=rep)
+                .first()
+            )
+            if recipient is None:
+                raise ApplicationError("That assignment isn't yours.", code="assignment_not_found", status_code=404)
+        elif request.POST.get("version_id"):
+            version = ScenarioVersion.objects.for_tenant(tenant).filter(id=_int(request.POST["version_id"])).first()
+            if version is None:
+                raise ApplicationError("That scenario doesn't exist.", code="scenario_not_found", status_code=404)
+        session = services.session_start(
+            tenant=tenant, rep=rep, version=version, recipient=recipient, mode=request.POST.get("mode", "text")
+        )
+    except ApplicationError as exc:
+        if exc.status_code == 404:
+            return render(request, "404.html", status=404)
+        messages.error(request, exc.message)
+        return redirect("practice", tenant_slug=tenant.slug)
+    return redirect("session_detail", tenant_slug=tenant.slug, session_id=session.id)
+
+
+def _int(value: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+@role_required(ALL_ROLES)
+def session_list(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    sessions = selectors.session_list_visible(tenant=request.tenant, viewer=request.membership)
+    page = Paginator(sessions, 25).get_page(request.GET.get("page"))
+    return render(request, "sessions/list.html", {"page": page})
+
+
+@role_required(ALL_ROLES)
+def session_detail(request: HttpRequest, tenant_slug: str, session_id: int) -> HttpResponse:
+    tenant, viewer = request.tenant, request.membership
+    session = selectors.session_get_visible(tenant=tenant, viewer=viewer, session_id=session_id)
+    turns = list(selectors.turn_list(tenant=tenant, session=session))
+    spec = session.version.as_spec()
+    context = {"session": session, "turns": turns, "spec": spec}
+    if session.status == SessionStatus.ACTIVE and session.membership_id == viewer.id:
+        context["pending_reply"] = bool(turns) and turns[-1].speaker == "rep"
+        return render(request, "sessions/runner.html", context)
+    curve = selectors.frustration_curve(turns)
+    context.update(curve=curve, chart=_chart(curve), scores_url=_scores_url(tenant.slug, session.id))
+    return render(request, "sessions/results.html", context)
+
+
+def _scores_url(slug: str, session_id: int) -> str | None:
+    try:
+        return reverse("session_scores", kwargs={"tenant_slug": slug, "session_id": session_id})
+    except NoReverseMatch:  # scoring pages not installed
+        return None
+
+
+def _chart(curve: list[dict], width: int = 640, height: int = 180, pad: int = 24) -> dict:
+    """Server-side SVG geometry for the frustration curve (no inline scripts under our CSP)."""
+    if not curve:
+        return {}
+    span = max(len(curve) - 1, 1)
+    points = []
+    for i, point in enumerate(curve):
+        x = pad + (width - 2 * pad) * i / span
+        y = pad + (height - 2 * pad) * (100 - point["frustration"]) / 100
+        points.append({**point, "x": round(x, 1), "y": round(y, 1)})
+    return {
+        "width": width, "height": height, "points": points,
+        "polyline": " ".join(f"{p['x']},{p['y']}" for p in points),
+        "grid": [{"y": round(pad + (height - 2 * pad) * (100 - v) / 100, 1), "label": v} for v in (0, 50, 100)],
+    }
+
+
+@require_POST
+@role_required(ALL_ROLES)
+def session_end(request: HttpRequest, tenant_slug: str, session_id: int) -> HttpResponse:
+    try:
+        services.session_end(tenant=request.tenant, rep=request.membership, session_id=session_id)
+    except ApplicationError as exc:
+        if exc.status_code == 404:
+            return render(request, "404.html", status=404)
+        messages.error(request, exc.message)
+    return redirect("session_detail", tenant_slug=tenant_slug, session_id=session_id)
+
+
+def _stream(events) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(events, content_type="text/event-stream; charset=utf-8")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # let nginx-style proxies pass tokens through at once
+    return response
+
+
+@require_POST
+@role_required(ALL_ROLES)
+async def session_turn(request: HttpRequest, tenant_slug: str, session_id: int) -> HttpResponse:
+    """Saves the rep's line, then streams the customer's reply."""
+    tenant, rep = request.tenant, request.membership
+    try:
+        turn = await in_tenant(
+            tenant, services.session_rep_turn_record, tenant=tenant, rep=rep, session_id=session_id,
+            text=request.POST.get("text", ""),
+        )
+    except ApplicationError as exc:
+        return _stream_error(exc)
+    saved = sse("saved", {"turn": {"index": turn.index, "text": turn.text}})
+    return _stream(reply_events(tenant=tenant, rep=rep, session_id=session_id, first=[saved]))
+
+
+@require_POST
+@role_required(ALL_ROLES)
+async def session_reply_retry(request: HttpRequest, tenant_slug: str, session_id: int) -> HttpResponse:
+    """Streams the customer's reply to a saved rep line whose reply failed earlier."""
+    tenant, rep = request.tenant, request.membership
+    await in_tenant(tenant, selectors.session_get_own, tenant=tenant, rep=rep, session_id=session_id)
+    return _stream(reply_events(tenant=request.tenant, rep=request.membership, session_id=session_id))
+
+
+@require_POST
+@role_required(ALL_ROLES)
+async def session_voice_turn(request: HttpRequest, tenant_slug: str, session_id: int) -> HttpResponse:
+    """Transcribes the rep's recording (faster-whisper), saves it as their turn with its delivery
+    figures, then streams the customer's reply. Bad audio is refused with the session intact."""
+    from sessions.voice import transcribe
+    from sessions.voice.audio import max_bytes
+
+    tenant, rep = request.tenant, request.membership
+    await in_tenant(tenant, selectors.session_get_own, tenant=tenant, rep=rep, session_id=session_id)
+    upload = request.FILES.get("audio")
+    if upload is None:
+        return _stream_error(ApplicationError("No recording arrived: hold the button while you speak.", code="audio_missing"))
+    if upload.size > max_bytes():
+        return _stream_error(
+            ApplicationError(f"That recording is too large (limit {max_bytes() // 1_000_000} MB).", code="audio_too_large", status_code=413)
+        )
+    raw = upload.read()
+    try:
+        # CPU-bound and thread-safe: run it off the request thread so other streams keep flowing.
+        transcription = await sync_to_async(transcribe, thread_sensitive=False)(raw)
+        delivery = {
+            **transcription.delivery.to_dict(),
+            "duration_s": round(transcription.duration_s, 2),
+            "transcription_s": round(transcription.processing_s, 3),
+        }
+        turn = await in_tenant(
+            tenant, services.session_rep_turn_record, tenant=tenant, rep=rep, session_id=session_id,
+            text=transcription.text, delivery=delivery, audio=ContentFile(raw, name=f"s{session_id}.audio"),
+        )
+    except ApplicationError as exc:
+        return _stream_error(exc)
+    first = [
+        sse("transcript", {"text": transcription.text, "delivery": delivery}),
+        sse("saved", {"turn": {"index": turn.index, "text": turn.text}}),
+    ]
+    return _stream(reply_events(tenant=tenant, rep=rep, session_id=session_id, first=first))
+
+
+def _stream_error(exc: ApplicationError) -> HttpResponse:
+    # The status tells fetch() the turn was refused; the body still speaks SSE for one code path.
+    response = HttpResponse(sse("error", {"code": exc.code, "message": exc.message}), content_type="text/event-stream")
+    response.status_code = exc.status_code if exc.status_code != 400 else 422
+    return response

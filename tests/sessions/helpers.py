@@ -1,0 +1,32 @@
+"""Helpers for runner tests: start sessions through the real pages and read SSE streams."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+from coachhub.tenancy.context import tenant_context
+from scenarios.library import library_get
+from scenarios.models import Scenario, ScenarioVersion
+
+
+def publish_library_scenario(tenant, slug: str = "wrong-suit-before-wedding") -> ScenarioVersion:
+    spec = library_get(slug)
+    with tenant_context(tenant):
+        scenario = Scenario.objects.create(tenant=tenant, slug=spec.slug, title=spec.title, moment=spec.moment)
+        return ScenarioVersion.objects.create(
+            tenant=tenant, scenario=scenario, number=1, status="published", spec=spec.to_dict()
+        )
+
+
+def read_events(response) -> list[tuple[str, dict]]:
+    """Consumes an SSE response (async generator under the sync test client) into (event, data)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Django notes it consumes an async iterator synchronously
+        body = b"".join(response).decode() if response.streaming else response.content.decode()
+    events = []
+    for block in body.split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+        if "event" in lines:
+            events.append((lines["event"], json.loads(lines["data"])))
+    return events
