@@ -11,4 +11,6 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
 class CursorPagination(pagination.CursorPagination):
     page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 500
     ordering = "id"

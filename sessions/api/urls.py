@@ -1,3 +1,9 @@
-"""API routes (mounted under /api/v1/t/<tenant_slug>/)."""
+"""Sessions API routes (mounted under /api/v1/t/<tenant_slug>/)."""
 
-urlpatterns: list = []
+from rest_framework.routers import SimpleRouter
+
+from . import views
+
+router = SimpleRouter(trailing_slash=True)
+router.register("sessions", views.SessionViewSet, basename="api-session")
+urlpatterns = router.urls

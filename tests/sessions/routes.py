@@ -2,7 +2,7 @@
 
 from coachhub.tenancy.context import tenant_context
 from sessions import services
-from tests.matrix import ADMIN, LEAD, MANAGER, REP, TENANT_PAGE, Route, everyone
+from tests.matrix import ADMIN, LEAD, MANAGER, REP, TENANT_API, TENANT_PAGE, Route, everyone
 from tests.sessions.helpers import publish_library_scenario
 
 
@@ -41,5 +41,16 @@ ROUTES = {
     "session_end": Route(
         TENANT_PAGE, {REP: 302, MANAGER: 404, LEAD: 404, ADMIN: 404}, method="POST", kwargs=_session,
         has_object_ids=True,
+    ),
+    "api-session-list": Route(TENANT_API, everyone(200)),
+    "api-session-detail": Route(TENANT_API, everyone(200), kwargs=lambda w: {"pk": w.extra["session"].id}, has_object_ids=True),
+    "api-session-turns": Route(TENANT_API, everyone(200), kwargs=lambda w: {"pk": w.extra["session"].id}, has_object_ids=True),
+    "api-session-reply": Route(
+        TENANT_API, {REP: 409, MANAGER: 404, LEAD: 404, ADMIN: 404}, method="POST",
+        kwargs=lambda w: {"pk": w.extra["session"].id}, has_object_ids=True,
+    ),
+    "api-session-end": Route(
+        TENANT_API, {REP: 200, MANAGER: 404, LEAD: 404, ADMIN: 404}, method="POST",
+        kwargs=lambda w: {"pk": w.extra["session"].id}, has_object_ids=True,
     ),
 }

@@ -119,11 +119,6 @@ def test_missing_script_names_the_file(tmp_path):
         run("--scenario", SLUG, "--rep-script", missing)
 
 
-def test_tenant_runs_are_not_available_yet():
-    with pytest.raises(CommandError, match="not available yet"):
-        run("--scenario", SLUG, "--tenant", "acme")
-
-
 def test_llm_engine_is_not_available_yet():
     with pytest.raises(CommandError, match="not available yet"):
         run("--scenario", SLUG, "--engine", "llm")

@@ -39,6 +39,11 @@ class Command(BaseCommand):
             "--seed", type=int, default=0, help="Seed for the customer's wording (default 0)."
         )
         parser.add_argument(
+            "--rep",
+            metavar="EMAIL",
+            help="With --tenant: the member the session is recorded for (default: the first tenant admin).",
+        )
+        parser.add_argument(
             "--rep-script",
             metavar="FILE",
             help="File with one rep line per line (blank lines skipped). Without it, play interactively.",
@@ -51,12 +56,18 @@ class Command(BaseCommand):
             return
         if not options["scenario"]:
             raise CommandError("Pass --list, or --scenario <slug> to play one.")
-        spec = _resolve_spec(slug=options["scenario"], tenant_slug=options["tenant"])
-        engine = _resolve_engine(options["engine"])
         if options["rep_script"]:
             rep_lines: Iterable[str] = _read_rep_script(options["rep_script"])
         else:
             rep_lines = _interactive_lines(options.get("stdin") or sys.stdin, self.stderr)
+        if options["tenant"]:
+            play_in_tenant(
+                tenant_slug=options["tenant"], scenario_slug=options["scenario"], engine_name=options["engine"],
+                seed=options["seed"], rep_email=options["rep"], rep_lines=rep_lines, emit=self._emit,
+            )
+            return
+        spec = _resolve_spec(slug=options["scenario"])
+        engine = _resolve_engine(options["engine"])
         play(engine=engine, spec=spec, seed=options["seed"], rep_lines=rep_lines, emit=self._emit)
 
     def _emit(self, payload: dict[str, Any]) -> None:
@@ -93,13 +104,56 @@ def play(
     return end_reason
 
 
-def _resolve_spec(*, slug: str, tenant_slug: str | None) -> ScenarioSpec:
-    if tenant_slug is not None:
-        # DB-backed runs go through the sessions services once they exist (lead wires this).
-        raise CommandError(
-            f"Tenant scenarios are not available yet: --tenant {tenant_slug} needs the scenario and "
-            "session services. Leave out --tenant to play a starter-library scenario."
+def play_in_tenant(
+    *, tenant_slug: str, scenario_slug: str, engine_name: str, seed: int, rep_email: str | None,
+    rep_lines: Iterable[str], emit: Emit,
+) -> str:
+    """Run one conversation on a tenant's published scenario through the session services, so it
+    is stored (and scored) like a browser session; emits the same JSON lines as `play`."""
+    from coachhub.core.errors import ApplicationError
+    from coachhub.tenancy.context import tenant_context
+    from coachhub.tenancy.models import Membership, Role, Tenant
+    from scenarios.models import ScenarioVersion, VersionStatus
+    from sessions import selectors, services
+
+    tenant = Tenant.objects.filter(slug=tenant_slug, is_active=True).first()
+    if tenant is None:
+        raise CommandError(f"No tenant with slug '{tenant_slug}'.")
+    with tenant_context(tenant):
+        version = (
+            ScenarioVersion.objects.filter(scenario__slug=scenario_slug, status=VersionStatus.PUBLISHED)
+            .select_related("scenario").first()
         )
+        if version is None:
+            raise CommandError(f"Tenant '{tenant_slug}' has no published scenario with slug '{scenario_slug}'.")
+        members = Membership.objects.filter(is_active=True).select_related("user")
+        rep = members.filter(user__email=rep_email.lower()).first() if rep_email else (
+            members.filter(role=Role.TENANT_ADMIN).order_by("id").first()
+        )
+        if rep is None:
+            raise CommandError(f"No member '{rep_email}' in tenant '{tenant_slug}'." if rep_email else "The tenant has no admin.")
+        try:
+            session = services.session_start(tenant=tenant, rep=rep, version=version, engine_name=engine_name, seed=seed)
+            opening = selectors.turn_list(tenant=tenant, session=session).first()
+            emit({"turn": 0, "speaker": "customer", "text": opening.text, "frustration": opening.frustration})
+            for rep_text in rep_lines:
+                if not rep_text.strip():
+                    continue
+                turn = services.session_rep_turn_record(tenant=tenant, rep=rep, session_id=session.id, text=rep_text)
+                emit({"turn": turn.index, "speaker": "rep", "text": turn.text})
+                reply = services.session_reply(tenant=tenant, rep=rep, session_id=session.id)
+                emit({"turn": reply.index, "speaker": "customer", "text": reply.text, "frustration": reply.frustration})
+                session.refresh_from_db()
+                if session.end_reason:
+                    break
+            session = services.session_end(tenant=tenant, rep=rep, session_id=session.id)
+        except ApplicationError as exc:
+            raise CommandError(exc.message) from None
+    emit({"end_reason": session.end_reason})
+    return session.end_reason
+
+
+def _resolve_spec(*, slug: str) -> ScenarioSpec:
     try:
         return library_get(slug)
     except LibraryScenarioNotFound as exc:
@@ -108,6 +162,10 @@ def _resolve_spec(*, slug: str, tenant_slug: str | None) -> ScenarioSpec:
 
 def _resolve_engine(name: str) -> CustomerEngine:
     try:
+        if name == "llm":
+            from coachhub.core.llm import default_llm_config
+
+            return get_engine(name, llm_config=default_llm_config())
         return get_engine(name)
     except EngineUnavailable as exc:
         raise CommandError(str(exc)) from None

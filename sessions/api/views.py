@@ -1,0 +1,94 @@
+"""Sessions API: list and read sessions within the caller's reach; reps start, talk and end their
+own sessions (non-streaming JSON; the browser uses the streamed page endpoints)."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from coachhub.core.pagination import CursorPagination
+from coachhub.tenancy.access import ALL_ROLES
+from coachhub.tenancy.api.base import TenantViewSet
+from scenarios.models import AssignmentRecipient, ScenarioVersion
+
+from .. import selectors, services
+from ..models import PracticeSession
+from . import serializers as s
+
+
+class TurnCursorPagination(CursorPagination):
+    ordering = "index"
+
+
+class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    model = PracticeSession
+    serializer_class = s.SessionOutput
+    role_map = {"GET": ALL_ROLES, "POST": ALL_ROLES}
+
+    def scoped_queryset(self):
+        queryset = selectors.session_list_visible(tenant=self.tenant, viewer=self.membership)
+        status_filter = self.request.query_params.get("status")
+        return queryset.filter(status=status_filter) if status_filter in ("active", "ended") else queryset
+
+    def _own(self, session_id) -> PracticeSession:
+        return selectors.session_get_own(tenant=self.tenant, rep=self.membership, session_id=session_id)
+
+    @extend_schema(request=s.SessionStartInput, responses={201: s.SessionOutput})
+    def create(self, request, *args, **kwargs):
+        data = s.SessionStartInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        version = recipient = None
+        if data.validated_data.get("assignment_recipient_id"):
+            recipient = get_object_or_404(
+                AssignmentRecipient.objects.for_tenant(self.tenant).select_related("assignment__version"),
+                id=data.validated_data["assignment_recipient_id"], membership=self.membership,
+            )
+        else:
+            version = get_object_or_404(ScenarioVersion.objects.for_tenant(self.tenant), id=data.validated_data["version_id"])
+        session = services.session_start(
+            tenant=self.tenant, rep=self.membership, version=version, recipient=recipient,
+            mode=data.validated_data["mode"], seed=data.validated_data.get("seed"),
+        )
+        return Response(s.SessionOutput(self.scoped_queryset().get(pk=session.pk)).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=s.TurnOutput(many=True))
+    @action(detail=True, methods=["get"], pagination_class=TurnCursorPagination)
+    def turns(self, request, *args, **kwargs):
+        """The transcript, oldest first, cursor-paginated."""
+        session = self.get_object()
+        page = self.paginate_queryset(selectors.turn_list(tenant=self.tenant, session=session))
+        return self.get_paginated_response(s.TurnOutput(page, many=True).data)
+
+    @extend_schema(request=s.TurnInput, responses=s.TurnExchangeOutput)
+    @turns.mapping.post
+    def say(self, request, *args, **kwargs):
+        """The rep says something; the customer's reply comes back in the same response."""
+        session = self._own(kwargs["pk"])
+        data = s.TurnInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        rep_turn = services.session_rep_turn_record(
+            tenant=self.tenant, rep=self.membership, session_id=session.id, text=data.validated_data["text"]
+        )
+        customer_turn = services.session_reply(tenant=self.tenant, rep=self.membership, session_id=session.id)
+        body = {"rep_turn": rep_turn, "customer_turn": customer_turn, "session": self.scoped_queryset().get(pk=session.pk)}
+        return Response(s.TurnExchangeOutput(body).data)
+
+    @extend_schema(request=None, responses=s.TurnExchangeOutput)
+    @action(detail=True, methods=["post"])
+    def reply(self, request, *args, **kwargs):
+        """Retry the customer's reply to a saved rep line whose reply failed."""
+        session = self._own(kwargs["pk"])
+        customer_turn = services.session_reply(tenant=self.tenant, rep=self.membership, session_id=session.id)
+        rep_turn = selectors.turn_list(tenant=self.tenant, session=session).get(index=customer_turn.index - 1)
+        body = {"rep_turn": rep_turn, "customer_turn": customer_turn, "session": self.scoped_queryset().get(pk=session.pk)}
+        return Response(s.TurnExchangeOutput(body).data)
+
+    @extend_schema(request=s.SessionEndInput, responses=s.SessionOutput)
+    @action(detail=True, methods=["post"])
+    def end(self, request, *args, **kwargs):
+        session = self._own(kwargs["pk"])
+        services.session_end(tenant=self.tenant, rep=self.membership, session_id=session.id)
+        return Response(s.SessionOutput(self.scoped_queryset().get(pk=session.pk)).data)
+
+

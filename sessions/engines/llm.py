@@ -1,0 +1,356 @@
+"""The LLM customer: a ScenarioSpec persona played by a Chat Completions model.
+
+``respond`` makes one non-streamed call; ``astream_respond`` streams the reply for the browser as
+``TextDelta`` events and ends with one ``StreamDone``. The model reports its frustration and any
+ending in a side channel (see ``prompts``) that never reaches the rep; when it forgets, frustration
+is estimated from what the rep did, the way the embedded engine would move it. The engine keeps
+its conversation state in a JSON-serializable dict and the transcript arrives as ``history``, so a
+conversation resumes in any process. Engines don't touch the database.
+
+Failures surface as ``coachhub.core.llm.LLMError`` subclasses (plain-English ``message``). A
+stream that breaks after text was shown raises ``LLMBadResponse(partial=True)`` and produces no
+``StreamDone``: the runner keeps the rep's turn, discards the partial customer text, and lets the
+rep send again (the state passed in is still the current state).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from coachhub.core.llm import (
+    BAD_RESPONSE_MESSAGE,
+    ChatStreamEnd,
+    LLMBadResponse,
+    LLMConfig,
+    LLMUsage,
+    RetryNotice,
+    astream_chat,
+    chat_complete,
+    make_async_client,
+    make_client,
+)
+from scenarios.spec import ScenarioSpec
+from sessions.engines import signals as sig
+from sessions.engines.base import CustomerTurn, EndReason, EngineError, EngineState, Utterance
+from sessions.engines.embedded import CALM_EFFECTS, INFLAME_EFFECTS
+from sessions.engines.prompts import (
+    ParsedReply,
+    PromptState,
+    SideChannelFilter,
+    build_messages,
+    frustration_bounds,
+    parse_reply,
+)
+
+logger = logging.getLogger(__name__)
+
+ENGINE_NAME = "llm"
+STATE_VERSION = 1
+# A customer speaks a few sentences; the cap bounds cost and latency if the model rambles.
+MAX_REPLY_TOKENS = 300
+# Share of a hidden detail's words the reply must contain for it to count as revealed.
+REVEAL_OVERLAP = 0.5
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    """Customer text to append to what the rep sees. Deltas concatenate to ``StreamDone.turn.text``."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class StreamDone:
+    """The end of a streamed reply: the turn (side channel stripped), the new state, token usage."""
+
+    turn: CustomerTurn
+    state: EngineState
+    usage: LLMUsage
+
+
+StreamEvent = TextDelta | StreamDone
+
+
+class LLMCustomerEngine:
+    """The customer engine backed by a model. Holds only configuration; the conversation lives in the state."""
+
+    name = ENGINE_NAME
+
+    def __init__(
+        self,
+        config: LLMConfig,
+        *,
+        max_reply_tokens: int = MAX_REPLY_TOKENS,
+        on_retry: Callable[[RetryNotice], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.model = config.model
+        self.max_reply_tokens = max_reply_tokens
+        self.on_retry = on_retry
+
+    def start(self, spec: ScenarioSpec, *, seed: int) -> tuple[CustomerTurn, EngineState]:
+        # The author wrote the opening line; asking a model to paraphrase it would only cost time.
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise TypeError("seed must be an int")
+        conversation = _Conversation(seed=seed, frustration=spec.starting_frustration, model=self.model)
+        return CustomerTurn(
+            text=spec.opening_line, frustration=conversation.frustration
+        ), conversation.to_state()
+
+    def respond(
+        self,
+        spec: ScenarioSpec,
+        state: EngineState,
+        rep_text: str,
+        *,
+        history: Sequence[Utterance] = (),
+    ) -> tuple[CustomerTurn, EngineState]:
+        conversation = _Conversation.from_state(state)
+        messages = _messages(spec, conversation, history, rep_text)
+        with make_client(self.config) as client:
+            result = chat_complete(
+                self.config,
+                messages,
+                client=client,
+                max_tokens=self.max_reply_tokens,
+                seed=conversation.next_seed,
+                on_retry=self.on_retry,
+                accept=_require_dialogue,
+            )
+        return _take_turn(spec, conversation, rep_text, parse_reply(result.text), result.usage)
+
+    async def astream_respond(
+        self,
+        spec: ScenarioSpec,
+        state: EngineState,
+        rep_text: str,
+        *,
+        history: Sequence[Utterance] = (),
+    ) -> AsyncIterator[StreamEvent]:
+        """Stream the reply: ``TextDelta``s as tokens arrive, then exactly one ``StreamDone``.
+
+        The side channel is held back, never yielded. Failures before the first token are retried;
+        after it, ``LLMBadResponse(partial=True)`` is raised and no ``StreamDone`` follows.
+        """
+        conversation = _Conversation.from_state(state)
+        messages = _messages(spec, conversation, history, rep_text)
+        side_channel = SideChannelFilter()
+        usage: LLMUsage | None = None
+        client = make_async_client(self.config)
+        try:
+            async for item in astream_chat(
+                self.config,
+                messages,
+                client=client,
+                max_tokens=self.max_reply_tokens,
+                seed=conversation.next_seed,
+                on_retry=self.on_retry,
+            ):
+                if isinstance(item, ChatStreamEnd):
+                    usage = item.usage
+                elif released := side_channel.feed(item):
+                    yield TextDelta(released)
+        finally:
+            await client.close()
+        rest, parsed = side_channel.finish()
+        if usage is None:  # pragma: no cover - astream_chat always ends with ChatStreamEnd or raises
+            raise LLMBadResponse(BAD_RESPONSE_MESSAGE, detail="stream ended without usage", partial=True)
+        if not parsed.text:
+            raise LLMBadResponse(BAD_RESPONSE_MESSAGE, detail="the reply had no dialogue", partial=True)
+        if rest:
+            yield TextDelta(rest)
+        turn, new_state = _take_turn(spec, conversation, rep_text, parsed, usage)
+        yield StreamDone(turn=turn, state=new_state, usage=usage)
+
+
+# --- state -----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Conversation:
+    """The engine's state, typed. The transcript itself is the runner's (``history``), not duplicated here."""
+
+    seed: int
+    frustration: int
+    model: str = ""
+    turn: int = 0
+    end_reason: EndReason | None = None
+    revealed: list[int] = field(default_factory=list)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    usage_estimated: bool = False
+
+    @property
+    def next_seed(self) -> int:
+        # One seed per turn: a retried turn asks for the same sampling, different turns differ.
+        return self.seed + self.turn + 1
+
+    def to_state(self) -> EngineState:
+        return {
+            "engine": ENGINE_NAME,
+            "version": STATE_VERSION,
+            "seed": self.seed,
+            "model": self.model,
+            "frustration": self.frustration,
+            "turn": self.turn,
+            "end_reason": self.end_reason,
+            "ended": self.end_reason is not None,
+            "revealed": list(self.revealed),
+            "usage": {
+                "prompt_tokens": self.prompt_tokens,
+                "completion_tokens": self.completion_tokens,
+                "estimated": self.usage_estimated,
+            },
+        }
+
+    @classmethod
+    def from_state(cls, state: EngineState) -> _Conversation:
+        if not isinstance(state, dict) or state.get("engine") != ENGINE_NAME:
+            raise EngineError("This state was not produced by the llm engine.")
+        if state.get("version") != STATE_VERSION:
+            raise EngineError(f"Unsupported llm engine state version: {state.get('version')!r}.")
+        try:
+            usage: dict[str, Any] = state.get("usage") or {}
+            conversation = cls(
+                seed=int(state["seed"]),
+                frustration=int(state["frustration"]),
+                model=str(state.get("model") or ""),
+                turn=int(state["turn"]),
+                end_reason=state["end_reason"],
+                revealed=[int(index) for index in state["revealed"]],
+                prompt_tokens=int(usage.get("prompt_tokens", 0)),
+                completion_tokens=int(usage.get("completion_tokens", 0)),
+                usage_estimated=bool(usage.get("estimated", False)),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise EngineError(f"LLM engine state is damaged: {exc!r}") from exc
+        if conversation.end_reason is not None:
+            raise EngineError(f"The conversation already ended ({conversation.end_reason}).")
+        return conversation
+
+
+# --- one turn --------------------------------------------------------------------------------
+
+
+def _messages(
+    spec: ScenarioSpec, conversation: _Conversation, history: Sequence[Utterance], rep_text: str
+) -> list[dict[str, str]]:
+    prompt_state = PromptState(
+        turn=conversation.turn, frustration=conversation.frustration, revealed=tuple(conversation.revealed)
+    )
+    return build_messages(spec, prompt_state, history, rep_text)
+
+
+def _require_dialogue(raw: str) -> None:
+    """Reject a reply that is only a side channel (or nothing): the rep needs words to react to."""
+    if not parse_reply(raw).text:
+        raise LLMBadResponse(BAD_RESPONSE_MESSAGE, detail="the reply had no dialogue")
+
+
+def _take_turn(
+    spec: ScenarioSpec,
+    conversation: _Conversation,
+    rep_text: str,
+    parsed: ParsedReply,
+    usage: LLMUsage,
+) -> tuple[CustomerTurn, EngineState]:
+    """Apply the model's reply to a copy of the conversation; the state passed in is untouched."""
+    turn_number = conversation.turn + 1
+    revealed_now = _revealed(spec, conversation, parsed.text)
+    cues = _cues(spec, rep_text, revealed_now)
+    if parsed.frustration is not None:
+        frustration = _bounded(spec, conversation.frustration, parsed.frustration)
+    else:
+        logger.info("LLM customer reply had no readable side channel; estimating frustration")
+        frustration = _estimated(spec, conversation.frustration, cues)
+    end_reason = _end_reason(spec, frustration, parsed, turn_number)
+    updated = _Conversation(
+        seed=conversation.seed,
+        frustration=frustration,
+        model=conversation.model,
+        turn=turn_number,
+        end_reason=end_reason,
+        revealed=[*conversation.revealed, *revealed_now],
+        prompt_tokens=conversation.prompt_tokens + usage.prompt_tokens,
+        completion_tokens=conversation.completion_tokens + usage.completion_tokens,
+        usage_estimated=conversation.usage_estimated or usage.estimated,
+    )
+    turn = CustomerTurn(
+        text=parsed.text,
+        frustration=frustration,
+        end_reason=end_reason,
+        revealed=tuple(spec.persona.hidden_details[index].detail for index in revealed_now),
+        cues=tuple(cues),
+    )
+    return turn, updated.to_state()
+
+
+def _revealed(spec: ScenarioSpec, conversation: _Conversation, reply: str) -> list[int]:
+    """Hidden details this reply disclosed: judged by what the customer said, since the rep asking
+    the right thing doesn't guarantee the model answered it."""
+    said = sig.content_stems(reply)
+    revealed = []
+    for index, hidden in enumerate(spec.persona.hidden_details):
+        stems = sig.content_stems(hidden.detail)
+        if index not in conversation.revealed and stems and len(stems & said) / len(stems) >= REVEAL_OVERLAP:
+            revealed.append(index)
+    return revealed
+
+
+def _cues(spec: ScenarioSpec, rep_text: str, revealed_now: list[int]) -> list[str]:
+    """What the rep did, as the same cue keys the embedded engine reports (for coaching UIs and estimates)."""
+    signals = sig.analyze(rep_text or "")
+    if signals.empty:
+        return ["empty"]
+    text = sig.normalize((rep_text or "")[: sig.ANALYSIS_MAX_CHARS]).lower()
+    checks = (
+        ("prompt_injection", signals.injection),
+        ("acknowledged", signals.acknowledged),
+        ("uncovered_detail", bool(revealed_now)),
+        ("explained_reason", signals.explained_reason),
+        ("policy_without_reason", signals.policy_without_reason),
+        ("offered_option", signals.offered_option),
+        ("next_step", signals.concrete_next_step),
+        ("dismissive", signals.dismissive_phrase is not None),
+        ("hedging", signals.hedge_phrase is not None),
+        ("jargon", signals.jargon_term is not None),
+        ("persona_calmed", sig.matches_any(text, spec.persona.calmed_by)),
+        ("persona_inflamed", sig.matches_any(text, spec.persona.inflamed_by)),
+        ("wall_of_text", signals.wall_of_text),
+    )
+    return [cue for cue, present in checks if present]
+
+
+def _bounded(spec: ScenarioSpec, previous: int, reported: int) -> int:
+    """The model's frustration, held to how far one reply may move it at this difficulty: that is
+    what makes "hard" hard regardless of how generous the model feels."""
+    calm_step, inflame_step = frustration_bounds(spec)
+    lowest, highest = max(0, previous - calm_step), min(100, previous + inflame_step)
+    return max(lowest, min(highest, reported))
+
+
+def _estimated(spec: ScenarioSpec, previous: int, cues: list[str]) -> int:
+    """Frustration when the model didn't report it: the previous value nudged by what the rep did."""
+    calm_step, inflame_step = frustration_bounds(spec)
+    profile = spec.difficulty_profile
+    calm = sum(CALM_EFFECTS.get(cue, 0) for cue in cues) * profile.calm_multiplier
+    inflame = sum(INFLAME_EFFECTS.get(cue, 0) for cue in cues) * profile.inflame_multiplier
+    return max(0, min(100, round(previous + min(inflame, inflame_step) - min(calm, calm_step))))
+
+
+def _end_reason(
+    spec: ScenarioSpec, frustration: int, parsed: ParsedReply, turn_number: int
+) -> EndReason | None:
+    ends = spec.end_conditions
+    # The threshold ends the call even if the model forgot to say so; the model may also end it
+    # earlier (the customer agreed, or hung up on an abusive rep), which it is told how to judge.
+    if frustration >= ends.escalate_frustration_at_least or parsed.end == "escalated":
+        return "escalated"
+    if parsed.end == "resolved":
+        return "resolved"
+    if turn_number >= ends.max_turns:
+        return "timed_out"
+    return None
