@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404
 from coachhub.tenancy.models import Membership, Role, Tenant
 from coachhub.tenancy.selectors import visible_rep_memberships
 
+from .engines.base import CUE_LABELS
 from .models import PracticeSession, Turn
 
 
@@ -51,8 +52,9 @@ def frustration_curve(turns: list[Turn]) -> list[dict]:
         if turn.frustration is None:
             continue
         delta = None if previous is None else turn.frustration - previous
+        cues = [CUE_LABELS.get(cue, cue.replace("_", " ")) for cue in turn.cues]
         points.append(
-            {"index": turn.index, "frustration": turn.frustration, "delta": delta, "cues": turn.cues, "rep_turn": last_rep}
+            {"index": turn.index, "frustration": turn.frustration, "delta": delta, "cues": cues, "rep_turn": last_rep}
         )
         previous = turn.frustration
     return points
