@@ -24,7 +24,9 @@ def twenty_turn_transcripts() -> list[Transcript]:
     """Every eval scenario stretched to exactly 20 turns by cycling its conversation."""
     transcripts = []
     for case in load_cases():
-        turns: list[Turn] = list(itertools.islice(itertools.cycle(case.transcript.turns), TURNS_PER_TRANSCRIPT))
+        turns: list[Turn] = list(
+            itertools.islice(itertools.cycle(case.transcript.turns), TURNS_PER_TRANSCRIPT)
+        )
         transcripts.append(Transcript(scenario=case.transcript.scenario, turns=tuple(turns)))
     return transcripts
 
@@ -45,7 +47,9 @@ def main() -> None:
         scored += len(transcripts)
     cpu_seconds = time.process_time() - started
     rate = scored / cpu_seconds if cpu_seconds else float("inf")
-    print(f"embedded scorer {scorer.version}: {scored} transcripts of {TURNS_PER_TRANSCRIPT} turns in {cpu_seconds:.2f} CPU s")
+    print(
+        f"embedded scorer {scorer.version}: {scored} transcripts of {TURNS_PER_TRANSCRIPT} turns in {cpu_seconds:.2f} CPU s"
+    )
     print(f"throughput: {rate:.0f} twenty-turn transcripts per second per core")
     print(f"latency: {1000 / rate:.2f} ms per transcript" if rate else "latency: n/a")
 

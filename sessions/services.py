@@ -53,9 +53,18 @@ def llm_config_for(*, tenant: Tenant):
 
 
 def engine_get(*, tenant: Tenant, name: str) -> CustomerEngine:
+    return _engine(name, llm_config_for(tenant=tenant) if name == EngineChoice.LLM else None)
+
+
+def engine_for(context: ReplyContext) -> CustomerEngine:
+    """The engine that answers `context`, without touching the database (safe in async code)."""
+    return _engine(context.engine, context.llm_config)
+
+
+def _engine(name: str, llm_config) -> CustomerEngine:
     try:
         if name == EngineChoice.LLM:
-            return get_engine(name, llm_config=llm_config_for(tenant=tenant))
+            return get_engine(name, llm_config=llm_config)
         return get_engine(name)
     except EngineUnavailable as exc:
         raise ApplicationError(str(exc), code="engine_unavailable", status_code=503) from exc
@@ -126,10 +135,11 @@ class ReplyContext:
     rep_text: str
     history: tuple[Utterance, ...]
     rep_turn_index: int
+    llm_config: object | None = None
 
 
 def _locked_session(tenant: Tenant, session_id: int, rep: Membership | None = None) -> PracticeSession:
-    sessions = PracticeSession.objects.for_tenant(tenant).select_for_update()
+    sessions = PracticeSession.objects.for_tenant(tenant).select_related("version").select_for_update(of=("self",))
     if rep is not None:
         sessions = sessions.filter(membership=rep)
     session = sessions.filter(id=session_id).first()
@@ -146,9 +156,10 @@ def _past_time_limit(session: PracticeSession, spec: ScenarioSpec) -> bool:
 @transaction.atomic
 def session_rep_turn_record(
     *, tenant: Tenant, rep: Membership, session_id: int, text: str, delivery: dict | None = None, audio=None
-) -> Turn:
-    """Saves the rep's line. Refuses (with the session intact) when the session ended, when the
-    customer hasn't answered the previous line yet, or when the text is empty or too long."""
+) -> tuple[Turn, ReplyContext]:
+    """Saves the rep's line and returns what the engine needs to answer it, in one transaction.
+    Refuses (with the session intact) when the session ended, when the customer hasn't answered
+    the previous line yet, or when the text is empty or too long."""
     session = _locked_session(tenant, session_id, rep)
     if session.status != SessionStatus.ACTIVE:
         raise Conflict("This session has ended. Start a new one to keep practicing.", code="session_ended")
@@ -160,7 +171,8 @@ def session_rep_turn_record(
             f"That message is {len(text):,} characters; keep it under {REP_TEXT_MAX:,}.",
             code="turn_too_long", fields={"text": ["Too long."]},
         )
-    last = Turn.objects.for_tenant(tenant).filter(session=session).order_by("-index").first()
+    turns = list(Turn.objects.for_tenant(tenant).filter(session=session).order_by("index").only("index", "speaker", "text", "created_at"))
+    last = turns[-1] if turns else None
     if last is not None and last.speaker == Speaker.REP:
         raise Conflict("The customer hasn't answered your last message yet: retry their reply first.", code="reply_pending")
     spec = session.version.as_spec()
@@ -175,7 +187,17 @@ def session_rep_turn_record(
     )
     session.last_activity_at = now
     session.save(update_fields=["last_activity_at"])
-    return turn
+    context = ReplyContext(
+        session_id=session.id, engine=session.engine, spec=spec, state=session.engine_state, rep_text=text,
+        history=tuple(Utterance(speaker=t.speaker, text=t.text) for t in turns), rep_turn_index=turn.index,
+        llm_config=_llm_config_if_needed(tenant, session.engine),
+    )
+    return turn, context
+
+
+def _llm_config_if_needed(tenant: Tenant, engine: str):
+    # Only LLM sessions need the endpoint; the embedded engine answers without a database read.
+    return llm_config_for(tenant=tenant) if engine == EngineChoice.LLM else None
 
 
 def reply_context(*, tenant: Tenant, rep: Membership, session_id: int) -> ReplyContext:
@@ -194,19 +216,21 @@ def reply_context(*, tenant: Tenant, rep: Membership, session_id: int) -> ReplyC
     return ReplyContext(
         session_id=session.id, engine=session.engine, spec=session.version.as_spec(), state=session.engine_state,
         rep_text=turns[-1].text, history=history, rep_turn_index=turns[-1].index,
+        llm_config=_llm_config_if_needed(tenant, session.engine),
     )
 
 
 @transaction.atomic
 def session_customer_reply_apply(
     *, tenant: Tenant, session_id: int, rep_turn_index: int, turn: CustomerTurn, state: dict
-) -> Turn:
-    """Stores the customer's reply to rep turn `rep_turn_index`. Applying the same reply twice (a
-    retried request racing the original) is a no-op that returns the stored reply."""
+) -> tuple[Turn, PracticeSession]:
+    """Stores the customer's reply to rep turn `rep_turn_index` and returns it with the session.
+    Applying the same reply twice (a retried request racing the original) is a no-op that returns
+    the stored reply."""
     session = _locked_session(tenant, session_id)
     existing = Turn.objects.for_tenant(tenant).filter(session=session, index=rep_turn_index + 1).first()
     if existing is not None:
-        return existing
+        return existing, session
     if session.status != SessionStatus.ACTIVE:
         raise Conflict("This session has ended.", code="session_ended")
     customer_turn = _customer_turn_create(tenant=tenant, session=session, index=rep_turn_index + 1, turn=turn)
@@ -216,24 +240,26 @@ def session_customer_reply_apply(
     session.save(update_fields=["engine_state", "frustration", "last_activity_at"])
     if turn.end_reason:
         _end(tenant=tenant, session=session, reason=_ENGINE_END_REASONS.get(turn.end_reason, EndReason.TIMED_OUT))
-    return customer_turn
+    return customer_turn, session
 
 
-def session_reply(*, tenant: Tenant, rep: Membership, session_id: int) -> Turn:
-    """Answers the pending rep line synchronously (embedded engine, API clients, the CLI)."""
-    context = reply_context(tenant=tenant, rep=rep, session_id=session_id)
-    engine = engine_get(tenant=tenant, name=context.engine)
+def session_reply(*, tenant: Tenant, rep: Membership, session_id: int, context: ReplyContext | None = None) -> Turn:
+    """Answers the pending rep line synchronously (API clients, the CLI). Pass the context that
+    `session_rep_turn_record` returned to skip reading it again."""
+    context = context or reply_context(tenant=tenant, rep=rep, session_id=session_id)
+    engine = engine_for(context)
     try:
         turn, state = engine.respond(context.spec, context.state, context.rep_text, history=context.history)
     except (EngineError, *_llm_errors()) as exc:
         logger.warning("customer engine failed session=%s: %s", session_id, exc)
         raise ApplicationError(
-            f"The customer couldn't answer just now ({_plain(exc)}). Your message is saved: try again.",
+            f"{_plain(exc)} Your message is saved: ask for the customer's reply again.",
             code="customer_unavailable", status_code=503,
         ) from exc
-    return session_customer_reply_apply(
+    stored, _ = session_customer_reply_apply(
         tenant=tenant, session_id=session_id, rep_turn_index=context.rep_turn_index, turn=turn, state=state
     )
+    return stored
 
 
 def _llm_errors() -> tuple[type[Exception], ...]:
@@ -245,7 +271,9 @@ def _llm_errors() -> tuple[type[Exception], ...]:
 
 
 def _plain(exc: Exception) -> str:
-    return str(exc).rstrip(".") or type(exc).__name__
+    """The error's words for a rep (LLM errors carry a `message` written for people)."""
+    text = getattr(exc, "message", "") or str(exc) or "The customer couldn't answer just now."
+    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 # --- end ---------------------------------------------------------------------------------------------

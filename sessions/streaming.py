@@ -4,14 +4,17 @@ while it waits on the LLM; database work hops to a thread inside the tenant's co
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.urls import reverse
 
+from coachhub.core.db import release_connections
 from coachhub.core.errors import ApplicationError
 from coachhub.tenancy.context import tenant_context
 from coachhub.tenancy.models import Membership, Tenant
@@ -27,19 +30,35 @@ def sse(event: str, data: dict[str, Any]) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
+# How many of this process's streams may touch the database at once. Each hop holds a connection
+# only while it runs, so hundreds of open streams need no more than this many connections.
+DB_HOPS_PER_PROCESS = int(os.environ.get("COACHHUB_DB_HOPS_PER_PROCESS", "24"))
+_hop_limits: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+
+
+def _hop_limit() -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()
+    if loop not in _hop_limits:
+        _hop_limits[loop] = asyncio.Semaphore(DB_HOPS_PER_PROCESS)
+    return _hop_limits[loop]
+
+
 async def in_tenant(tenant: Tenant, fn: Callable[..., Any], /, **kwargs: Any) -> Any:
     """Runs a sync service in a thread with the tenant in context (the request's context is gone by
-    the time a streamed body is produced)."""
+    the time a streamed body is produced), and returns the connection right after."""
 
     def call() -> Any:
-        with tenant_context(tenant):
-            return fn(**kwargs)
+        try:
+            with tenant_context(tenant):
+                return fn(**kwargs)
+        finally:
+            release_connections()
 
-    return await sync_to_async(call)()
+    async with _hop_limit():
+        return await sync_to_async(call)()
 
 
-def _session_state(session_id: int, tenant: Tenant) -> dict[str, Any]:
-    session = PracticeSession.objects.for_tenant(tenant).get(id=session_id)
+def _session_state(session: PracticeSession, tenant: Tenant) -> dict[str, Any]:
     return {
         "status": session.status,
         "end_reason": session.end_reason or None,
@@ -49,16 +68,23 @@ def _session_state(session_id: int, tenant: Tenant) -> dict[str, Any]:
 
 
 async def reply_events(
-    *, tenant: Tenant, rep: Membership, session_id: int, first: list[str] | None = None
+    *,
+    tenant: Tenant,
+    rep: Membership,
+    session_id: int,
+    first: list[str] | None = None,
+    context: services.ReplyContext | None = None,
 ) -> AsyncIterator[str]:
-    """The customer's reply to the pending rep line, as SSE text."""
+    """The customer's reply to the pending rep line, as SSE text. `context` comes from the hop that
+    saved the rep's line; a retry reads it afresh."""
     from coachhub.core.llm import LLMError
 
     for chunk in first or ():
         yield chunk
     try:
-        context = await in_tenant(tenant, services.reply_context, tenant=tenant, rep=rep, session_id=session_id)
-        engine = await in_tenant(tenant, services.engine_get, tenant=tenant, name=context.engine)
+        if context is None:
+            context = await in_tenant(tenant, services.reply_context, tenant=tenant, rep=rep, session_id=session_id)
+        engine = services.engine_for(context)
         stream = getattr(engine, "astream_respond", None)
         if stream is not None:
             turn = state = None
@@ -72,11 +98,11 @@ async def reply_events(
         else:
             turn, state = engine.respond(context.spec, context.state, context.rep_text, history=context.history)
             yield sse("delta", {"text": turn.text})
-        stored = await in_tenant(
+        stored, session = await in_tenant(
             tenant, services.session_customer_reply_apply, tenant=tenant, session_id=session_id,
             rep_turn_index=context.rep_turn_index, turn=turn, state=state,
         )
-        session_state = await sync_to_async(_session_state_in_tenant)(session_id, tenant)
+        session_state = _session_state(session, tenant)
         yield sse(
             "done",
             {
@@ -96,8 +122,3 @@ async def reply_events(
                 "retry": True,
             },
         )
-
-
-def _session_state_in_tenant(session_id: int, tenant: Tenant) -> dict[str, Any]:
-    with tenant_context(tenant):
-        return _session_state(session_id, tenant)

@@ -150,14 +150,14 @@ async def session_turn(request: HttpRequest, tenant_slug: str, session_id: int) 
     """Saves the rep's line, then streams the customer's reply."""
     tenant, rep = request.tenant, request.membership
     try:
-        turn = await in_tenant(
+        turn, context = await in_tenant(
             tenant, services.session_rep_turn_record, tenant=tenant, rep=rep, session_id=session_id,
             text=request.POST.get("text", ""),
         )
     except ApplicationError as exc:
         return _stream_error(exc)
     saved = sse("saved", {"turn": {"index": turn.index, "text": turn.text}})
-    return _stream(reply_events(tenant=tenant, rep=rep, session_id=session_id, first=[saved]))
+    return _stream(reply_events(tenant=tenant, rep=rep, session_id=session_id, first=[saved], context=context))
 
 
 @require_POST
@@ -195,7 +195,7 @@ async def session_voice_turn(request: HttpRequest, tenant_slug: str, session_id:
             "duration_s": round(transcription.duration_s, 2),
             "transcription_s": round(transcription.processing_s, 3),
         }
-        turn = await in_tenant(
+        turn, context = await in_tenant(
             tenant, services.session_rep_turn_record, tenant=tenant, rep=rep, session_id=session_id,
             text=transcription.text, delivery=delivery, audio=ContentFile(raw, name=f"s{session_id}.audio"),
         )
@@ -205,7 +205,7 @@ async def session_voice_turn(request: HttpRequest, tenant_slug: str, session_id:
         sse("transcript", {"text": transcription.text, "delivery": delivery}),
         sse("saved", {"turn": {"index": turn.index, "text": turn.text}}),
     ]
-    return _stream(reply_events(tenant=tenant, rep=rep, session_id=session_id, first=first))
+    return _stream(reply_events(tenant=tenant, rep=rep, session_id=session_id, first=first, context=context))
 
 
 def _stream_error(exc: ApplicationError) -> HttpResponse:

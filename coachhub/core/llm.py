@@ -22,8 +22,6 @@ from urllib.parse import urlsplit
 
 import openai
 
-from coachhub.core.errors import ApplicationError
-
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -111,10 +109,12 @@ def make_async_client(config: LLMConfig) -> openai.AsyncOpenAI:
 # --- errors ----------------------------------------------------------------------------------
 
 
-class LLMError(ApplicationError):
+class LLMError(Exception):
     """A call to the model failed. ``message`` is for the rep; ``detail`` is the technical cause for logs.
 
-    An ApplicationError so an API view that lets it escape answers in the house error shape.
+    ``code`` is a stable machine key and ``status_code`` the HTTP status an API would answer with,
+    mirroring ApplicationError without being one: callers catch LLMError on its own to offer the
+    rep a retry (their message is kept), which a generic ApplicationError handler would not.
     ``retryable`` says whether trying again soon could help.
     """
 
@@ -123,7 +123,10 @@ class LLMError(ApplicationError):
     retryable = False
 
     def __init__(self, message: str, *, detail: str = "") -> None:
-        super().__init__(message, code=self.default_code, status_code=self.default_status)
+        super().__init__(message)
+        self.message = message
+        self.code = self.default_code
+        self.status_code = self.default_status
         self.detail = detail
 
 
@@ -194,9 +197,7 @@ BAD_RESPONSE_MESSAGE = "The AI customer's reply came back garbled or cut off. Pl
 AUTH_MESSAGE = (
     "The AI service turned down our credentials. An admin needs to check the API key in the AI settings."
 )
-REQUEST_MESSAGE = (
-    "The AI service rejected the request (HTTP {status}). An admin should check the model name in the AI settings."
-)
+REQUEST_MESSAGE = "The AI service rejected the request (HTTP {status}). An admin should check the model name in the AI settings."
 UNAVAILABLE_MESSAGE = (
     "Can't reach the AI service at {host}. Try again in a moment; if it keeps happening, "
     "an admin should check the AI settings."
@@ -218,7 +219,9 @@ def classify_error(exc: BaseException, *, config: LLMConfig | None = None) -> LL
         # The connection was up and broke mid-answer: the answer is what's broken.
         return LLMBadResponse(BAD_RESPONSE_MESSAGE, detail=detail)
     if isinstance(exc, openai.RateLimitError):
-        return LLMRateLimited(RATE_LIMIT_MESSAGE, detail=detail, retry_after_s=parse_retry_after(exc.response.headers))
+        return LLMRateLimited(
+            RATE_LIMIT_MESSAGE, detail=detail, retry_after_s=parse_retry_after(exc.response.headers)
+        )
     if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
         return LLMAuthError(AUTH_MESSAGE, detail=detail)
     if isinstance(exc, openai.APIResponseValidationError):
@@ -280,7 +283,9 @@ class RetryNotice:
     delay_s: float
 
 
-def retry_delay(error: LLMError, retry: int, config: LLMConfig, *, rng: random.Random | None = None) -> float | None:
+def retry_delay(
+    error: LLMError, retry: int, config: LLMConfig, *, rng: random.Random | None = None
+) -> float | None:
     """Seconds to wait before retry number ``retry`` (1-based), or None when we shouldn't retry."""
     if not error.retryable or retry > config.max_retries:
         return None
@@ -423,8 +428,13 @@ def chat_complete(
     max_tokens: int,
     seed: int | None = None,
     on_retry: Callable[[RetryNotice], None] | None = None,
+    accept: Callable[[str], None] | None = None,
 ) -> ChatResult:
-    """One non-streamed completion, with retries; raises LLMError."""
+    """One non-streamed completion, with retries; raises LLMError.
+
+    ``accept(text)`` may raise LLMBadResponse to reject an unusable answer (say, an empty one);
+    that is retried like any other bad response.
+    """
     client = client or make_client(config)
 
     def call() -> ChatResult:
@@ -441,6 +451,8 @@ def chat_complete(
         text = choice.message.content
         if not isinstance(text, str):
             raise LLMBadResponse(BAD_RESPONSE_MESSAGE, detail="response message had no text content")
+        if accept is not None:
+            accept(text)
         usage = usage_from(response.usage, messages=messages, completion=text)
         return ChatResult(text=text, usage=usage, finish_reason=choice.finish_reason)
 

@@ -11,6 +11,8 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
 
+from coachhub.core.db import release_connections
+
 from .context import tenant_context
 from .models import Tenant
 from .selectors import membership_for_user
@@ -44,4 +46,9 @@ class TenantMiddleware:
             request.membership.tenant = tenant
         request.tenant = tenant
         with tenant_context(tenant):
-            return self.get_response(request)
+            response = self.get_response(request)
+        if getattr(response, "streaming", False):
+            # A streamed reply can last seconds (an LLM customer): don't pin this thread's database
+            # connection to it. The stream's own database work takes connections briefly.
+            release_connections()
+        return response

@@ -21,8 +21,8 @@ from . import selectors, services
 from .access import ADMIN, ALL_ROLES, role_required
 from .context import no_tenant
 from .forms import (
-    AISettingsForm,
     AcceptInvitationForm,
+    AISettingsForm,
     ApiTokenForm,
     EmailLoginForm,
     InvitationForm,

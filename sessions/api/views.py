@@ -67,10 +67,12 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
         session = self._own(kwargs["pk"])
         data = s.TurnInput(data=request.data)
         data.is_valid(raise_exception=True)
-        rep_turn = services.session_rep_turn_record(
+        rep_turn, context = services.session_rep_turn_record(
             tenant=self.tenant, rep=self.membership, session_id=session.id, text=data.validated_data["text"]
         )
-        customer_turn = services.session_reply(tenant=self.tenant, rep=self.membership, session_id=session.id)
+        customer_turn = services.session_reply(
+            tenant=self.tenant, rep=self.membership, session_id=session.id, context=context
+        )
         body = {"rep_turn": rep_turn, "customer_turn": customer_turn, "session": self.scoped_queryset().get(pk=session.pk)}
         return Response(s.TurnExchangeOutput(body).data)
 

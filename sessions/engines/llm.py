@@ -139,6 +139,7 @@ class LLMCustomerEngine:
         messages = _messages(spec, conversation, history, rep_text)
         side_channel = SideChannelFilter()
         usage: LLMUsage | None = None
+        shown = False
         client = make_async_client(self.config)
         try:
             async for item in astream_chat(
@@ -152,14 +153,15 @@ class LLMCustomerEngine:
                 if isinstance(item, ChatStreamEnd):
                     usage = item.usage
                 elif released := side_channel.feed(item):
+                    shown = True
                     yield TextDelta(released)
         finally:
             await client.close()
         rest, parsed = side_channel.finish()
         if usage is None:  # pragma: no cover - astream_chat always ends with ChatStreamEnd or raises
-            raise LLMBadResponse(BAD_RESPONSE_MESSAGE, detail="stream ended without usage", partial=True)
+            raise LLMBadResponse(BAD_RESPONSE_MESSAGE, detail="stream ended without usage", partial=shown)
         if not parsed.text:
-            raise LLMBadResponse(BAD_RESPONSE_MESSAGE, detail="the reply had no dialogue", partial=True)
+            raise LLMBadResponse(BAD_RESPONSE_MESSAGE, detail="the reply had no dialogue", partial=shown)
         if rest:
             yield TextDelta(rest)
         turn, new_state = _take_turn(spec, conversation, rep_text, parsed, usage)

@@ -8,7 +8,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from django.conf import settings
@@ -17,6 +17,9 @@ from coachhub.core.errors import ApplicationError
 
 from .audio import SAMPLE_RATE, AudioRejected, load_upload
 from .delivery import Delivery, Word, analyze_delivery
+
+if TYPE_CHECKING:
+    from faster_whisper import WhisperModel
 
 logger = logging.getLogger(__name__)
 
@@ -101,11 +104,11 @@ class Transcription:
 
 
 _model_lock = threading.Lock()
-_loaded: tuple[ModelConfig, Any] | None = None
+_loaded: tuple[ModelConfig, WhisperModel] | None = None
 
 
-def get_model() -> Any:
-    """The process's WhisperModel, loaded on first use (about a second) and shared by every thread.
+def get_model() -> WhisperModel:
+    """The process's WhisperModel, loaded on first use (~0.3 s for tiny.en) and shared by every thread.
 
     CTranslate2 models are safe to call from several threads. If the configured model changes (a test
     overriding settings), the new one replaces the old; otherwise this loads exactly once.
@@ -121,7 +124,7 @@ def get_model() -> Any:
         return _loaded[1]
 
 
-def _load_model(config: ModelConfig) -> Any:
+def _load_model(config: ModelConfig) -> WhisperModel:
     from faster_whisper import WhisperModel  # heavy import, only where speech is used
 
     path = resolve_model_path(config.model)
@@ -207,11 +210,11 @@ def transcribe(audio_bytes: bytes) -> Transcription:
     )
 
 
-def _recognize(model: Any, samples: np.ndarray) -> tuple[str, str, list[Word]]:
+def _recognize(model: WhisperModel, samples: np.ndarray) -> tuple[str, str, list[Word]]:
     """(text, language, timed words) from the model, with engine errors made into TranscriptionFailed.
 
     The VAD filter skips silence before decoding, which both saves time and stops Whisper inventing
-    "Thank you." over a quiet room; word timestamps are mapped back to the original timeline.
+    words over a quiet room (without it, 3 s of digital silence comes back as "You"); word timestamps are mapped back to the original timeline.
     Not conditioning on previous text keeps one misheard window from repeating into the next.
     """
     multilingual = bool(getattr(model.model, "is_multilingual", False))

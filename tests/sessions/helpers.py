@@ -13,7 +13,9 @@ from scenarios.models import Scenario, ScenarioVersion
 def publish_library_scenario(tenant, slug: str = "wrong-suit-before-wedding") -> ScenarioVersion:
     spec = library_get(slug)
     with tenant_context(tenant):
-        scenario = Scenario.objects.create(tenant=tenant, slug=spec.slug, title=spec.title, moment=spec.moment)
+        scenario = Scenario.objects.create(
+            tenant=tenant, slug=spec.slug, title=spec.title, moment=spec.moment
+        )
         return ScenarioVersion.objects.create(
             tenant=tenant, scenario=scenario, number=1, status="published", spec=spec.to_dict()
         )

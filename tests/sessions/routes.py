@@ -26,31 +26,56 @@ ROUTES = {
     "practice": Route(TENANT_PAGE, everyone(200)),
     "session_list": Route(TENANT_PAGE, everyone(200)),
     "session_start": Route(
-        TENANT_PAGE, everyone(302), method="POST", has_object_ids=True, kwargs=lambda w: {},
+        TENANT_PAGE,
+        everyone(302),
+        method="POST",
+        has_object_ids=True,
+        kwargs=lambda w: {},
         data=lambda w: {"version_id": w.extra["version"].id},
     ),
     "session_detail": Route(TENANT_PAGE, everyone(200), kwargs=_session, has_object_ids=True),
     "session_turn": Route(
-        TENANT_PAGE, _OWN_ONLY, method="POST", kwargs=_session, has_object_ids=True, data=lambda w: {"text": "I hear you."}
+        TENANT_PAGE,
+        _OWN_ONLY,
+        method="POST",
+        kwargs=_session,
+        has_object_ids=True,
+        data=lambda w: {"text": "I hear you."},
     ),
     "session_voice_turn": Route(
-        TENANT_PAGE, {REP: 422, MANAGER: 404, LEAD: 404, ADMIN: 404}, method="POST", kwargs=_session,
+        TENANT_PAGE,
+        {REP: 422, MANAGER: 404, LEAD: 404, ADMIN: 404},
+        method="POST",
+        kwargs=_session,
         has_object_ids=True,
     ),
     "session_reply_retry": Route(TENANT_PAGE, _OWN_ONLY, method="POST", kwargs=_session, has_object_ids=True),
     "session_end": Route(
-        TENANT_PAGE, {REP: 302, MANAGER: 404, LEAD: 404, ADMIN: 404}, method="POST", kwargs=_session,
+        TENANT_PAGE,
+        {REP: 302, MANAGER: 404, LEAD: 404, ADMIN: 404},
+        method="POST",
+        kwargs=_session,
         has_object_ids=True,
     ),
     "api-session-list": Route(TENANT_API, everyone(200)),
-    "api-session-detail": Route(TENANT_API, everyone(200), kwargs=lambda w: {"pk": w.extra["session"].id}, has_object_ids=True),
-    "api-session-turns": Route(TENANT_API, everyone(200), kwargs=lambda w: {"pk": w.extra["session"].id}, has_object_ids=True),
+    "api-session-detail": Route(
+        TENANT_API, everyone(200), kwargs=lambda w: {"pk": w.extra["session"].id}, has_object_ids=True
+    ),
+    "api-session-turns": Route(
+        TENANT_API, everyone(200), kwargs=lambda w: {"pk": w.extra["session"].id}, has_object_ids=True
+    ),
     "api-session-reply": Route(
-        TENANT_API, {REP: 409, MANAGER: 404, LEAD: 404, ADMIN: 404}, method="POST",
-        kwargs=lambda w: {"pk": w.extra["session"].id}, has_object_ids=True,
+        TENANT_API,
+        {REP: 409, MANAGER: 404, LEAD: 404, ADMIN: 404},
+        method="POST",
+        kwargs=lambda w: {"pk": w.extra["session"].id},
+        has_object_ids=True,
     ),
     "api-session-end": Route(
-        TENANT_API, {REP: 200, MANAGER: 404, LEAD: 404, ADMIN: 404}, method="POST",
-        kwargs=lambda w: {"pk": w.extra["session"].id}, has_object_ids=True,
+        TENANT_API,
+        {REP: 200, MANAGER: 404, LEAD: 404, ADMIN: 404},
+        method="POST",
+        kwargs=lambda w: {"pk": w.extra["session"].id},
+        has_object_ids=True,
     ),
 }

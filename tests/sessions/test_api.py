@@ -21,12 +21,18 @@ def test_rep_practices_over_the_api_with_a_fixed_seed(world_a):
     api = _client(world_a)
     transcripts = []
     for _ in range(2):
-        created = api.post("/api/v1/t/acme/sessions/", {"version_id": version.id, "seed": 7}, content_type="application/json")
+        created = api.post(
+            "/api/v1/t/acme/sessions/", {"version_id": version.id, "seed": 7}, content_type="application/json"
+        )
         assert created.status_code == 201, created.content
         session_id = created.json()["id"]
         lines = []
         for text in SUPPORTIVE_SCRIPTS["meal-kit-cancellation"]:
-            exchange = api.post(f"/api/v1/t/acme/sessions/{session_id}/turns/", {"text": text}, content_type="application/json")
+            exchange = api.post(
+                f"/api/v1/t/acme/sessions/{session_id}/turns/",
+                {"text": text},
+                content_type="application/json",
+            )
             assert exchange.status_code == 200, exchange.content
             body = exchange.json()
             lines.append(body["customer_turn"]["text"])
@@ -45,12 +51,20 @@ def test_rep_practices_over_the_api_with_a_fixed_seed(world_a):
 def test_api_errors_keep_the_session_usable(world_a):
     version = publish_library_scenario(world_a.tenant)
     api = _client(world_a)
-    session_id = api.post("/api/v1/t/acme/sessions/", {"version_id": version.id}, content_type="application/json").json()["id"]
-    empty = api.post(f"/api/v1/t/acme/sessions/{session_id}/turns/", {"text": ""}, content_type="application/json")
+    session_id = api.post(
+        "/api/v1/t/acme/sessions/", {"version_id": version.id}, content_type="application/json"
+    ).json()["id"]
+    empty = api.post(
+        f"/api/v1/t/acme/sessions/{session_id}/turns/", {"text": ""}, content_type="application/json"
+    )
     assert empty.status_code == 400 and empty.json()["error"]["code"] == "empty_turn"
     missing = api.post("/api/v1/t/acme/sessions/", {"mode": "text"}, content_type="application/json")
     assert missing.status_code == 400 and "version_id" in missing.json()["error"]["fields"]
-    ok = api.post(f"/api/v1/t/acme/sessions/{session_id}/turns/", {"text": "I understand, let me check."}, content_type="application/json")
+    ok = api.post(
+        f"/api/v1/t/acme/sessions/{session_id}/turns/",
+        {"text": "I understand, let me check."},
+        content_type="application/json",
+    )
     assert ok.status_code == 200
     ended = api.post(f"/api/v1/t/acme/sessions/{session_id}/end/").json()
     assert ended["status"] == "ended" and ended["end_reason"] == "rep_ended"

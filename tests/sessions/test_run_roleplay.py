@@ -119,8 +119,9 @@ def test_missing_script_names_the_file(tmp_path):
         run("--scenario", SLUG, "--rep-script", missing)
 
 
-def test_llm_engine_is_not_available_yet():
-    with pytest.raises(CommandError, match="not available yet"):
+def test_llm_engine_without_an_endpoint_says_how_to_configure_one(settings):
+    settings.LLM_BASE_URL = ""
+    with pytest.raises(CommandError, match="LLM_BASE_URL"):
         run("--scenario", SLUG, "--engine", "llm")
 
 

@@ -20,13 +20,27 @@ def test_tenant_run_is_stored_and_prints_json_lines(world_a, tmp_path):
     script.write_text("\n".join(SUPPORTIVE_SCRIPTS["meal-kit-cancellation"]))
     out = StringIO()
     call_command(
-        "run_roleplay", "--scenario", "meal-kit-cancellation", "--engine", "embedded", "--tenant", "acme",
-        "--seed", "3", "--rep", world_a.member("rep").user.email, "--rep-script", str(script), stdout=out,
+        "run_roleplay",
+        "--scenario",
+        "meal-kit-cancellation",
+        "--engine",
+        "embedded",
+        "--tenant",
+        "acme",
+        "--seed",
+        "3",
+        "--rep",
+        world_a.member("rep").user.email,
+        "--rep-script",
+        str(script),
+        stdout=out,
     )
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
     assert lines[0]["turn"] == 0 and lines[0]["speaker"] == "customer" and "frustration" in lines[0]
     assert lines[-1] == {"end_reason": "resolved"}
-    assert all(set(line) == {"turn", "speaker", "text"} for line in lines[:-1] if line.get("speaker") == "rep")
+    assert all(
+        set(line) == {"turn", "speaker", "text"} for line in lines[:-1] if line.get("speaker") == "rep"
+    )
     with tenant_context(world_a.tenant):
         session = PracticeSession.objects.get()
         assert session.membership == world_a.member("rep") and session.end_reason == "resolved"

@@ -124,7 +124,9 @@ def test_assignment_session_counts_as_an_attempt(world_a, client_for):
     from scenarios.models import Assignment
 
     with tenant_context(world_a.tenant):
-        assignment = Assignment.objects.create(tenant=world_a.tenant, scenario=version.scenario, version=version)
+        assignment = Assignment.objects.create(
+            tenant=world_a.tenant, scenario=version.scenario, version=version
+        )
         recipient = AssignmentRecipient.objects.create(
             tenant=world_a.tenant, assignment=assignment, membership=world_a.member("rep")
         )
@@ -138,4 +140,7 @@ def test_assignment_session_counts_as_an_attempt(world_a, client_for):
         recipient.refresh_from_db()
     assert recipient.attempts == 1 and recipient.completed_at is not None
     # Someone else's assignment can't be used.
-    assert client_for(world_a.rep2).post("/t/acme/sessions/start/", {"recipient_id": recipient.id}).status_code == 404
+    assert (
+        client_for(world_a.rep2).post("/t/acme/sessions/start/", {"recipient_id": recipient.id}).status_code
+        == 404
+    )

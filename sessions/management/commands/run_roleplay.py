@@ -139,9 +139,11 @@ def play_in_tenant(
             for rep_text in rep_lines:
                 if not rep_text.strip():
                     continue
-                turn = services.session_rep_turn_record(tenant=tenant, rep=rep, session_id=session.id, text=rep_text)
+                turn, context = services.session_rep_turn_record(
+                    tenant=tenant, rep=rep, session_id=session.id, text=rep_text
+                )
                 emit({"turn": turn.index, "speaker": "rep", "text": turn.text})
-                reply = services.session_reply(tenant=tenant, rep=rep, session_id=session.id)
+                reply = services.session_reply(tenant=tenant, rep=rep, session_id=session.id, context=context)
                 emit({"turn": reply.index, "speaker": "customer", "text": reply.text, "frustration": reply.frustration})
                 session.refresh_from_db()
                 if session.end_reason:

@@ -1,0 +1,160 @@
+"""Shared benchmark plumbing: a PostgreSQL database, a seeded tenant, logged-in reps, and uvicorn."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/coachhub_bench"
+
+
+@contextmanager
+def pgbouncer(database_url: str, *, pool_size: int = 40):
+    """PgBouncer in transaction mode in front of PostgreSQL, as production deployments run it:
+    hundreds of open streams share a few dozen server connections. Yields the pooled URL."""
+    import shutil
+    import tempfile
+
+    binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+    if not Path(binary).exists():
+        raise SystemExit("pgbouncer is not installed (apt-get install pgbouncer)")
+    host_port, name = database_url.split("@", 1)[1].rsplit("/", 1)
+    host, port = host_port.split(":")
+    user = database_url.split("//", 1)[1].split("@", 1)[0].split(":")[0]
+    listen = free_port()
+    workdir = Path(tempfile.mkdtemp(prefix="pgbouncer-"))
+    (workdir / "users.txt").write_text(f'"{user}" ""\n')
+    (workdir / "pgbouncer.ini").write_text(
+        f"[databases]\n{name} = host={host} port={port} dbname={name}\n"
+        f"[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {listen}\nauth_type = trust\n"
+        f"auth_file = {workdir}/users.txt\npool_mode = transaction\ndefault_pool_size = {pool_size}\n"
+        f"max_client_conn = 2000\nunix_socket_dir =\nlogfile = {workdir}/pgbouncer.log\n"
+        f"pidfile = {workdir}/pgbouncer.pid\n"
+    )
+    command = [binary, str(workdir / "pgbouncer.ini")]
+    if os.geteuid() == 0:  # PgBouncer refuses to run as root
+        shutil.chown(workdir, "postgres")
+        command = ["runuser", "-u", "postgres", "--", *command]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    try:
+        for _ in range(50):
+            try:
+                with socket.create_connection(("127.0.0.1", listen), timeout=0.2):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        yield f"postgres://{user}@127.0.0.1:{listen}/{name}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def setup_django(database_url: str | None = None) -> None:
+    os.environ["DATABASE_URL"] = database_url or os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB)
+    os.environ.pop("REDIS_URL", None)  # the runner benches measure the web tier; tasks run inline
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+    sys.path.insert(0, str(ROOT))
+    _ensure_database(os.environ["DATABASE_URL"])
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def _ensure_database(url: str) -> None:
+    import psycopg2
+
+    name = url.rsplit("/", 1)[1]
+    admin = psycopg2.connect(url.rsplit("/", 1)[0] + "/postgres")
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if cursor.fetchone() is None:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+
+
+def seed_reps(count: int, *, library_slug: str = "meal-kit-cancellation", tenant_slug: str = "bench"):
+    """A tenant with `count` reps and one published library scenario; returns (tenant, version, reps)."""
+    from coachhub.tenancy.context import tenant_context
+    from coachhub.tenancy.models import Membership, Tenant, User
+    from scenarios.library import library_get
+    from scenarios.models import Scenario, ScenarioVersion
+
+    tenant, _ = Tenant.objects.get_or_create(slug=tenant_slug, defaults={"name": "Bench Co."})
+    spec = library_get(library_slug)
+    with tenant_context(tenant):
+        scenario, _ = Scenario.objects.get_or_create(
+            tenant=tenant, slug=spec.slug, defaults={"title": spec.title, "moment": spec.moment}
+        )
+        version, _ = ScenarioVersion.objects.get_or_create(
+            tenant=tenant, scenario=scenario, number=1, defaults={"status": "published", "spec": spec.to_dict()}
+        )
+        reps = []
+        for i in range(count):
+            user, _ = User.objects.get_or_create(email=f"rep{i}@bench.example", defaults={"full_name": f"Rep {i}"})
+            membership, _ = Membership.objects.get_or_create(tenant=tenant, user=user, defaults={"role": "rep"})
+            reps.append(membership)
+    return tenant, version, reps
+
+
+def login_cookies(user) -> dict[str, str]:
+    """A session cookie and a CSRF pair for `user`, as if they had logged in."""
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    store = SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.create()
+    csrf = secrets.token_hex(16)
+    return {settings.SESSION_COOKIE_NAME: store.session_key, settings.CSRF_COOKIE_NAME: csrf}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def uvicorn_server(*, workers: int = 1, env: dict | None = None):
+    port = free_port()
+    command = [
+        sys.executable, "-m", "uvicorn", "coachhub.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+        "--workers", str(workers), "--log-level", "warning", "--no-access-log", "--loop", "uvloop", "--http", "httptools",
+    ]
+    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **(env or {})})
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError("uvicorn did not start")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    k = max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))
+    return ordered[k]
