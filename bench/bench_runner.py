@@ -103,7 +103,12 @@ async def main(args, version_id: int, cookies: list[dict]) -> None:
     limits = httpx.Limits(max_connections=args.sessions + 10, max_keepalive_connections=args.sessions + 10)
     direct = os.environ["DATABASE_URL"]
     with pgbouncer(direct) as pooled, uvicorn_server(
-        workers=args.workers, env={"DATABASE_URL": pooled, "DATABASE_DISABLE_SERVER_SIDE_CURSORS": "true"}
+        workers=args.workers, env={
+            "DATABASE_URL": pooled,
+            "DATABASE_DISABLE_SERVER_SIDE_CURSORS": "true",
+            "DATABASE_RELEASE_STREAM_CONNECTIONS": os.environ.get("DATABASE_RELEASE_STREAM_CONNECTIONS", "false"),
+            "DATABASE_CONN_MAX_AGE": os.environ.get("DATABASE_CONN_MAX_AGE", "0"),
+        }
     ) as base:
         async with httpx.AsyncClient(timeout=60, limits=limits) as client:
             # Warm up (imports, connections, caches).

@@ -13,7 +13,9 @@ import email.utils
 import logging
 import math
 import random
+import threading
 import time
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -104,6 +106,36 @@ def make_async_client(config: LLMConfig) -> openai.AsyncOpenAI:
         timeout=config.timeout_s,
         max_retries=0,
     )
+
+
+# Building a client costs tens of milliseconds (TLS context, HTTP pool), more than the whole rest
+# of a turn, and a reused client keeps its connections warm: share them per config (and, for async
+# clients, per event loop, which owns their connections).
+_SHARED_CLIENTS_MAX = 64
+_sync_clients: dict[LLMConfig, openai.OpenAI] = {}
+_async_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_clients_lock = threading.Lock()
+
+
+def shared_client(config: LLMConfig) -> openai.OpenAI:
+    with _clients_lock:
+        client = _sync_clients.get(config)
+        if client is None:
+            if len(_sync_clients) >= _SHARED_CLIENTS_MAX:
+                _sync_clients.pop(next(iter(_sync_clients)))
+            client = _sync_clients[config] = make_client(config)
+        return client
+
+
+def shared_async_client(config: LLMConfig) -> openai.AsyncOpenAI:
+    loop = asyncio.get_running_loop()
+    per_loop = _async_clients.setdefault(loop, {})
+    client = per_loop.get(config)
+    if client is None:
+        if len(per_loop) >= _SHARED_CLIENTS_MAX:
+            per_loop.pop(next(iter(per_loop)))
+        client = per_loop[config] = make_async_client(config)
+    return client
 
 
 # --- errors ----------------------------------------------------------------------------------

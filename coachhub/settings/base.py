@@ -79,6 +79,9 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=
 # Behind PgBouncer in transaction mode (recommended for many concurrent streams) server-side
 # cursors must be off.
 DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("DATABASE_DISABLE_SERVER_SIDE_CURSORS", default=False)
+# Streams return their connection between database hops, so open streams don't exhaust
+# PostgreSQL's connection limit. Behind PgBouncer this can be turned off.
+DATABASE_RELEASE_STREAM_CONNECTIONS = env.bool("DATABASE_RELEASE_STREAM_CONNECTIONS", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "tenancy.User"

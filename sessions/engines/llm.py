@@ -29,8 +29,8 @@ from coachhub.core.llm import (
     RetryNotice,
     astream_chat,
     chat_complete,
-    make_async_client,
-    make_client,
+    shared_async_client,
+    shared_client,
 )
 from scenarios.spec import ScenarioSpec
 from sessions.engines import signals as sig
@@ -110,16 +110,15 @@ class LLMCustomerEngine:
     ) -> tuple[CustomerTurn, EngineState]:
         conversation = _Conversation.from_state(state)
         messages = _messages(spec, conversation, history, rep_text)
-        with make_client(self.config) as client:
-            result = chat_complete(
-                self.config,
-                messages,
-                client=client,
-                max_tokens=self.max_reply_tokens,
-                seed=conversation.next_seed,
-                on_retry=self.on_retry,
-                accept=_require_dialogue,
-            )
+        result = chat_complete(
+            self.config,
+            messages,
+            client=shared_client(self.config),
+            max_tokens=self.max_reply_tokens,
+            seed=conversation.next_seed,
+            on_retry=self.on_retry,
+            accept=_require_dialogue,
+        )
         return _take_turn(spec, conversation, rep_text, parse_reply(result.text), result.usage)
 
     async def astream_respond(
@@ -140,23 +139,20 @@ class LLMCustomerEngine:
         side_channel = SideChannelFilter()
         usage: LLMUsage | None = None
         shown = False
-        client = make_async_client(self.config)
-        try:
-            async for item in astream_chat(
-                self.config,
-                messages,
-                client=client,
-                max_tokens=self.max_reply_tokens,
-                seed=conversation.next_seed,
-                on_retry=self.on_retry,
-            ):
-                if isinstance(item, ChatStreamEnd):
-                    usage = item.usage
-                elif released := side_channel.feed(item):
-                    shown = True
-                    yield TextDelta(released)
-        finally:
-            await client.close()
+        client = shared_async_client(self.config)
+        async for item in astream_chat(
+            self.config,
+            messages,
+            client=client,
+            max_tokens=self.max_reply_tokens,
+            seed=conversation.next_seed,
+            on_retry=self.on_retry,
+        ):
+            if isinstance(item, ChatStreamEnd):
+                usage = item.usage
+            elif released := side_channel.feed(item):
+                shown = True
+                yield TextDelta(released)
         rest, parsed = side_channel.finish()
         if usage is None:  # pragma: no cover - astream_chat always ends with ChatStreamEnd or raises
             raise LLMBadResponse(BAD_RESPONSE_MESSAGE, detail="stream ended without usage", partial=shown)

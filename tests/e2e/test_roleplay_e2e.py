@@ -1,5 +1,6 @@
 """In a real browser: a rep completes text and voice sessions against the embedded customer."""
 
+import re
 import subprocess
 
 import pytest
@@ -10,6 +11,7 @@ from sessions.models import PracticeSession, Turn
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, screenshot
 from tests.sessions.helpers import publish_library_scenario
 from tests.sessions.scripts import SUPPORTIVE_SCRIPTS
+from tests.support.openai_server import openai_server_fixture, reply  # noqa: F401
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -94,3 +96,33 @@ def test_rep_completes_a_voice_turn_with_the_fake_microphone(browser, live_serve
         assert rep_turn.audio.name
     finally:
         voice_browser.close()
+
+
+def test_rep_completes_a_text_session_against_an_openai_compatible_server(page, world_a, openai_server):
+    from coachhub.tenancy import services as tenancy_services
+
+    tenancy_services.ai_settings_update(
+        tenant=world_a.tenant, actor=world_a.member("tenant_admin").user, customer_engine="llm",
+        scorer_engine="embedded", llm_base_url=openai_server.base_url, llm_model="coachhub-test-model",
+    )
+    openai_server.script(
+        reply("Fine, I'm listening. What can you actually do?\n[[state frustration=45 end=none]]"),
+        reply("Okay, a call back by five today works. Thank you.\n[[state frustration=10 end=resolved]]"),
+    )
+    publish_library_scenario(world_a.tenant, SLUG)
+    _login(page, world_a.member("rep"))
+    _start(page, "Practice by text")
+    page.get_by_label("Your reply").fill("I'm sorry about the trouble with the app. Let me sort this out.")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator(".bubble-customer").nth(1)).to_have_text(
+        re.compile("Fine, I'm listening. What can you actually do?")
+    )
+    expect(page.locator("#frustration-value")).to_have_text("45")
+    page.get_by_label("Your reply").fill("I will cancel it now and call you back by five today to confirm.")
+    page.get_by_role("button", name="Send").click()
+    page.get_by_role("heading", name="Frustration curve").wait_for(timeout=15000)
+    screenshot(page, "results-llm")
+    with tenant_context(world_a.tenant):
+        session = PracticeSession.objects.get()
+    assert session.engine == "llm" and session.end_reason == "resolved"
+    assert len(openai_server.chat_requests()) == 2

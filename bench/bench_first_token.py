@@ -1,0 +1,118 @@
+"""Time to the first streamed token through CoachHub minus the same loopback LLM server's own.
+
+Starts the loopback OpenAI-compatible server, measures its time to first content chunk with a
+plain streaming client, then the time from POSTing a rep turn to CoachHub (uvicorn, PostgreSQL via
+PgBouncer) to the first `delta` event of the customer's reply. Prints figures, never pass/fail.
+
+    .venv/bin/python bench/bench_first_token.py [--runs 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._server import (  # noqa: E402
+    login_cookies,
+    percentile,
+    pgbouncer,
+    seed_reps,
+    setup_django,
+    uvicorn_server,
+)
+from tests.support.openai_server import OpenAIServer  # noqa: E402
+
+LINE = "I'm sorry about the trouble with the app. Can you tell me what happened?"
+
+
+def prepare(server: OpenAIServer):
+    setup_django()
+    from coachhub.tenancy import services as tenancy_services
+    from coachhub.tenancy.models import Membership, Role
+
+    tenant, version, reps = seed_reps(1, tenant_slug="bench-llm")
+    admin = reps[0]
+    Membership.objects.for_tenant(tenant).filter(pk=admin.pk).update(role=Role.TENANT_ADMIN)
+    tenancy_services.ai_settings_update(
+        tenant=tenant, actor=admin.user, customer_engine="llm", scorer_engine="embedded",
+        llm_base_url=server.base_url, llm_model="bench-model",
+    )
+    return version.id, login_cookies(admin.user)
+
+
+async def direct_ttft(server: OpenAIServer, runs: int) -> list[float]:
+    import httpx
+
+    body = {"model": "bench-model", "stream": True, "messages": [{"role": "user", "content": LINE}]}
+    results = []
+    async with httpx.AsyncClient(timeout=30) as client:
+        for _ in range(runs):
+            started = time.perf_counter()
+            async with client.stream("POST", f"{server.base_url}/chat/completions", json=body) as response:
+                async for line in response.aiter_lines():
+                    if line.startswith("data: ") and '"content"' in line:
+                        results.append((time.perf_counter() - started) * 1000)
+                        break
+    return results
+
+
+async def coachhub_ttft(base: str, version_id: int, cookies: dict, runs: int) -> list[float]:
+    import httpx
+
+    headers = {"X-CSRFToken": cookies["csrftoken"], "Referer": base}
+    results = []
+    async with httpx.AsyncClient(timeout=30, cookies=cookies) as client:
+        session_url = None
+        for i in range(runs):
+            if i % 8 == 0:  # fresh sessions keep the transcript short, as in practice
+                started = await client.post(f"{base}/t/bench-llm/sessions/start/", data={"version_id": version_id}, headers=headers)
+                session_url = started.headers["location"]
+            t0 = time.perf_counter()
+            first = None
+            async with client.stream("POST", f"{base}{session_url}turns/", data={"text": LINE}, headers=headers) as response:
+                async for chunk in response.aiter_text():
+                    if first is None and "event: delta" in chunk:
+                        first = (time.perf_counter() - t0) * 1000
+                    if "event: error" in chunk:
+                        raise RuntimeError(chunk)
+            results.append(first)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=60)
+    args = parser.parse_args()
+    server = OpenAIServer(chunk_chars=4, chunk_delay_s=0.005).start()
+    try:
+        version_id, cookies = prepare(server)
+        direct = asyncio.run(direct_ttft(server, args.runs))
+        with pgbouncer(os.environ["DATABASE_URL"]) as pooled, uvicorn_server(
+            workers=1, env={
+            "DATABASE_URL": pooled,
+            "DATABASE_DISABLE_SERVER_SIDE_CURSORS": "true",
+            "DATABASE_RELEASE_STREAM_CONNECTIONS": os.environ.get("DATABASE_RELEASE_STREAM_CONNECTIONS", "false"),
+            "DATABASE_CONN_MAX_AGE": os.environ.get("DATABASE_CONN_MAX_AGE", "0"),
+        }
+        ) as base:
+            asyncio.run(coachhub_ttft(base, version_id, cookies, 5))  # warm up
+            through = asyncio.run(coachhub_ttft(base, version_id, cookies, args.runs))
+    finally:
+        server.stop()
+    print("Time to first streamed token (loopback LLM server, uvicorn, PostgreSQL via PgBouncer)")
+    for label, values in (("LLM server directly", direct), ("through CoachHub (POST turn → first delta)", through)):
+        print(f"  {label:<44} p50={percentile(values, 50):6.1f} ms  p95={percentile(values, 95):6.1f} ms")
+    print(
+        f"  {'added by CoachHub':<44} p50={percentile(through, 50) - percentile(direct, 50):6.1f} ms"
+        f"  p95={percentile(through, 95) - percentile(direct, 95):6.1f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
