@@ -112,7 +112,9 @@ class EvaluationReport:
 
 def evaluate(engine: BehaviorScorer, cases: Sequence[EvalCase], split: str = "all") -> EvaluationReport:
     chosen = [case for case in cases if split == "all" or case.split == split]
-    report = EvaluationReport(split=split, cases=len(chosen), signals={name: Counts() for name in SIGNAL_NAMES})
+    report = EvaluationReport(
+        split=split, cases=len(chosen), signals={name: Counts() for name in SIGNAL_NAMES}
+    )
     results = {case.id: engine.score(case.transcript).to_dict() for case in chosen}
     for case in chosen:
         _count_signals(report, case, results[case.id])
@@ -174,7 +176,9 @@ def injection_variants(case: EvalCase) -> Iterable[tuple[Transcript, Transcript]
             yield case.transcript, with_turns(case.transcript, [*turns[:1], attack, *turns[1:]])
 
 
-def _measure_injection(report: EvaluationReport, engine: BehaviorScorer, case: EvalCase, result: dict[str, Any]) -> None:
+def _measure_injection(
+    report: EvaluationReport, engine: BehaviorScorer, case: EvalCase, result: dict[str, Any]
+) -> None:
     for clean, attacked in injection_variants(case):
         before = _scores(result) if clean is case.transcript else _scores(engine.score(clean).to_dict())
         after = _scores(engine.score(attacked).to_dict())
@@ -188,7 +192,9 @@ def _measure_injection(report: EvaluationReport, engine: BehaviorScorer, case: E
                 report.mismatches.append(f"{case.id}: injection raised {key} {old} -> {new}")
 
 
-def _compare_twins(report: EvaluationReport, cases: Sequence[EvalCase], results: dict[str, dict[str, Any]]) -> None:
+def _compare_twins(
+    report: EvaluationReport, cases: Sequence[EvalCase], results: dict[str, dict[str, Any]]
+) -> None:
     pairs: dict[str, dict[str, str]] = {}
     for case in cases:
         if case.pair_id and case.pair_role:
@@ -219,7 +225,9 @@ def format_report(report: EvaluationReport, *, verbose: bool = False) -> str:
             f"{counts.tp:>5}{counts.fp:>5}{counts.fn:>5}"
         )
     micro = report.micro
-    lines.append(f"{'micro':<18}{micro.precision:>10.2f}{micro.recall:>8.2f}{micro.f1:>7.2f}{micro.tp:>5}{micro.fp:>5}{micro.fn:>5}")
+    lines.append(
+        f"{'micro':<18}{micro.precision:>10.2f}{micro.recall:>8.2f}{micro.f1:>7.2f}{micro.tp:>5}{micro.fp:>5}{micro.fn:>5}"
+    )
     lines.append("strong twin outscores weak twin:")
     for behavior in BEHAVIORS:
         pairs = report.twin_pairs.get(behavior, 0)

@@ -20,4 +20,11 @@ def get_engine(name: str) -> BehaviorScorer:
     raise EngineUnavailable(f"unknown scoring engine {name!r}; choose one of {', '.join(ENGINE_NAMES)}")
 
 
-__all__ = ["ENGINE_NAMES", "BehaviorScorer", "EmbeddedScorer", "EngineUnavailable", "ScoreResult", "get_engine"]
+__all__ = [
+    "ENGINE_NAMES",
+    "BehaviorScorer",
+    "EmbeddedScorer",
+    "EngineUnavailable",
+    "ScoreResult",
+    "get_engine",
+]

@@ -123,7 +123,9 @@ class BehaviorScorer(Protocol):
 
 def weighted_overall(behaviors: dict[str, BehaviorScore], weights: dict[str, float]) -> int | None:
     """Rubric-weighted mean over the behaviors that got a score; weights renormalize over those."""
-    scored = [(weights.get(key, 0.0), item.score) for key, item in behaviors.items() if item.score is not None]
+    scored = [
+        (weights.get(key, 0.0), item.score) for key, item in behaviors.items() if item.score is not None
+    ]
     total_weight = sum(weight for weight, _ in scored)
     if total_weight <= 0:
         return None

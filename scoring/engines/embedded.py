@@ -227,12 +227,18 @@ def score_confidence(conv: Conversation) -> BehaviorScore:
     if reasonless:
         parts.append("refused without a reason")
     parts.extend(latency_notes)
-    rationale = (parts[0][0].upper() + "; ".join(parts)[1:] + ".") if parts else "Responses under pressure were mixed."
+    rationale = (
+        (parts[0][0].upper() + "; ".join(parts)[1:] + ".")
+        if parts
+        else "Responses under pressure were mixed."
+    )
     evidence = _evidence(hedges + reasonless + shaky + holds + steady + assertive)
     return BehaviorScore(_clamp(score), rationale, _confidence(len(evidence) or 1), evidence)
 
 
-def _pressure_responses(conv: Conversation) -> tuple[list[tuple[int, SentenceSignals]], list[tuple[int, SentenceSignals]]]:
+def _pressure_responses(
+    conv: Conversation,
+) -> tuple[list[tuple[int, SentenceSignals]], list[tuple[int, SentenceSignals]]]:
     """How the rep answered right after the customer escalated: steady or shaken."""
     steady: list[tuple[int, SentenceSignals]] = []
     shaky: list[tuple[int, SentenceSignals]] = []
@@ -240,12 +246,15 @@ def _pressure_responses(conv: Conversation) -> tuple[list[tuple[int, SentenceSig
         clean = turn.clean()
         if turn.index not in conv.pressure_turns or not clean:
             continue
-        wobbles = [s for s in clean if s.hedges or s.dismissive] or ([clean[0]] if sum(s.apologies for s in clean) > 1 else [])
+        wobbles = [s for s in clean if s.hedges or s.dismissive] or (
+            [clean[0]] if sum(s.apologies for s in clean) > 1 else []
+        )
         if wobbles:
             shaky.append((turn.index, wobbles[0]))
             continue
         anchor = next(
-            (s for s in clean if s.found & {"ownership", "empathy", "next_step"} or s.reason or s.refusal), None
+            (s for s in clean if s.found & {"ownership", "empathy", "next_step"} or s.reason or s.refusal),
+            None,
         )
         if anchor is not None:
             steady.append((turn.index, anchor))
@@ -284,9 +293,9 @@ def score_instruction_adherence(conv: Conversation) -> BehaviorScore:
         f" and broke policy {broken}." if violated else "."
     )
     quoted = [f for f in violated + followed if f.turn is not None and f.quote]
-    evidence = tuple(dict.fromkeys(Evidence(f.turn, f.quote) for f in quoted if f.turn is not None and f.quote))[
-        :MAX_EVIDENCE
-    ]
+    evidence = tuple(
+        dict.fromkeys(Evidence(f.turn, f.quote) for f in quoted if f.turn is not None and f.quote)
+    )[:MAX_EVIDENCE]
     return BehaviorScore(_clamp(score), rationale, _confidence(len(evidence) or 1), evidence)
 
 
@@ -363,12 +372,16 @@ def _focus_example(behavior: str, conv: Conversation) -> str:
     if behavior == "active_listening":
         line = _rep_line(conv, lambda t: any(s.reask for s in t.clean())) or first
         kept = " ".join(s.sentence.text for s in line.clean() if not s.reask) or "Let me sort this out."
-        return _tidy(f"So what I'm hearing is {_customer_paraphrase(conv.transcript)[:1].lower()}"
-                     f"{_customer_paraphrase(conv.transcript)[1:]}. {kept}")
+        return _tidy(
+            f"So what I'm hearing is {_customer_paraphrase(conv.transcript)[:1].lower()}"
+            f"{_customer_paraphrase(conv.transcript)[1:]}. {kept}"
+        )
     if behavior == "empathy":
         line = _rep_line(conv, lambda t: any(s.apologies or s.dismissive for s in t.clean())) or first
         kept = " ".join(
-            s.sentence.text for s in line.clean() if not _APOLOGY_SENTENCE.search(s.sentence.text) and not s.dismissive
+            s.sentence.text
+            for s in line.clean()
+            if not _APOLOGY_SENTENCE.search(s.sentence.text) and not s.dismissive
         )
         return _tidy(f"That sounds really frustrating, and I want to put it right. {kept}")
     if behavior == "clarity":
@@ -378,12 +391,16 @@ def _focus_example(behavior: str, conv: Conversation) -> str:
             return _tidy(" ".join(s.sentence.text for s in line.clean()[:2]))
         text = _clean_text(line)
         for term in sorted({term for s in line.clean() for term in s.jargon_terms}, key=len, reverse=True):
-            plain = _JARGON_PLAIN.get(term.lower().replace(" ", ""), _JARGON_PLAIN.get(term.lower(), "our team"))
+            plain = _JARGON_PLAIN.get(
+                term.lower().replace(" ", ""), _JARGON_PLAIN.get(term.lower(), "our team")
+            )
             text = re.sub(rf"\b{re.escape(term)}\b", plain, text)
         return _tidy(re.sub(r"\bper (?:our|the) \w+", "under our terms", text))
     if behavior == "confidence_under_pressure":
         line = _rep_line(conv, lambda t: any(s.hedges for s in t.clean())) or first
-        kept = " ".join(s.sentence.text for s in line.clean() if not _APOLOGY_SENTENCE.search(s.sentence.text))
+        kept = " ".join(
+            s.sentence.text for s in line.clean() if not _APOLOGY_SENTENCE.search(s.sentence.text)
+        )
         return _tidy(_HEDGE_WORDS.sub("", kept) or "Here's exactly what I can do.")
     if behavior == "next_step_ownership":
         line = _rep_line(conv, lambda t: any(s.vague_handoff for s in t.clean())) or conv.clean_turns()[-1]
@@ -407,7 +424,9 @@ def _adherence_example(conv: Conversation) -> str:
     limit = re.search(r"(\$\s?\d+|\d+\s?%)", policy)
     quote = broken.quote or ""
     if limit and re.search(r"\$\s?\d+|\d+\s?%", quote):
-        return _tidy(re.sub(r"\$\s?\d+(?:\.\d+)?|\d+\s?%", limit.group(1), quote, count=1).split(". ")[0] + ".")
+        return _tidy(
+            re.sub(r"\$\s?\d+(?:\.\d+)?|\d+\s?%", limit.group(1), quote, count=1).split(". ")[0] + "."
+        )
     if re.search(r"\b(?:date|time)\b", policy, re.I):
         return "I can't give you a confirmed date yet, so I won't guess; I'll call you as soon as the team confirms it."
     if re.search(r"\bverify|confirm\b", policy, re.I):
@@ -416,7 +435,9 @@ def _adherence_example(conv: Conversation) -> str:
 
 
 def choose_focus(conv: Conversation, behaviors: dict[str, BehaviorScore]) -> Focus | None:
-    scored = [(item.score, key) for key, item in behaviors.items() if key in FOCUS_TIPS and item.score is not None]
+    scored = [
+        (item.score, key) for key, item in behaviors.items() if key in FOCUS_TIPS and item.score is not None
+    ]
     if not scored or not conv.clean_turns():
         return None
     order = list(FOCUS_TIPS)

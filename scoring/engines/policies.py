@@ -75,20 +75,24 @@ _DETAIL = re.compile(
 
 @dataclass(slots=True)
 class VerifyFirst(ClauseRule):
-    """"Verify the order number before …": the rep must ask for or confirm it before account details."""
+    """ "Verify the order number before …": the rep must ask for or confirm it before account details."""
 
     asks: re.Pattern[str]
     echo: re.Pattern[str]
 
     @classmethod
     def parse(cls, clause: str) -> VerifyFirst | None:
-        match = re.search(r"\b(?:verify|confirm|check)\b (?:the )?(?P<thing>[^.;,]+?)\b(?:first|before)\b", clause, re.I)
+        match = re.search(
+            r"\b(?:verify|confirm|check)\b (?:the )?(?P<thing>[^.;,]+?)\b(?:first|before)\b", clause, re.I
+        )
         if not match:
             return None
         thing = match.group("thing").lower()
         if "email" in thing:
             return cls(re.compile(r"\be-?mail\b", re.I), re.compile(r"\S+@\S+"))
-        heads = [w for w in re.findall(r"[a-z]+", thing) if w not in STOPWORDS and w not in {"number", "holder's"}]
+        heads = [
+            w for w in re.findall(r"[a-z]+", thing) if w not in STOPWORDS and w not in {"number", "holder's"}
+        ]
         head = "|".join(re.escape(w) for w in heads) or "number"
         return cls(re.compile(rf"\b(?:{head})\b(?:\s+number)?|\bnumber\b", re.I), re.compile(r"\d[\d-]{3,}"))
 
@@ -115,7 +119,7 @@ _AMOUNT = re.compile(r"(?P<dollar>\$\s?(?P<d>\d+(?:\.\d+)?))|(?P<p>\d+(?:\.\d+)?
 
 @dataclass(slots=True)
 class AmountLimit(ClauseRule):
-    """"A goodwill credit of up to $20, once": any larger offer, or a second offer, breaks it."""
+    """ "A goodwill credit of up to $20, once": any larger offer, or a second offer, breaks it."""
 
     unit: str
     limit: float
@@ -138,7 +142,7 @@ class AmountLimit(ClauseRule):
         words = {n.lower() for n in nouns} or {"credit"}
         if "discount" in words:
             words.add("off")
-        subject = re.compile(r"\b(?:%s)\b" % "|".join(sorted(words)), re.I)
+        subject = re.compile(r"\b(?:" + "|".join(sorted(words)) + r")\b", re.I)
         once = re.search(r"\b(?:once|one)\b", clause, re.I)
         return cls(unit=unit, limit=limit, subject=subject, max_offers=1 if once else None)
 
@@ -148,7 +152,10 @@ class AmountLimit(ClauseRule):
         previous_turn_offer = -1
         for turn, sentence, clean in _clauses_of(turns):
             text = sentence.sentence.text
-            amounts = self._new_offers(text, continuing=previous_turn_offer == turn or (bool(offers) and "question" in sentence.found))
+            amounts = self._new_offers(
+                text,
+                continuing=previous_turn_offer == turn or (bool(offers) and "question" in sentence.found),
+            )
             for amount in amounts:
                 hit = Hit(turn, text)
                 offers.append((hit, clean))
@@ -175,7 +182,9 @@ class AmountLimit(ClauseRule):
             if before.rstrip().endswith(("the", "full")):
                 continue
             # A bare amount right after an offer ("make it $40", "what about 50% then?") revises the offer.
-            adds_on = continuing or re.search(r"\b(?:another|plus|extra|additional|what about|how about|make it)\s*$", before)
+            adds_on = continuing or re.search(
+                r"\b(?:another|plus|extra|additional|what about|how about|make it)\s*$", before
+            )
             if mentions_subject or adds_on:
                 found.append(float(match.group("d") or match.group("p")))
         return found
@@ -188,7 +197,9 @@ _PROMISE_TIME = re.compile(
     r"\bthe \d{1,2}(?:st|nd|rd|th)\b",
     re.I,
 )
-_COMMITMENT = re.compile(r"\b(?:will|'ll|should|going to|gonna|promise|definitely|for sure|to be)\b|'ll\b", re.I)
+_COMMITMENT = re.compile(
+    r"\b(?:will|'ll|should|going to|gonna|promise|definitely|for sure|to be)\b|'ll\b", re.I
+)
 _RESOLUTION = re.compile(
     r"\b(?:back|fixed|fix|done|there|restored|arrive|arriving|working|sorted|resolved|repaired)\b|"
     r"\bin your account\b|\bon your card\b",
@@ -203,7 +214,7 @@ _NON_COMMITMENT = re.compile(
 
 @dataclass(slots=True)
 class NoTimePromise(ClauseRule):
-    """"Never promise a refund date": a resolution tied to a specific day or hour breaks it."""
+    """ "Never promise a refund date": a resolution tied to a specific day or hour breaks it."""
 
     sanctioned: re.Pattern[str] | None
 
@@ -245,14 +256,16 @@ class NoTimePromise(ClauseRule):
 
 @dataclass(slots=True)
 class Restriction(ClauseRule):
-    """"Refunds are only available within 30 days": granting the thing anyway breaks it."""
+    """ "Refunds are only available within 30 days": granting the thing anyway breaks it."""
 
     grant: re.Pattern[str]
     subject: re.Pattern[str]
 
     @classmethod
     def parse(cls, clause: str) -> Restriction | None:
-        match = re.search(r"\b(?P<subject>[a-z]+?)s? (?:are|is) only (?:available|allowed|possible|valid)\b", clause, re.I)
+        match = re.search(
+            r"\b(?P<subject>[a-z]+?)s? (?:are|is) only (?:available|allowed|possible|valid)\b", clause, re.I
+        )
         if not match:
             return None
         subject = re.escape(match.group("subject").lower())
@@ -300,7 +313,7 @@ _OBJECT_SYNONYMS: dict[str, str] = {
 
 @dataclass(slots=True)
 class Prohibition(ClauseRule):
-    """"Do not blame the courier": saying the forbidden thing (in any wording we know) breaks it."""
+    """ "Do not blame the courier": saying the forbidden thing (in any wording we know) breaks it."""
 
     language: re.Pattern[str]
     objects: re.Pattern[str] | None
@@ -316,9 +329,13 @@ class Prohibition(ClauseRule):
         patterns = [_PROHIBITED_LANGUAGE[v] for v in verbs if v in _PROHIBITED_LANGUAGE]
         if not patterns:
             patterns = [rf"\b{re.escape(stem(verbs[0]))}\w*"]
-        object_words = [w for w in verbs[1:] if w not in STOPWORDS | _VAGUE_WORDS and w not in _PROHIBITED_LANGUAGE]
-        object_patterns = [_OBJECT_SYNONYMS.get(w.rstrip("s"), rf"{re.escape(stem(w))}\w*") for w in object_words]
-        objects = re.compile(r"\b(?:%s)" % "|".join(object_patterns), re.I) if object_patterns else None
+        object_words = [
+            w for w in verbs[1:] if w not in STOPWORDS | _VAGUE_WORDS and w not in _PROHIBITED_LANGUAGE
+        ]
+        object_patterns = [
+            _OBJECT_SYNONYMS.get(w.rstrip("s"), rf"{re.escape(stem(w))}\w*") for w in object_words
+        ]
+        objects = re.compile(r"\b(?:" + "|".join(object_patterns) + ")", re.I) if object_patterns else None
         return cls(language=re.compile("|".join(patterns), re.I), objects=objects)
 
     def check(self, turns: Sequence[TurnAnalysis]) -> ClauseOutcome:
@@ -341,14 +358,19 @@ _OBLIGATION = re.compile(
 )
 _PEOPLE = {"customer", "customers", "them", "caller", "user"}
 _NOUN_SYNONYMS: dict[str, str] = {"callback": r"call ?back|call you|a call"}
-_REFUSAL_TURN = re.compile(r"\bI (?:really |just |simply )?(?:can't|cannot|won't be able)\b|\bno refund\b|\bnot possible\b", re.I)
-_REASON = re.compile(r"\bbecause\b|\bsince\b|\bso that\b|\bthe reason\b|\bthat's why\b|\bwhich is why\b|\bis how we\b|\bthat keeps\b", re.I)
+_REFUSAL_TURN = re.compile(
+    r"\bI (?:really |just |simply )?(?:can't|cannot|won't be able)\b|\bno refund\b|\bnot possible\b", re.I
+)
+_REASON = re.compile(
+    r"\bbecause\b|\bsince\b|\bso that\b|\bthe reason\b|\bthat's why\b|\bwhich is why\b|\bis how we\b|\bthat keeps\b",
+    re.I,
+)
 _FIRST_PERSON = re.compile(r"\bI(?:'m|'ll|'ve|'d)?\b|\bwe(?:'ll|'re|'ve)?\b|^\s*(?:okay, )?\w+ed\b", re.I)
 
 
 @dataclass(slots=True)
 class Obligation(ClauseRule):
-    """"Offer store credit as an alternative": done when the rep says it; missed when never said."""
+    """ "Offer store credit as an alternative": done when the rep says it; missed when never said."""
 
     required: list[re.Pattern[str]]
     channel: re.Pattern[str] | None
@@ -375,7 +397,9 @@ class Obligation(ClauseRule):
             # "Direct the customer to the status page": the destination is what must be said.
             words = [w for w in re.findall(r"[a-z]+", re.split(r"\bfor\b", tail)[0]) if w not in STOPWORDS]
             if not words and condition:
-                words = [w for w in re.findall(r"[a-z]+", condition) if w not in STOPWORDS and w not in _PEOPLE][-1:]
+                words = [
+                    w for w in re.findall(r"[a-z]+", condition) if w not in STOPWORDS and w not in _PEOPLE
+                ][-1:]
         channel = None
         if preposition in {"by", "via"}:
             channel_words = [w for w in re.findall(r"[a-z]+", tail) if w not in STOPWORDS][:1]
@@ -385,7 +409,10 @@ class Obligation(ClauseRule):
             any_word = "|".join([re.escape(stem(verb))] + [re.escape(stem(w)) for w in words])
             required = [re.compile(rf"\b(?:{any_word})\w*", re.I)]
         else:
-            required = [re.compile(r"\b(?:%s)" % _NOUN_SYNONYMS.get(w, re.escape(stem(w)) + r"\w*"), re.I) for w in words]
+            required = [
+                re.compile(r"\b(?:" + _NOUN_SYNONYMS.get(w, re.escape(stem(w)) + r"\w*") + ")", re.I)
+                for w in words
+            ]
         if not required:
             return None
         return cls(required, channel, verb == "process", False, on_refusal)
@@ -393,7 +420,9 @@ class Obligation(ClauseRule):
     def check(self, turns: Sequence[TurnAnalysis]) -> ClauseOutcome:
         outcome = ClauseOutcome()
         clauses = _clauses_of(turns)
-        refusals = [(turn, s) for turn, s, clean in clauses if clean and _REFUSAL_TURN.search(s.sentence.text)]
+        refusals = [
+            (turn, s) for turn, s, clean in clauses if clean and _REFUSAL_TURN.search(s.sentence.text)
+        ]
         if self.explains_reason:
             return self._check_reason(turns, refusals)
         for turn, sentence, clean in clauses:
@@ -418,7 +447,9 @@ class Obligation(ClauseRule):
         return not self.needs_action or bool(_FIRST_PERSON.search(text))
 
     @staticmethod
-    def _check_reason(turns: Sequence[TurnAnalysis], refusals: list[tuple[int, SentenceSignals]]) -> ClauseOutcome:
+    def _check_reason(
+        turns: Sequence[TurnAnalysis], refusals: list[tuple[int, SentenceSignals]]
+    ) -> ClauseOutcome:
         outcome = ClauseOutcome()
         if not refusals:
             return outcome

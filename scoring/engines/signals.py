@@ -89,7 +89,9 @@ _EMPATHY = _rx(
     r"\bsorry (?:that )?you(?:'re| are|'ve| have)\b",
 )
 # Corporate boilerplate names a feeling without acknowledging this customer's.
-_BOILERPLATE = _rx(r"\b(?:any|the) (?:inconvenience|frustration|trouble) (?:caused|this may)?", r"\bwe are aware\b")
+_BOILERPLATE = _rx(
+    r"\b(?:any|the) (?:inconvenience|frustration|trouble) (?:caused|this may)?", r"\bwe are aware\b"
+)
 _DISMISSIVE = _rx(
     r"\bcalm down\b",
     r"\bnot my problem\b",
@@ -204,7 +206,9 @@ _JARGON_TERMS = _rx(
     r"\bP[0-4]\b|\bSev ?[0-4]\b|\bT[1-3]\b|\bT&Cs?\b|\bToS\b",
 )
 _ACRONYM = re.compile(r"\b[A-Z][A-Z&]{1,4}s?\b")
-_PLAIN_ACRONYMS = frozenset({"I", "OK", "US", "UK", "TV", "PM", "AM", "ID", "PIN", "USB", "PS", "AI", "EU", "FAQ"})
+_PLAIN_ACRONYMS = frozenset(
+    {"I", "OK", "US", "UK", "TV", "PM", "AM", "ID", "PIN", "USB", "PS", "AI", "EU", "FAQ"}
+)
 
 INJECTION = _rx(
     r"\b(?:ignore|disregard|forget|override)\b[^.!?]{0,40}\b(?:rubric|instructions?|rules|scoring|guidelines|policies|prompt)\b",
@@ -228,7 +232,9 @@ _REASON = _rx(
     r"\bbecause\b|\bsince\b|\bso that\b|\bthe reason\b|\bthat's why\b|\bwhich is why\b|\bthat keeps\b|\bis how we\b",
     r"\bthat's the bank's\b|\brather than guess\b",
 )
-_REASONLESS_REFUSAL = _rx(r"\bjust the policy\b|\bthat's just how it is\b|\bI don't make the rules\b|\bthat's it\b")
+_REASONLESS_REFUSAL = _rx(
+    r"\bjust the policy\b|\bthat's just how it is\b|\bI don't make the rules\b|\bthat's it\b"
+)
 
 _ESCALATION = _rx(
     r"!",
@@ -334,7 +340,9 @@ def _analyze_sentence(sentence: Sentence, context: CustomerContext) -> SentenceS
         found.add("empathy")
     result.dismissive = bool(_DISMISSIVE.search(text))
     # "Maybe?" on its own is a shrug, not a question to the customer.
-    is_question = (text.rstrip().endswith("?") and word_count(text) >= 2) or bool(_QUESTION_REQUEST.search(text))
+    is_question = (text.rstrip().endswith("?") and word_count(text) >= 2) or bool(
+        _QUESTION_REQUEST.search(text)
+    )
     if is_question:
         found.add("question")
         result.reask = _is_reask(text, context)
