@@ -23,7 +23,9 @@ app.conf.update(
     task_soft_time_limit=10 * 60,
     task_time_limit=15 * 60,
     # Redis re-delivers unacked jobs after this; it must exceed the longest task (twice over).
-    broker_transport_options={"visibility_timeout": 2 * 15 * 60 + 60},
+    broker_transport_options={
+        "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", 2 * 15 * 60 + 60)),
+    },
     broker_connection_retry_on_startup=True,
     timezone="UTC",
     beat_schedule={
@@ -31,6 +33,8 @@ app.conf.update(
             "task": "tenancy.expire_invitations",
             "schedule": crontab(minute=17),
         },
+        # Scores whose job never arrived (a broker outage, a lost message) are found and enqueued.
+        "scoring.sweep_unscored": {"task": "scoring.sweep_unscored", "schedule": 60.0},
     },
 )
 app.autodiscover_tasks()

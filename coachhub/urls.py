@@ -14,12 +14,16 @@ tenant_api_patterns = [
     *tenancy_api.tenant_urlpatterns,
     path("", include("scenarios.api.urls")),
     path("", include("sessions.api.urls")),
+    path("", include("scoring.api.urls")),
+    path("", include("reports.api.urls")),
 ]
 
 tenant_page_patterns = [
     path("", include("coachhub.tenancy.urls")),
     path("", include("scenarios.urls")),
     path("", include("sessions.urls")),
+    path("", include("scoring.urls")),
+    path("", include("reports.urls")),
 ]
 
 api_v1_patterns = [

@@ -1,0 +1,373 @@
+"""The scoring job: idempotent under repeats, races and vanished rows; clear failures; the sweeper;
+rescoring with history. Tasks run inline here (eager); tests/scoring/test_worker_faults.py runs a
+real worker on Redis."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.db import OperationalError, connection, connections
+from django.utils import timezone
+
+from coachhub.tenancy.context import tenant_context
+from coachhub.tenancy.models import AISettings, Role
+from scoring import services
+from scoring.engines import EmbeddedScorer
+from scoring.evaluation import SYNTHETIC_INJECTIONS
+from scoring.models import BehaviorScore, ScoreStatus, SessionScore
+from scoring.tasks import score_session, sweep_unscored_sessions
+from sessions.models import Turn
+from tests.conftest import services_required
+from tests.scoring.factories import SUPPORTIVE_LINES, ended_session
+
+pytestmark = pytest.mark.django_db
+
+
+def _scores(tenant, session=None):
+    rows = SessionScore.objects.for_tenant(tenant)
+    return rows.filter(session=session) if session is not None else rows
+
+
+def _behaviors(tenant, score):
+    return {b.behavior: b for b in BehaviorScore.objects.for_tenant(tenant).filter(session_score=score)}
+
+
+def _run_task(tenant, session_id, **kwargs):
+    score_session.apply(kwargs={"tenant_id": tenant.id, "session_id": session_id, **kwargs})
+
+
+def test_the_same_job_twice_leaves_one_score(world_a):
+    tenant = world_a.tenant
+    session = ended_session(world_a.member(Role.REP))
+    _run_task(tenant, session.id)
+    first = _scores(tenant, session).get()
+    behaviors_before = {k: (b.id, b.ai_score) for k, b in _behaviors(tenant, first).items()}
+
+    _run_task(tenant, session.id)
+
+    score = _scores(tenant, session).get()
+    assert score.id == first.id and score.status == ScoreStatus.DONE and score.is_current
+    assert score.attempts == 1, "the second run must not score again"
+    assert {k: (b.id, b.ai_score) for k, b in _behaviors(tenant, score).items()} == behaviors_before
+    assert score.rubric_version == session.version.number
+    assert score.engine == "embedded" and score.scorer_version == EmbeddedScorer.version
+    assert score.result["behaviors"].keys() == behaviors_before.keys()
+
+
+def test_a_second_job_leaves_a_fresh_claim_alone_and_the_claimant_finishes(world_a):
+    """Two deliveries interleaved: B arrives while A holds the claim → B does nothing; A finishes."""
+    tenant = world_a.tenant
+    session = ended_session(world_a.member(Role.REP))
+    with tenant_context(tenant):
+        claimed = services._claim(tenant=tenant, session=session, engine="embedded",
+                                  version=EmbeddedScorer.version, job_id="job-a")
+        assert claimed is not None and claimed.status == ScoreStatus.RUNNING
+        assert services.session_score_run(tenant=tenant, session_id=session.id, job_id="job-b") is None
+        # A's message is redelivered (its worker died): the same job id takes its claim back.
+        done = services.session_score_run(tenant=tenant, session_id=session.id, job_id="job-a")
+    assert done is not None and done.status == ScoreStatus.DONE
+    assert _scores(tenant, session).count() == 1
+
+
+def test_a_presumed_dead_claimant_cannot_overwrite_the_takeover(world_a):
+    tenant = world_a.tenant
+    session = ended_session(world_a.member(Role.REP))
+    with tenant_context(tenant):
+        claimed = services._claim(tenant=tenant, session=session, engine="embedded",
+                                  version=EmbeddedScorer.version, job_id="job-a")
+        _scores(tenant).filter(id=claimed.id).update(started_at=timezone.now() - timedelta(hours=1))
+        taken = services.session_score_run(tenant=tenant, session_id=session.id, job_id="job-b")
+        assert taken is not None and taken.status == ScoreStatus.DONE
+        late = services._write_result(tenant=tenant, score_id=claimed.id, job_id="job-a",
+                                      result={"behaviors": {}, "overall": 0}, turn_numbers=[], weights={})
+    assert late is None
+    score = _scores(tenant, session).get()
+    assert score.overall == taken.overall and score.attempts == 2
+    assert len(_behaviors(tenant, score)) == len(taken.result["behaviors"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_jobs_score_once():
+    """Real concurrent runs on PostgreSQL: several workers pick up the same session at once."""
+    if connection.vendor != "postgresql":
+        if services_required():
+            pytest.fail("REQUIRE_SERVICES=1 but the test database is not PostgreSQL")
+        pytest.skip("row locks need PostgreSQL (set DATABASE_URL)")
+    from tests.conftest import build_world
+
+    world = build_world("Race Co", "race")
+    tenant = world.tenant
+    session = ended_session(world.member(Role.REP))
+    results, errors = [], []
+    barrier = threading.Barrier(6)
+
+    def worker(n: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            with tenant_context(tenant):
+                results.append(services.session_score_run(tenant=tenant, session_id=session.id, job_id=f"job-{n}",
+                                                          slow_down_s=0.2))
+        except Exception as exc:  # reported below; a thread can't fail the test itself
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors, errors
+    finished = [r for r in results if r is not None]
+    assert len(finished) == 1, results
+    score = _scores(tenant, session).get()
+    assert score.status == ScoreStatus.DONE and score.attempts == 1
+    assert BehaviorScore.objects.for_tenant(tenant).filter(session_score=score).count() == len(score.result["behaviors"])
+
+
+def test_a_vanished_session_is_a_no_op(world_a):
+    tenant = world_a.tenant
+    session = ended_session(world_a.member(Role.REP))
+    session_id = session.id
+    with tenant_context(tenant):
+        session.delete()
+    _run_task(tenant, session_id)
+    _run_task(tenant, 987654)
+    assert not _scores(tenant).exists()
+
+
+def test_a_session_still_in_progress_is_not_scored(world_a):
+    tenant = world_a.tenant
+    session = ended_session(world_a.member(Role.REP), status="active", end_reason="", ended_at=None)
+    _run_task(tenant, session.id)
+    assert not _scores(tenant).exists()
+
+
+def test_an_unavailable_llm_engine_is_a_recorded_failure_not_a_crash_loop(world_a):
+    tenant = world_a.tenant
+    with tenant_context(tenant):
+        AISettings.objects.for_tenant(tenant).create(tenant=tenant, scorer_engine="llm")
+    session = ended_session(world_a.member(Role.REP))
+
+    _run_task(tenant, session.id)  # no exception escapes, no retry storm
+    score = _scores(tenant, session).get()
+    assert score.status == ScoreStatus.FAILED
+    assert "llm" in score.error and "unavailable" in score.error
+    assert not score.is_current
+
+    # The sweeper does not chase a failed run, so a missing engine can't loop.
+    with tenant_context(tenant):
+        assert services.sessions_needing_score(tenant=tenant, older_than=timedelta(0)) == []
+    assert _scores(tenant).count() == 1
+
+    # Another delivery of the same job records the same failure on the same row.
+    _run_task(tenant, session.id)
+    score = _scores(tenant, session).get()
+    assert score.status == ScoreStatus.FAILED and score.attempts == 2
+
+
+def test_the_page_says_why_scoring_failed(world_a, client_for):
+    tenant = world_a.tenant
+    session = ended_session(world_a.member(Role.REP))
+    _run_task(tenant, session.id, engine_name="llm")
+    response = client_for(world_a.member(Role.REP)).get(f"/t/{tenant.slug}/sessions/{session.id}/scores/",
+                                                         HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Scoring failed" in body and "llm scoring engine is unavailable" in body
+    assert "every 1s" not in body
+
+
+class _FlakyJudge:
+    """A stand-in for a remote judge that times out a few times before answering."""
+
+    name = "embedded"
+    version = EmbeddedScorer.version
+
+    def __init__(self, failures: int):
+        self.failures = failures
+
+    def score(self, transcript):
+        if self.failures > 0:
+            self.failures -= 1
+            error = RuntimeError("the judge timed out")
+            error.retryable = True
+            raise error
+        return EmbeddedScorer().score(transcript)
+
+
+def test_transient_failures_are_retried_then_scored(world_a, monkeypatch):
+    tenant = world_a.tenant
+    session = ended_session(world_a.member(Role.REP))
+    judge = _FlakyJudge(failures=2)
+    monkeypatch.setattr(services, "get_engine", lambda name: judge)
+    _run_task(tenant, session.id)
+    score = _scores(tenant, session).get()
+    assert score.status == ScoreStatus.DONE and score.attempts == 3
+
+
+def test_transient_failures_that_never_stop_end_in_a_recorded_failure(world_a, monkeypatch):
+    tenant = world_a.tenant
+    session = ended_session(world_a.member(Role.REP))
+    judge = _FlakyJudge(failures=100)
+    monkeypatch.setattr(services, "get_engine", lambda name: judge)
+    _run_task(tenant, session.id)
+    score = _scores(tenant, session).get()
+    assert score.status == ScoreStatus.FAILED and "temporary error" in score.error
+    assert judge.failures == 100 - (1 + 5)  # the first try plus MAX_RETRIES, then it stops
+
+
+def test_database_blips_are_retried(world_a, monkeypatch):
+    tenant = world_a.tenant
+    session = ended_session(world_a.member(Role.REP))
+    real_run = services.session_score_run
+    calls = {"n": 0}
+
+    def blip_once(**kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return real_run(**kwargs)
+
+    monkeypatch.setattr(services, "session_score_run", blip_once)
+    _run_task(tenant, session.id)
+    assert calls["n"] == 2
+    assert _scores(tenant, session).get().status == ScoreStatus.DONE
+
+
+def test_injection_lines_never_raise_stored_scores(world_a):
+    tenant = world_a.tenant
+    rep = world_a.member(Role.REP)
+    baseline = ended_session(rep)
+    _run_task(tenant, baseline.id)
+    base = _scores(tenant, baseline).get()
+    base_behaviors = _behaviors(tenant, base)
+    for line in SYNTHETIC_INJECTIONS:
+        attacked_lines = [*SUPPORTIVE_LINES[:2], ("rep", line), *SUPPORTIVE_LINES[2:], ("rep", line)]
+        attacked = ended_session(rep, attacked_lines, version=baseline.version)
+        _run_task(tenant, attacked.id)
+        score = _scores(tenant, attacked).get()
+        assert score.overall is not None and score.overall <= base.overall, line
+        for key, behavior in _behaviors(tenant, score).items():
+            if behavior.ai_score is not None:
+                assert base_behaviors[key].ai_score is not None and behavior.ai_score <= base_behaviors[key].ai_score
+            quotes = [item["quote"] for item in behavior.evidence]
+            assert line not in quotes
+
+
+def test_evidence_points_at_the_sessions_own_turn_numbers(world_a):
+    tenant = world_a.tenant
+    session = ended_session(world_a.member(Role.REP), lines=[])
+    with tenant_context(tenant):
+        for offset, (speaker, text) in enumerate(SUPPORTIVE_LINES):
+            Turn.objects.for_tenant(tenant).create(tenant=tenant, session=session, index=10 + offset * 2,
+                                                   speaker=speaker, text=text)
+        rep_turns = set(Turn.objects.for_tenant(tenant).filter(session=session, speaker="rep")
+                        .values_list("index", flat=True))
+    _run_task(tenant, session.id)
+    score = _scores(tenant, session).get()
+    cited = {item["turn"] for b in _behaviors(tenant, score).values() for item in b.evidence}
+    assert cited and cited <= rep_turns
+
+
+def test_voice_delivery_is_kept(world_a):
+    tenant = world_a.tenant
+    session = ended_session(world_a.member(Role.REP), delivery={"words_per_minute": 150.0, "pauses": 1, "fillers": 2})
+    _run_task(tenant, session.id)
+    score = _scores(tenant, session).get()
+    assert score.delivery == {"words_per_minute": 150.0, "pauses": 3, "fillers": 6}
+
+
+def test_ending_a_session_enqueues_scoring_after_commit(world_a, django_capture_on_commit_callbacks):
+    from sessions import services as session_services
+    from tests.sessions.helpers import publish_library_scenario
+
+    tenant, rep = world_a.tenant, world_a.member(Role.REP)
+    version = publish_library_scenario(tenant, "meal-kit-cancellation")
+    with tenant_context(tenant):
+        session = session_services.session_start(tenant=tenant, rep=rep, version=version)
+        Turn.objects.for_tenant(tenant).bulk_create(
+            Turn(tenant=tenant, session=session, index=i + 1, speaker=speaker, text=text)
+            for i, (speaker, text) in enumerate(SUPPORTIVE_LINES[1:])
+        )
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            session_services.session_end(tenant=tenant, rep=rep, session_id=session.id)
+        assert not _scores(tenant).exists(), "nothing is queued before the commit"
+        for callback in callbacks:
+            callback()
+    score = _scores(tenant, session).get()
+    assert score.status == ScoreStatus.DONE and score.is_current
+
+
+def test_a_broker_outage_at_session_end_does_not_break_ending(world_a, django_capture_on_commit_callbacks,
+                                                                monkeypatch):
+    tenant = world_a.tenant
+    session = ended_session(world_a.member(Role.REP))
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionRefusedError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(score_session, "apply_async", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        with tenant_context(tenant):
+            services.session_score_enqueue(tenant=tenant, session=session)
+    assert not _scores(tenant).exists()
+
+
+def test_the_sweeper_scores_what_never_arrived_once(world_a):
+    tenant = world_a.tenant
+    rep = world_a.member(Role.REP)
+    old = timezone.now() - timedelta(minutes=5)
+    lost = ended_session(rep, ended_at=old)
+    fresh = ended_session(rep)  # its job may still be on the way
+    trial = ended_session(world_a.member(Role.ENABLEMENT_LEAD), ended_at=old, is_trial=True)
+    stuck = ended_session(rep, ended_at=old)
+    with tenant_context(tenant):
+        claimed = services._claim(tenant=tenant, session=stuck, engine="embedded",
+                                  version=EmbeddedScorer.version, job_id="dead-worker")
+    _scores(tenant).filter(id=claimed.id).update(started_at=timezone.now() - timedelta(hours=1))
+
+    assert sweep_unscored_sessions.apply().get() == 2
+    assert sweep_unscored_sessions.apply().get() == 0
+
+    assert _scores(tenant, lost).get().status == ScoreStatus.DONE
+    assert _scores(tenant, stuck).get().status == ScoreStatus.DONE
+    assert not _scores(tenant, fresh).exists()
+    assert not _scores(tenant, trial).exists()
+
+
+def test_the_sweeper_stays_inside_each_tenant(world_a, world_b):
+    old = timezone.now() - timedelta(minutes=5)
+    a = ended_session(world_a.member(Role.REP), ended_at=old)
+    b = ended_session(world_b.member(Role.REP), ended_at=old)
+    assert sweep_unscored_sessions.apply().get() == 2
+    assert _scores(world_a.tenant, a).get().tenant_id == world_a.tenant.id
+    assert _scores(world_b.tenant, b).get().tenant_id == world_b.tenant.id
+
+
+def test_rescoring_with_a_newer_scorer_keeps_history(world_a, monkeypatch):
+    tenant = world_a.tenant
+    session = ended_session(world_a.member(Role.REP))
+    _run_task(tenant, session.id)
+    old = _scores(tenant, session).get()
+
+    call_command("rescore", "--tenant", tenant.slug)  # same scorer: nothing new
+    assert _scores(tenant, session).count() == 1
+
+    monkeypatch.setattr(EmbeddedScorer, "version", "1.1")
+    call_command("rescore", "--tenant", tenant.slug, "--engine", "embedded",
+                 "--since", (timezone.now() - timedelta(days=1)).strftime("%Y-%m-%d"))
+    rows = list(_scores(tenant, session).order_by("id"))
+    assert [r.scorer_version for r in rows] == ["1.0", "1.1"]
+    assert [r.is_current for r in rows] == [False, True]
+    assert len(_behaviors(tenant, old)) == len(_behaviors(tenant, rows[1])), "the old run's behaviors stay"
+
+
+def test_rescore_refuses_an_unknown_tenant():
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="No tenant"):
+        call_command("rescore", "--tenant", "nobody")
