@@ -11,6 +11,10 @@ from django.test import Client
 from coachhub.tenancy.models import Membership, Role, Team, TeamRole, Tenant
 from tests.factories import MembershipFactory, TeamFactory, TeamMembershipFactory, TenantFactory, UserFactory
 
+# Real stand-ins for outside things, available to every test: a loopback OpenAI-compatible server
+# (`openai_server`) and a real Celery worker on Redis (`workers`).
+pytest_plugins = ["tests.support.openai_server", "tests.support.celery_worker"]
+
 ROLES = [Role.REP, Role.MANAGER, Role.ENABLEMENT_LEAD, Role.TENANT_ADMIN]
 
 

@@ -11,7 +11,7 @@ from sessions.models import PracticeSession, Turn
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, screenshot
 from tests.sessions.helpers import publish_library_scenario
 from tests.sessions.scripts import SUPPORTIVE_SCRIPTS
-from tests.support.openai_server import openai_server_fixture, reply  # noqa: F401
+from tests.support.openai_server import reply
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

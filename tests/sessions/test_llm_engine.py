@@ -28,12 +28,11 @@ from sessions.engines.base import CustomerEngine, EngineError, EngineUnavailable
 from sessions.engines.embedded import EmbeddedCustomerEngine
 from sessions.engines.llm import LLMCustomerEngine, StreamDone, StreamEvent, TextDelta
 from sessions.engines.prompts import MAX_REP_CHARS, SideChannelFilter, parse_reply, sanitize_rep_text
-from tests.support.openai_server import (  # noqa: F401 - the fixture registers itself as "openai_server"
+from tests.support.openai_server import (
     OpenAIServer,
     delay,
     drop_after,
     malformed_chunk,
-    openai_server_fixture,
     reply,
     status,
     truncated_json,

@@ -8,7 +8,7 @@ from coachhub.tenancy.context import tenant_context
 from coachhub.tenancy.models import AISettings
 from sessions.models import PracticeSession, Turn
 from tests.sessions.helpers import publish_library_scenario, read_events
-from tests.support.openai_server import drop_after, openai_server_fixture, reply, status  # noqa: F401
+from tests.support.openai_server import drop_after, reply, status
 
 pytestmark = pytest.mark.django_db
 

@@ -11,11 +11,10 @@ from pathlib import Path
 import openai
 import pytest
 
-from tests.support.openai_server import (  # noqa: F401 - the fixture registers itself as "openai_server"
+from tests.support.openai_server import (
     CANNED_CUSTOMER_LINE,
     Messages,
     OpenAIServer,
-    openai_server_fixture,
     reply,
     status,
 )
