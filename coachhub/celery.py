@@ -35,6 +35,8 @@ app.conf.update(
         },
         # Scores whose job never arrived (a broker outage, a lost message) are found and enqueued.
         "scoring.sweep_unscored": {"task": "scoring.sweep_unscored", "schedule": 60.0},
+        # KPI imports whose background job never ran (or died) are queued again.
+        "reports.sweep_kpi_imports": {"task": "reports.sweep_kpi_imports", "schedule": crontab(minute="*/5")},
     },
 )
 app.autodiscover_tasks()

@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class ReportsConfig(AppConfig):
     name = "reports"
     label = "reports"
+    verbose_name = "Reports"
+
+    def ready(self) -> None:
+        from coachhub.tenancy.access import REVIEWERS
+        from coachhub.tenancy.home import register_nav
+
+        register_nav(label="KPIs", url_name="kpi_home", roles=REVIEWERS, order=40)

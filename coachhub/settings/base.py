@@ -143,6 +143,10 @@ TRANSCRIPTION_CPU_THREADS = env.int("TRANSCRIPTION_CPU_THREADS", default=0)
 AUDIO_MAX_BYTES = env.int("AUDIO_MAX_BYTES", default=10 * 1024 * 1024)
 AUDIO_MAX_SECONDS = env.int("AUDIO_MAX_SECONDS", default=120)
 
+# --- KPI import ------------------------------------------------------------------------------------
+KPI_IMPORT_MAX_BYTES = env.int("KPI_IMPORT_MAX_BYTES", default=200 * 1024 * 1024)
+KPI_IMPORT_INLINE_MAX_BYTES = env.int("KPI_IMPORT_INLINE_MAX_BYTES", default=10 * 1024 * 1024)
+
 # --- Email ------------------------------------------------------------------------------------
 EMAIL_CONFIG = env.email("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)

@@ -1,0 +1,149 @@
+"""KPI import throughput against a raw PostgreSQL COPY of the same file.
+
+Generates a long KPI CSV (default 1,000,000 rows: 2,000 reps × 100 weeks × 5 metrics) for a tenant
+with ~2,000 reps, then times, in the same run and database:
+  1. the import (the `import_kpis` service: read, validate every row, stage, upsert in one transaction)
+     into an empty table, and again as a re-import where every value is unchanged;
+  2. a raw `COPY … FROM STDIN (FORMAT csv)` of the same file into a plain text staging table
+     (psycopg2 copy_expert), the floor any import that checks its rows is measured against.
+Prints figures and the ratio (goal: import ≥ 0.5× COPY); never pass/fail.
+
+Run: DATABASE_URL=postgres://postgres@127.0.0.1:5432/coachhub_bench .venv/bin/python bench/bench_kpi_import.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._server import setup_django  # noqa: E402
+
+METRICS = ("csat", "avg_handling_time", "escalation_rate", "first_contact_resolution", "nps")
+TENANT_SLUG = "kpi-bench"
+
+
+def seed_tenant(reps: int):
+    from coachhub.tenancy.context import tenant_context
+    from coachhub.tenancy.models import Membership, Role, Tenant, User
+
+    tenant, _ = Tenant.objects.get_or_create(slug=TENANT_SLUG, defaults={"name": "KPI Bench Co."})
+    emails = [f"agent{n:05d}@kpi-bench.example" for n in range(reps)]
+    existing = set(User.objects.filter(email__in=emails).values_list("email", flat=True))
+    User.objects.bulk_create([User(email=e, full_name=f"Agent {e[5:10]}") for e in emails if e not in existing])
+    users = User.objects.filter(email__in=emails)
+    with tenant_context(tenant):
+        members = set(Membership.objects.for_tenant(tenant).values_list("user_id", flat=True))
+        Membership.objects.for_tenant(tenant).bulk_create(
+            [Membership(tenant=tenant, user=u, role=Role.REP) for u in users if u.id not in members]
+        )
+    return tenant, emails
+
+
+def write_file(path: Path, emails: list[str], weeks: int) -> int:
+    from datetime import date
+
+    from reports.kpi.parsing import monday_of
+
+    latest = monday_of(date.today()) - timedelta(weeks=1)
+    rows = 0
+    with path.open("w", encoding="utf-8", newline="") as out:
+        out.write("rep_email,period_start,metric,value\n")
+        for w in range(weeks):
+            week = (latest - timedelta(weeks=w)).isoformat()
+            chunk = []
+            for n, email in enumerate(emails):
+                base = (n * 7 + w * 3) % 50
+                chunk.append(f"{email},{week},csat,{50 + base / 2:.1f}%\n")
+                chunk.append(f"{email},{week},avg_handling_time,{240 + base * 3}\n")
+                chunk.append(f"{email},{week},escalation_rate,{base / 5:.2f}\n")
+                chunk.append(f"{email},{week},first_contact_resolution,{60 + base / 2:.1f}\n")
+                chunk.append(f"{email},{week},nps,{base * 2 - 40}\n")
+                rows += 5
+            out.write("".join(chunk))
+    return rows
+
+
+def time_import(tenant, path: Path):
+    from coachhub.tenancy.context import tenant_context
+    from reports import services
+
+    with tenant_context(tenant):
+        started = time.perf_counter()
+        summary = services.kpi_file_import(tenant=tenant, path=path, source_name="Bench export")
+        elapsed = time.perf_counter() - started
+    if not summary.ok:
+        raise SystemExit(f"the bench file did not validate: {summary.errors[:3]}")
+    return elapsed, summary
+
+
+def time_copy(path: Path) -> float:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS kpi_copy_bench")
+        cursor.execute(
+            "CREATE TABLE kpi_copy_bench (rep_email text, period_start text, metric text, value text)"
+        )
+    connection.commit() if not connection.get_autocommit() else None
+    raw = connection.connection  # psycopg2
+    with raw.cursor() as cursor, path.open("r", encoding="utf-8") as source:
+        started = time.perf_counter()
+        cursor.copy_expert("COPY kpi_copy_bench FROM STDIN WITH (FORMAT csv, HEADER true)", source)
+        raw.commit()
+        elapsed = time.perf_counter() - started
+        cursor.execute("SELECT count(*) FROM kpi_copy_bench")
+        copied = cursor.fetchone()[0]
+        cursor.execute("DROP TABLE kpi_copy_bench")
+        raw.commit()
+    return elapsed, copied
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--reps", type=int, default=2000)
+    parser.add_argument("--weeks", type=int, default=100)
+    args = parser.parse_args()
+    url = os.environ.get("DATABASE_URL", "")
+    setup_django(url if url.startswith("postgres") else None)
+    from django.db import connection
+
+    from coachhub.tenancy.context import tenant_context
+    from reports.models import KpiImport, KpiValue
+
+    print(f"database: {connection.vendor} {connection.settings_dict['NAME']} (PostgreSQL {connection.pg_version})")
+    tenant, emails = seed_tenant(args.reps)
+    with tenant_context(tenant):
+        KpiValue.objects.for_tenant(tenant).delete()
+        KpiImport.objects.for_tenant(tenant).delete()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "kpis-long.csv"
+        started = time.perf_counter()
+        rows = write_file(path, emails, args.weeks)
+        size_mb = path.stat().st_size / 1024 / 1024
+        print(f"file: {rows:,} rows, {size_mb:.1f} MB, {args.reps:,} reps × {args.weeks} weeks × {len(METRICS)} "
+              f"metrics (written in {time.perf_counter() - started:.1f} s)")
+
+        copy_seconds, copied = time_copy(path)
+        copy_rate = copied / copy_seconds
+        print(f"raw COPY into a plain staging table: {copy_seconds:.2f} s, {copy_rate:,.0f} rows/s")
+
+        first_seconds, first = time_import(tenant, path)
+        first_rate = first.rows / first_seconds
+        print(f"import (empty table, {first.created:,} created): {first_seconds:.2f} s, {first_rate:,.0f} rows/s")
+        again_seconds, again = time_import(tenant, path)
+        again_rate = again.rows / again_seconds
+        print(f"re-import (all {again.unchanged:,} unchanged): {again_seconds:.2f} s, {again_rate:,.0f} rows/s")
+
+    print(f"ratio import/COPY: {first_rate / copy_rate:.2f}× (first import), {again_rate / copy_rate:.2f}× (re-import)"
+          " — goal ≥ 0.5×")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""Input and output serializers of the KPI API."""
+
+from rest_framework import serializers
+
+from ..models import KpiImport, KpiMetric
+
+
+class KpiMetricOutput(serializers.ModelSerializer):
+    class Meta:
+        model = KpiMetric
+        fields = ["id", "key", "label", "unit", "higher_is_better", "is_builtin", "min_value", "max_value", "aliases"]
+
+
+class KpiRowErrorOutput(serializers.Serializer):
+    line = serializers.IntegerField(allow_null=True, help_text="Line in the file; the header is line 1.")
+    column = serializers.CharField(allow_blank=True)
+    message = serializers.CharField()
+
+
+class KpiSampleRowOutput(serializers.Serializer):
+    line = serializers.IntegerField()
+    rep = serializers.CharField()
+    metric = serializers.CharField()
+    period_start = serializers.DateField()
+    value = serializers.FloatField()
+    change = serializers.ChoiceField(choices=["new", "update", "same"], required=False)
+
+
+class KpiImportOutput(serializers.ModelSerializer):
+    source = serializers.CharField(source="source.name")
+    uploaded_by = serializers.EmailField(source="uploaded_by.email", allow_null=True, default=None)
+    ok = serializers.SerializerMethodField()
+    progress_percent = serializers.IntegerField()
+    errors = KpiRowErrorOutput(many=True)
+    sample = KpiSampleRowOutput(many=True)
+    notices = serializers.ListField(child=serializers.CharField())
+
+    class Meta:
+        model = KpiImport
+        fields = [
+            "id", "file_name", "source", "uploaded_by", "sha256", "size_bytes", "status", "ok", "total_rows",
+            "processed_rows", "progress_percent", "created_count", "updated_count", "unchanged_count",
+            "error_count", "errors", "notices", "sample", "created_at", "finished_at",
+        ]
+
+    def get_ok(self, obj: KpiImport) -> bool:
+        return obj.error_count == 0
+
+
+class KpiImportInput(serializers.Serializer):
+    file = serializers.FileField(help_text="A CSV file (UTF-8; comma or semicolon separated).")
+    dry_run = serializers.BooleanField(
+        default=True, help_text="Only check the file and report what would change (the default)."
+    )
+    source = serializers.CharField(
+        max_length=100, required=False, default="Help desk export",
+        help_text="Name of the source whose saved reading settings apply; created if new.",
+    )

@@ -1,0 +1,15 @@
+"""KPI pages, mounted under /t/<tenant_slug>/."""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("kpis/", views.kpi_home, name="kpi_home"),
+    path("kpis/export.csv", views.kpi_export, name="kpi_export"),
+    path("kpis/import/", views.kpi_import, name="kpi_import"),
+    path("kpis/imports/<int:import_id>/", views.kpi_import_detail, name="kpi_import_detail"),
+    path("kpis/imports/<int:import_id>/progress/", views.kpi_import_progress, name="kpi_import_progress"),
+    path("kpis/imports/<int:import_id>/commit/", views.kpi_import_commit, name="kpi_import_commit"),
+    path("kpis/imports/<int:import_id>/mapping/", views.kpi_import_remap, name="kpi_import_remap"),
+]

@@ -1,0 +1,47 @@
+"""Forms of the KPI pages. Errors are worded for the manager filling them in."""
+
+from django import forms
+
+from ..models import KpiDateFormat, KpiDelimiter, KpiFormat
+
+REP_KEY_CHOICES = [("", "Detect from the header"), ("email", "Email"), ("external_id", "Help-desk id (external id)")]
+
+
+class KpiUploadForm(forms.Form):
+    file = forms.FileField(
+        label="KPI file (CSV)",
+        help_text="Long (rep_email, period_start, metric, value) or wide (one column per metric). The first line is "
+        "the header.",
+    )
+    source = forms.CharField(
+        label="Source", max_length=100, initial="Help desk export",
+        help_text="Where the file comes from, e.g. “Zendesk export”. Its reading settings are remembered.",
+        widget=forms.TextInput(attrs={"list": "kpi-sources", "autocomplete": "off"}),
+    )
+
+
+class KpiReadingForm(forms.Form):
+    """How to read a source's files: layout, delimiter, date format and the column mapping."""
+
+    format = forms.ChoiceField(label="Layout", choices=KpiFormat.choices)
+    delimiter = forms.ChoiceField(label="Delimiter", choices=KpiDelimiter.choices, required=False)
+    date_format = forms.ChoiceField(label="Date format", choices=KpiDateFormat.choices)
+    rep = forms.CharField(label="Rep column", max_length=100, required=False, help_text="Blank: detect (rep_email, agent_email, agent_id…).")
+    rep_key = forms.ChoiceField(label="The rep column holds", choices=REP_KEY_CHOICES, required=False)
+    period = forms.CharField(label="Week column", max_length=100, required=False, help_text="Blank: detect (period_start, week, date…).")
+    metric = forms.CharField(label="Metric column (long files)", max_length=100, required=False)
+    value = forms.CharField(label="Value column (long files)", max_length=100, required=False)
+    metrics = forms.CharField(
+        label="Metric names", required=False, widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="One per line: file column (or metric name) = metric key, e.g. “Tickets escalated % = escalation_rate”.",
+    )
+
+    @classmethod
+    def initial_for(cls, source) -> dict:
+        mapping = source.column_mapping or {}
+        return {
+            "format": source.format, "delimiter": source.delimiter, "date_format": source.date_format,
+            "rep": mapping.get("rep", ""), "rep_key": mapping.get("rep_key", ""), "period": mapping.get("period", ""),
+            "metric": mapping.get("metric", ""), "value": mapping.get("value", ""),
+            "metrics": "\n".join(f"{column} = {key}" for column, key in (mapping.get("metrics") or {}).items()),
+        }
