@@ -18,7 +18,7 @@ from django.utils import timezone
 from coachhub.core.errors import ApplicationError, Conflict
 from coachhub.tenancy.access import AUTHORS
 from coachhub.tenancy.models import EngineChoice, Membership, Tenant
-from coachhub.tenancy.selectors import ai_settings_get
+from coachhub.tenancy.selectors import ai_settings_get, tenant_llm_config
 from scenarios.models import AssignmentRecipient, ScenarioVersion, VersionStatus
 from scenarios.spec import ScenarioSpec
 from sessions.engines import get_engine
@@ -37,23 +37,8 @@ _ENGINE_END_REASONS = {"resolved": EndReason.RESOLVED, "escalated": EndReason.ES
 # --- engines --------------------------------------------------------------------------------------
 
 
-def llm_config_for(*, tenant: Tenant):
-    """The tenant's own OpenAI-compatible endpoint if its admin set one, else the deployment default."""
-    from coachhub.core.crypto import decrypt_secret
-    from coachhub.core.llm import LLMConfig, default_llm_config
-
-    settings_row = ai_settings_get(tenant=tenant)
-    if settings_row.llm_base_url and settings_row.llm_model:
-        return LLMConfig(
-            base_url=settings_row.llm_base_url,
-            model=settings_row.llm_model,
-            api_key=decrypt_secret(settings_row.llm_api_key_encrypted),
-        )
-    return default_llm_config()
-
-
 def engine_get(*, tenant: Tenant, name: str) -> CustomerEngine:
-    return _engine(name, llm_config_for(tenant=tenant) if name == EngineChoice.LLM else None)
+    return _engine(name, tenant_llm_config(tenant=tenant) if name == EngineChoice.LLM else None)
 
 
 def engine_for(context: ReplyContext) -> CustomerEngine:
@@ -197,7 +182,7 @@ def session_rep_turn_record(
 
 def _llm_config_if_needed(tenant: Tenant, engine: str):
     # Only LLM sessions need the endpoint; the embedded engine answers without a database read.
-    return llm_config_for(tenant=tenant) if engine == EngineChoice.LLM else None
+    return tenant_llm_config(tenant=tenant) if engine == EngineChoice.LLM else None
 
 
 def reply_context(*, tenant: Tenant, rep: Membership, session_id: int) -> ReplyContext:
@@ -304,6 +289,7 @@ def _end(*, tenant: Tenant, session: PracticeSession, reason: str) -> None:
         assignment_record_attempt(tenant=tenant, recipient=recipient, completed=recipient.attempts + 1 >= needed)
     # Trials are scored too (authors check their rubric that way); reports leave them out.
     _enqueue_scoring(tenant=tenant, session=session)
+    _refresh_dashboards(tenant=tenant, session=session)
 
 
 def _enqueue_scoring(*, tenant: Tenant, session: PracticeSession) -> None:
@@ -312,6 +298,14 @@ def _enqueue_scoring(*, tenant: Tenant, session: PracticeSession) -> None:
     except ImportError:  # scoring lands separately; sessions end cleanly without it
         return
     session_score_enqueue(tenant=tenant, session=session)
+
+
+def _refresh_dashboards(*, tenant: Tenant, session: PracticeSession) -> None:
+    """The rep's weekly dashboard row counts ended sessions and completed assignments (after commit)."""
+    if not session.is_trial:
+        from reports.dashboards.aggregates import rep_week_refresh_on_commit
+
+        rep_week_refresh_on_commit(tenant=tenant, session_id=session.id)
 
 
 def _customer_turn_create(*, tenant: Tenant, session: PracticeSession, index: int, turn: CustomerTurn) -> Turn:

@@ -461,11 +461,13 @@ def chat_complete(
     seed: int | None = None,
     on_retry: Callable[[RetryNotice], None] | None = None,
     accept: Callable[[str], None] | None = None,
+    response_format: Mapping[str, Any] | None = None,
 ) -> ChatResult:
     """One non-streamed completion, with retries; raises LLMError.
 
     ``accept(text)`` may raise LLMBadResponse to reject an unusable answer (say, an empty one);
-    that is retried like any other bad response.
+    that is retried like any other bad response. ``response_format`` is passed through as is
+    (``{"type": "json_object"}`` asks for JSON mode) and left out of the request when None.
     """
     client = client or make_client(config)
 
@@ -476,6 +478,7 @@ def chat_complete(
             max_tokens=max_tokens,
             temperature=config.temperature,
             seed=seed if seed is not None else openai.omit,
+            response_format=dict(response_format) if response_format is not None else openai.omit,  # type: ignore[arg-type]
         )
         if not response.choices:
             raise LLMBadResponse(BAD_RESPONSE_MESSAGE, detail="response had no choices")

@@ -153,3 +153,15 @@ def invitation_is_open(invitation: Invitation) -> bool:
 def ai_settings_get(*, tenant: Tenant) -> AISettings:
     """The tenant's AI settings, or unsaved defaults (embedded engines) when never configured."""
     return AISettings.objects.for_tenant(tenant).first() or AISettings(tenant=tenant)
+
+
+def tenant_llm_config(*, tenant: Tenant):
+    """The tenant's own OpenAI-compatible endpoint if its admin set one, else the deployment's
+    default (None when neither is configured). Used by the LLM customer and the LLM judge."""
+    from coachhub.core.crypto import decrypt_secret
+    from coachhub.core.llm import LLMConfig, default_llm_config
+
+    row = ai_settings_get(tenant=tenant)
+    if row.llm_base_url and row.llm_model:
+        return LLMConfig(base_url=row.llm_base_url, model=row.llm_model, api_key=decrypt_secret(row.llm_api_key_encrypted))
+    return default_llm_config()

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from coachhub.core.llm import LLMError, default_llm_config
 from scoring.engines import ENGINE_NAMES, EngineUnavailable, get_engine
 from scoring.evaluation import EVAL_SET_PATH, evaluate, format_report, load_cases
 from scoring.transcript import TranscriptError
@@ -27,12 +28,16 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            engine = get_engine(options["engine"])
+            llm_config = default_llm_config() if options["engine"] == "llm" else None
+            engine = get_engine(options["engine"], llm_config=llm_config)
             cases = load_cases(options["cases"])
         except (EngineUnavailable, TranscriptError, OSError, KeyError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
         splits = ("dev", "holdout", "all") if options["split"] == "each" else (options["split"],)
         self.stdout.write(f"engine: {engine.name} {engine.version}")
         for split in splits:
-            report = evaluate(engine, cases, split)
+            try:
+                report = evaluate(engine, cases, split)
+            except LLMError as exc:
+                raise CommandError(f"{exc.message} ({exc.detail})") from exc
             self.stdout.write(format_report(report, verbose=options["show_mismatches"]))

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from coachhub.core.llm import LLMError, default_llm_config
 from scoring.engines import ENGINE_NAMES, EngineUnavailable, get_engine
 from scoring.transcript import TranscriptError, transcript_from_dict
 
@@ -66,7 +67,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            engine = get_engine(options["engine"])
+            llm_config = default_llm_config() if options["engine"] == "llm" else None
+            engine = get_engine(options["engine"], llm_config=llm_config)
         except EngineUnavailable as exc:
             raise CommandError(str(exc)) from exc
         path: Path = options["file"]
@@ -77,4 +79,8 @@ class Command(BaseCommand):
                 transcript = transcript_from_dict(document)
             except TranscriptError as exc:
                 raise CommandError(f"line {line_no}: {exc}") from exc
-            self.stdout.write(json.dumps(engine.score(transcript).to_dict(), ensure_ascii=False))
+            try:
+                result = engine.score(transcript)
+            except LLMError as exc:
+                raise CommandError(f"line {line_no}: {exc.message} ({exc.detail})") from exc
+            self.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False))
