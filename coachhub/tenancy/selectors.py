@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -163,5 +164,12 @@ def tenant_llm_config(*, tenant: Tenant):
 
     row = ai_settings_get(tenant=tenant)
     if row.llm_base_url and row.llm_model:
-        return LLMConfig(base_url=row.llm_base_url, model=row.llm_model, api_key=decrypt_secret(row.llm_api_key_encrypted))
+        # The tenant picks the endpoint; timeouts and retries stay the deployment's.
+        return LLMConfig(
+            base_url=row.llm_base_url,
+            model=row.llm_model,
+            api_key=decrypt_secret(row.llm_api_key_encrypted),
+            timeout_s=float(settings.LLM_TIMEOUT_S),
+            max_retries=int(settings.LLM_MAX_RETRIES),
+        )
     return default_llm_config()

@@ -119,3 +119,22 @@ def test_jailbreak_lines_never_reach_the_persona_instructions(llm_world, client_
     assert len(system) == 1 and version.as_spec().persona.name in system[0]["content"]
     assert line not in system[0]["content"]
     assert any(line.split(".")[0][:20] in m["content"] for m in attacked["messages"] if m["role"] == "user")
+
+
+def test_timeouts_and_malformed_chunks_never_lose_a_turn(llm_world, client_for, openai_server, settings):
+    from tests.support.openai_server import delay, malformed_chunk
+
+    world, version = llm_world
+    settings.LLM_TIMEOUT_S = 0.5  # the tenant's endpoint inherits the deployment's timeout
+    rep = client_for(world.member("rep"))
+    session_id = _start(rep, version)
+    openai_server.script(delay(2.0), delay(2.0), delay(2.0))
+    events = read_events(rep.post(f"/t/acme/sessions/{session_id}/turns/", {"text": "Let me look into it."}))
+    assert events[-1][0] == "error" and events[-1][1]["retry"] is True
+    openai_server.script(malformed_chunk(after_chunks=0), malformed_chunk(after_chunks=0), malformed_chunk(after_chunks=0))
+    events = read_events(rep.post(f"/t/acme/sessions/{session_id}/reply/"))
+    assert events[-1][0] == "error"
+    assert [speaker for speaker, _ in _turns(world, session_id)] == ["customer", "rep"]
+    events = read_events(rep.post(f"/t/acme/sessions/{session_id}/reply/"))
+    assert events[-1][0] == "done"
+    assert [speaker for speaker, _ in _turns(world, session_id)] == ["customer", "rep", "customer"]
