@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from coachhub.core.errors import ApplicationError, Conflict
+from coachhub.core.limits import enforce
 from coachhub.tenancy.access import AUTHORS
 from coachhub.tenancy.models import EngineChoice, Membership, Tenant
 from coachhub.tenancy.selectors import ai_settings_get, tenant_llm_config
@@ -73,6 +74,7 @@ def session_start(
     "try" any version: their sessions are marked as trials, which reports leave out."""
     from scenarios.services import version_mark_used
 
+    enforce(action="session_start", user_id=rep.user_id, message="Too many new sessions in a minute: wait a moment.")
     if recipient is not None:
         if recipient.membership_id != rep.id:
             raise ApplicationError("That assignment isn't yours.", code="assignment_not_found", status_code=404)
@@ -145,6 +147,10 @@ def session_rep_turn_record(
     """Saves the rep's line and returns what the engine needs to answer it, in one transaction.
     Refuses (with the session intact) when the session ended, when the customer hasn't answered
     the previous line yet, or when the text is empty or too long."""
+    enforce(
+        action="voice" if audio else "turn", user_id=rep.user_id,
+        message="You're sending lines faster than anyone can type: wait a few seconds and send again.",
+    )
     session = _locked_session(tenant, session_id, rep)
     if session.status != SessionStatus.ACTIVE:
         raise Conflict("This session has ended. Start a new one to keep practicing.", code="session_ended")

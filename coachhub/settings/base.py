@@ -214,6 +214,12 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
 RATELIMIT_VIEW = "coachhub.core.errors.ratelimited"
+# Per-user allowances per minute (coachhub.core.limits): generous for people, tight for scripts.
+USER_RATE_LIMITS = {
+    "turn": env("RATE_LIMIT_TURNS", default="30/m"),
+    "voice": env("RATE_LIMIT_VOICE", default="12/m"),
+    "session_start": env("RATE_LIMIT_SESSION_STARTS", default="10/m"),
+}
 LOGIN_RATE = env("LOGIN_RATE", default="10/m")
 
 LOGGING = {

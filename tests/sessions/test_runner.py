@@ -144,3 +144,21 @@ def test_assignment_session_counts_as_an_attempt(world_a, client_for):
         client_for(world_a.rep2).post("/t/acme/sessions/start/", {"recipient_id": recipient.id}).status_code
         == 404
     )
+
+
+def test_turn_flood_is_rate_limited_with_a_clear_message_and_the_session_intact(world_a, client_for, settings):
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.USER_RATE_LIMITS = {**settings.USER_RATE_LIMITS, "turn": "3/m"}
+    version = publish_library_scenario(world_a.tenant)
+    rep = client_for(world_a.member("rep"))
+    session_id = _start(rep, "acme", version)
+    for line in ("Hello.", "I hear you.", "Let me check."):
+        assert _say(rep, "acme", session_id, line)[-1][0] == "done"
+    limited = rep.post(f"/t/acme/sessions/{session_id}/turns/", {"text": "One more"})
+    assert limited.status_code == 429
+    assert "faster than anyone can type" in read_events(limited)[0][1]["message"]
+    with tenant_context(world_a.tenant):
+        assert Turn.objects.filter(session_id=session_id).count() == 7
+        assert PracticeSession.objects.get(id=session_id).status == "active"

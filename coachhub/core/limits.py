@@ -1,0 +1,42 @@
+"""Per-user rate limits on expensive actions (turns, voice uploads, imports), counted in the cache.
+
+Fixed one-minute windows with an atomic increment: cheap, shared across processes when the cache
+is Redis, and good enough to stop a script from hammering the engines.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+
+from .errors import ApplicationError
+
+
+class RateLimited(ApplicationError):
+    status_code = 429
+
+
+def _per_minute(rate: str) -> int:
+    count, _, period = rate.partition("/")
+    if period not in ("m", "min", "minute"):
+        raise ValueError(f"rate {rate!r}: only per-minute rates are supported")
+    return int(count)
+
+
+def enforce(*, action: str, user_id: int, message: str) -> None:
+    """Counts one `action` for the user; raises RateLimited once the minute's allowance is used."""
+    allowed = _per_minute(settings.USER_RATE_LIMITS[action])
+    window = int(time.time() // 60)
+    key = f"limit:{action}:{user_id}:{window}"
+    if cache.add(key, 1, timeout=70):
+        count = 1
+    else:
+        try:
+            count = cache.incr(key)
+        except ValueError:  # the window expired between add() and incr()
+            cache.add(key, 1, timeout=70)
+            count = 1
+    if count > allowed:
+        raise RateLimited(message, code="rate_limited")
