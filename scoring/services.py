@@ -21,7 +21,16 @@ from django.db.models import Q
 from django.utils import timezone
 
 from coachhub.core.errors import ApplicationError, Conflict
+from coachhub.core.llm import (
+    LLMBadResponse,
+    LLMError,
+    LLMProviderError,
+    LLMRateLimited,
+    LLMTimeout,
+    LLMUnavailable,
+)
 from coachhub.tenancy.models import AISettings, Membership, Tenant, User
+from coachhub.tenancy.selectors import tenant_llm_config
 from coachhub.tenancy.services import audit_record
 from scoring.engines import BehaviorScorer, EngineUnavailable, get_engine
 from scoring.transcript import DEFAULT_RUBRIC, RubricItem, Scenario, Transcript, Turn
@@ -45,6 +54,23 @@ NOTE_MAX = 2000
 
 class TransientScoringError(Exception):
     """Marker for failures worth retrying (the database or the LLM endpoint blinked)."""
+
+
+# What a temporary LLM failure was, in words for the score page when the job finally gives up.
+# (The LLM errors' own messages talk to a rep mid-conversation: "send your message again".)
+TRANSIENT_LLM_REASONS: dict[type[LLMError], str] = {
+    LLMTimeout: "the AI judge took too long to answer",
+    LLMRateLimited: "the AI service was rate limiting requests",
+    LLMProviderError: "the AI service had a problem on its side",
+    LLMUnavailable: "the AI service could not be reached",
+}
+
+
+def _transient_reason(error: LLMError) -> str:
+    for kind, reason in TRANSIENT_LLM_REASONS.items():
+        if isinstance(error, kind):
+            return reason
+    return "the AI service failed temporarily"
 
 
 # --- enqueueing ---------------------------------------------------------------------------------
@@ -217,7 +243,9 @@ def session_score_run(
     """Score one ended session; a no-op when this run is already done or another job holds it.
 
     Returns the row this call finished (done or failed), or None when it did nothing. Raises
-    `TransientScoringError` (after releasing its claim) for failures worth retrying.
+    `TransientScoringError` (after releasing its claim) for failures worth retrying: a timeout, rate
+    limit, 5xx or unreachable endpoint. A judge whose answers stay invalid after its own retries is a
+    recorded failure, not a retry.
     `slow_down_s` holds the claim before scoring: only the worker fault tests set it."""
     job_id = job_id or uuid.uuid4().hex
     session = _load_session(tenant, session_id)
@@ -229,7 +257,7 @@ def session_score_run(
         return None
     name = _engine_for(tenant, engine_name)
     try:
-        engine: BehaviorScorer = get_engine(name)
+        engine: BehaviorScorer = get_engine(name, llm_config=tenant_llm_config(tenant=tenant) if name == "llm" else None)
     except EngineUnavailable as exc:
         return _fail_unavailable(tenant=tenant, session=session, engine=name, job_id=job_id, reason=str(exc))
 
@@ -249,11 +277,26 @@ def session_score_run(
         # Let the job's retry claim it again right away instead of waiting out a stale claim.
         _record_failure(tenant=tenant, score_id=score.id, job_id=job_id, error="", status=ScoreStatus.QUEUED)
         raise
-    except Exception as exc:
-        # The LLM client marks errors worth retrying (timeouts, rate limits, 5xx) as `retryable`.
-        if getattr(exc, "retryable", False) or getattr(exc, "transient", False):
+    except LLMBadResponse as exc:
+        # The judge already asked again (its own bounded retries) and every answer was unusable:
+        # the model or prompt is the problem, not the moment, so re-queueing would only multiply
+        # the calls. Final, with nothing of the invalid answer stored; `rescore` can try again.
+        logger.warning("Scoring session %s: the %s judge's answers were unusable (%s).", session_id, name, exc.detail)
+        _record_failure(tenant=tenant, score_id=score.id, job_id=job_id,
+                        error=f"The {name} scoring engine failed: {exc.message}")
+        return SessionScore.objects.for_tenant(tenant).get(id=score.id)
+    except LLMError as exc:
+        if exc.retryable:
+            # Timeouts, rate limits, 5xx, an unreachable endpoint: the task retries with backoff.
+            logger.warning("Scoring session %s: %s (%s); the job will retry.", session_id, exc.code, exc.detail)
             _record_failure(tenant=tenant, score_id=score.id, job_id=job_id, error="", status=ScoreStatus.QUEUED)
-            raise TransientScoringError(str(exc)) from exc
+            raise TransientScoringError(_transient_reason(exc)) from exc
+        # A rejected key or request: configuration, which no retry can fix.
+        logger.warning("Scoring session %s: %s (%s).", session_id, exc.code, exc.detail)
+        _record_failure(tenant=tenant, score_id=score.id, job_id=job_id,
+                        error=f"The {name} scoring engine failed: {exc.message}")
+        return SessionScore.objects.for_tenant(tenant).get(id=score.id)
+    except Exception as exc:
         logger.exception("Scoring session %s with %s failed.", session_id, name)
         _record_failure(tenant=tenant, score_id=score.id, job_id=job_id,
                         error=f"The {name} scoring engine failed: {type(exc).__name__}: {exc}")
@@ -317,7 +360,15 @@ def _write_result(
     score.claim_token = ""
     score.finished_at = timezone.now()
     score.save()
+    _refresh_dashboards(tenant=tenant, session_id=score.session_id)
     return score
+
+
+def _refresh_dashboards(*, tenant: Tenant, session_id: int) -> None:
+    """Weekly dashboard aggregates follow scores and adjustments (after commit)."""
+    from reports.dashboards.aggregates import rep_week_refresh_on_commit
+
+    rep_week_refresh_on_commit(tenant=tenant, session_id=session_id)
 
 
 def session_score_fail(*, tenant: Tenant, session_id: int, error: str) -> None:
@@ -438,6 +489,7 @@ def score_adjust(
             "reason": reason,
         },
     )
+    _refresh_dashboards(tenant=tenant, session_id=session.id)
     return row
 
 

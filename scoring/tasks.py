@@ -63,8 +63,9 @@ def score_session(self, *, tenant_id: int, session_id: int, engine_name: str | N
         if self.request.is_eager:
             # No broker to come back through (the demo, inline tests): retry in place.
             logger.warning("Retrying scoring of session %s inline: %s", session_id, exc)
+            # Same task id, so the retry can take back the claim this attempt still holds.
             self.apply(kwargs={"tenant_id": tenant_id, "session_id": session_id, "engine_name": engine_name},
-                       retries=self.request.retries + 1)
+                       retries=self.request.retries + 1, task_id=self.request.id)
             return
         # 2, 4, 8, 16, 32 seconds: long enough for a database failover or an LLM rate limit to pass.
         raise self.retry(exc=exc, countdown=2 ** (self.request.retries + 1)) from exc

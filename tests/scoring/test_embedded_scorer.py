@@ -305,5 +305,7 @@ def test_invalid_transcripts_name_the_field(data, message):
 
 def test_engine_registry():
     assert isinstance(get_engine("embedded"), BehaviorScorer)
-    with pytest.raises(EngineUnavailable, match="not wired yet"):
+    with pytest.raises(EngineUnavailable, match="No LLM endpoint is configured: set LLM_BASE_URL"):
         get_engine("llm")
+    with pytest.raises(EngineUnavailable, match="unknown scoring engine 'gpt'"):
+        get_engine("gpt")

@@ -74,10 +74,11 @@ def test_invalid_json_line_is_reported(tmp_path):
         run(path)
 
 
-def test_llm_engine_is_not_wired_yet(tmp_path):
+def test_llm_engine_without_an_endpoint_says_how_to_configure_one(tmp_path, settings):
+    settings.LLM_BASE_URL = ""
     path = tmp_path / "one.json"
     path.write_text(json.dumps(transcript_to_dict(CASES[0].transcript)))
-    with pytest.raises(CommandError, match="the LLM judge is not wired yet"):
+    with pytest.raises(CommandError, match="No LLM endpoint is configured: set LLM_BASE_URL or the tenant's AI settings"):
         run(path, "--engine", "llm")
 
 

@@ -1,6 +1,7 @@
 """The scoring job: idempotent under repeats, races and vanished rows; clear failures; the sweeper;
-rescoring with history. Tasks run inline here (eager); tests/scoring/test_worker_faults.py runs a
-real worker on Redis."""
+rescoring with history; the LLM judge's failures against a real OpenAI-compatible server on
+loopback. Tasks run inline here (eager, retries included, without waiting out the countdown);
+tests/scoring/test_worker_faults.py runs a real worker on Redis."""
 
 from __future__ import annotations
 
@@ -9,19 +10,28 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
-from django.db import OperationalError, connection, connections
+from django.db import connection, connections
 from django.utils import timezone
 
+from coachhub.celery import app as celery_app
+from coachhub.core.llm import AUTH_MESSAGE
 from coachhub.tenancy.context import tenant_context
 from coachhub.tenancy.models import AISettings, Role
+from coachhub.tenancy.selectors import tenant_llm_config
+from coachhub.tenancy.services import ai_settings_update
 from scoring import services
 from scoring.engines import EmbeddedScorer
+from scoring.engines.llm_judge import JUDGE_BAD_RESPONSE_MESSAGE, LLMJudge
 from scoring.evaluation import SYNTHETIC_INJECTIONS
 from scoring.models import BehaviorScore, ScoreStatus, SessionScore
-from scoring.tasks import score_session, sweep_unscored_sessions
+from scoring.tasks import MAX_RETRIES, score_session, sweep_unscored_sessions
+from scoring.transcript import Transcript
 from sessions.models import Turn
 from tests.conftest import services_required
 from tests.scoring.factories import SUPPORTIVE_LINES, ended_session
+from tests.scoring.judge_answers import judge_scores, valid_judge_json
+from tests.support.celery_worker import DEAD_BROKER, _point_app_at
+from tests.support.openai_server import OpenAIServer, reply, status
 
 pytestmark = pytest.mark.django_db
 
@@ -146,7 +156,8 @@ def test_a_session_still_in_progress_is_not_scored(world_a):
     assert not _scores(tenant).exists()
 
 
-def test_an_unavailable_llm_engine_is_a_recorded_failure_not_a_crash_loop(world_a):
+def test_an_llm_engine_without_an_endpoint_is_a_recorded_failure_not_a_crash_loop(world_a, settings):
+    settings.LLM_BASE_URL = ""  # no deployment default either
     tenant = world_a.tenant
     with tenant_context(tenant):
         AISettings.objects.for_tenant(tenant).create(tenant=tenant, scorer_engine="llm")
@@ -155,7 +166,10 @@ def test_an_unavailable_llm_engine_is_a_recorded_failure_not_a_crash_loop(world_
     _run_task(tenant, session.id)  # no exception escapes, no retry storm
     score = _scores(tenant, session).get()
     assert score.status == ScoreStatus.FAILED
-    assert "llm" in score.error and "unavailable" in score.error
+    assert score.error == (
+        "The llm scoring engine is unavailable: "
+        "No LLM endpoint is configured: set LLM_BASE_URL or the tenant's AI settings"
+    )
     assert not score.is_current
 
     # The sweeper does not chase a failed run, so a missing engine can't loop.
@@ -169,7 +183,8 @@ def test_an_unavailable_llm_engine_is_a_recorded_failure_not_a_crash_loop(world_
     assert score.status == ScoreStatus.FAILED and score.attempts == 2
 
 
-def test_the_page_says_why_scoring_failed(world_a, client_for):
+def test_the_page_says_why_scoring_failed(world_a, client_for, settings):
+    settings.LLM_BASE_URL = ""
     tenant = world_a.tenant
     session = ended_session(world_a.member(Role.REP))
     _run_task(tenant, session.id, engine_name="llm")
@@ -178,64 +193,113 @@ def test_the_page_says_why_scoring_failed(world_a, client_for):
     body = response.content.decode()
     assert response.status_code == 200
     assert "Scoring failed" in body and "llm scoring engine is unavailable" in body
+    assert "No LLM endpoint is configured" in body
     assert "every 1s" not in body
 
 
-class _FlakyJudge:
-    """A stand-in for a remote judge that times out a few times before answering."""
-
-    name = "embedded"
-    version = EmbeddedScorer.version
-
-    def __init__(self, failures: int):
-        self.failures = failures
-
-    def score(self, transcript):
-        if self.failures > 0:
-            self.failures -= 1
-            error = RuntimeError("the judge timed out")
-            error.retryable = True
-            raise error
-        return EmbeddedScorer().score(transcript)
+# --- the LLM judge, against a real OpenAI-compatible server on loopback ---------------------------
 
 
-def test_transient_failures_are_retried_then_scored(world_a, monkeypatch):
+@pytest.fixture
+def llm_world(world_a, openai_server: OpenAIServer, settings):
+    """world_a with its admin's AI settings pointing the scorer at the loopback server."""
+    settings.LLM_BASE_URL = ""  # only the tenant's own endpoint can be the one answering
     tenant = world_a.tenant
-    session = ended_session(world_a.member(Role.REP))
-    judge = _FlakyJudge(failures=2)
-    monkeypatch.setattr(services, "get_engine", lambda name: judge)
+    with tenant_context(tenant):
+        ai_settings_update(tenant=tenant, actor=world_a.member(Role.TENANT_ADMIN).user, customer_engine="embedded",
+                           scorer_engine="llm", llm_base_url=openai_server.base_url, llm_model="m", llm_api_key="")
+    return world_a
+
+
+def _judge_calls_per_job(tenant) -> int:
+    """How many requests one job makes before giving up: the judge's first try plus its own retries."""
+    with tenant_context(tenant):
+        return 1 + tenant_llm_config(tenant=tenant).max_retries
+
+
+def _transcript_of(tenant, session) -> Transcript:
+    """What the job sends the judge, so a scripted answer can quote it verbatim."""
+    with tenant_context(tenant):
+        turns = list(Turn.objects.for_tenant(tenant).filter(session=session).order_by("index"))
+        return services.transcript_for_session(session=session, turns=turns)
+
+
+def test_a_judge_failing_on_its_side_is_retried_by_the_job_then_scored(llm_world, openai_server):
+    tenant = llm_world.tenant
+    session = ended_session(llm_world.member(Role.REP))
+    transcript = _transcript_of(tenant, session)
+    calls = _judge_calls_per_job(tenant)
+    # The first job attempt exhausts the judge's own retries on 500s; the job's retry gets an answer.
+    openai_server.script(*[status(500)] * calls, reply(valid_judge_json(transcript)))
+
     _run_task(tenant, session.id)
+
     score = _scores(tenant, session).get()
-    assert score.status == ScoreStatus.DONE and score.attempts == 3
+    assert score.status == ScoreStatus.DONE and score.is_current and score.error == ""
+    assert score.attempts == 2
+    assert (score.engine, score.scorer_version) == ("llm", LLMJudge.version)
+    assert {key: b.ai_score for key, b in _behaviors(tenant, score).items()} == judge_scores(transcript)
+    requests = openai_server.chat_requests()
+    assert len(requests) == calls + 1
+    assert {body["model"] for body in requests} == {"m"}, "the tenant's own model was asked"
+
+    _run_task(tenant, session.id)  # delivered again: already done, the judge is not asked again
+    assert len(openai_server.chat_requests()) == calls + 1
+    assert _scores(tenant, session).get().attempts == 2
 
 
-def test_transient_failures_that_never_stop_end_in_a_recorded_failure(world_a, monkeypatch):
-    tenant = world_a.tenant
-    session = ended_session(world_a.member(Role.REP))
-    judge = _FlakyJudge(failures=100)
-    monkeypatch.setattr(services, "get_engine", lambda name: judge)
+def test_a_judge_that_keeps_failing_ends_in_a_recorded_failure_after_bounded_retries(llm_world, openai_server):
+    tenant = llm_world.tenant
+    session = ended_session(llm_world.member(Role.REP))
+    calls = _judge_calls_per_job(tenant)
+    # Rate limited every time; "Retry-After: 0" lets the judge's own retries run without waiting.
+    openai_server.script(*[status(429, retry_after=0)] * (calls * (1 + MAX_RETRIES)))
+
     _run_task(tenant, session.id)
+
     score = _scores(tenant, session).get()
-    assert score.status == ScoreStatus.FAILED and "temporary error" in score.error
-    assert judge.failures == 100 - (1 + 5)  # the first try plus MAX_RETRIES, then it stops
+    assert score.status == ScoreStatus.FAILED and not score.is_current
+    assert score.error == (
+        "Scoring kept failing on a temporary error; try rescoring later. "
+        "(the AI service was rate limiting requests)"
+    )
+    assert score.attempts == 1 + MAX_RETRIES
+    assert len(openai_server.chat_requests()) == calls * (1 + MAX_RETRIES)
+    assert openai_server.pending_behaviors == 0
+    assert not _behaviors(tenant, score) and score.result == {} and score.overall is None
 
 
-def test_database_blips_are_retried(world_a, monkeypatch):
-    tenant = world_a.tenant
-    session = ended_session(world_a.member(Role.REP))
-    real_run = services.session_score_run
-    calls = {"n": 0}
+def test_a_judge_whose_answers_stay_invalid_fails_without_requeue_or_stored_scores(llm_world, openai_server):
+    tenant = llm_world.tenant
+    session = ended_session(llm_world.member(Role.REP))
+    transcript = _transcript_of(tenant, session)
+    calls = _judge_calls_per_job(tenant)
+    not_json = "The rep did great, I'd give them a 95 across the board!"
+    openai_server.script(*[reply(not_json)] * calls, reply(valid_judge_json(transcript)))
 
-    def blip_once(**kwargs):
-        calls["n"] += 1
-        if calls["n"] == 1:
-            raise OperationalError("server closed the connection unexpectedly")
-        return real_run(**kwargs)
-
-    monkeypatch.setattr(services, "session_score_run", blip_once)
     _run_task(tenant, session.id)
-    assert calls["n"] == 2
-    assert _scores(tenant, session).get().status == ScoreStatus.DONE
+
+    score = _scores(tenant, session).get()
+    assert score.status == ScoreStatus.FAILED and not score.is_current
+    assert score.error == f"The llm scoring engine failed: {JUDGE_BAD_RESPONSE_MESSAGE}"
+    assert score.attempts == 1, "invalid output is not a temporary error: the job is not re-queued"
+    assert len(openai_server.chat_requests()) == calls
+    assert openai_server.pending_behaviors == 1, "the valid answer after them was never asked for"
+    assert not _behaviors(tenant, score) and score.result == {} and score.overall is None
+    assert "95" not in score.error
+
+
+def test_a_judge_that_refuses_our_key_fails_at_once(llm_world, openai_server):
+    tenant = llm_world.tenant
+    session = ended_session(llm_world.member(Role.REP))
+    openai_server.script(status(401), reply("never asked for"))
+
+    _run_task(tenant, session.id)
+
+    score = _scores(tenant, session).get()
+    assert score.status == ScoreStatus.FAILED and score.attempts == 1
+    assert score.error == f"The llm scoring engine failed: {AUTH_MESSAGE}"
+    assert len(openai_server.chat_requests()) == 1, "configuration can't be fixed by retrying"
 
 
 def test_injection_lines_never_raise_stored_scores(world_a):
@@ -302,19 +366,27 @@ def test_ending_a_session_enqueues_scoring_after_commit(world_a, django_capture_
     assert score.status == ScoreStatus.DONE and score.is_current
 
 
+@pytest.fixture
+def dead_broker():
+    """Publish to a loopback port where nothing listens, then put the app back as it was."""
+    saved_url, saved_eager = celery_app.conf.broker_url, celery_app.conf.task_always_eager
+    _point_app_at(DEAD_BROKER)
+    yield
+    _point_app_at(saved_url)
+    celery_app.conf.task_always_eager = saved_eager
+
+
 def test_a_broker_outage_at_session_end_does_not_break_ending(world_a, django_capture_on_commit_callbacks,
-                                                                monkeypatch):
+                                                                dead_broker):
     tenant = world_a.tenant
     session = ended_session(world_a.member(Role.REP))
-
-    def broker_down(*args, **kwargs):
-        raise ConnectionRefusedError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
-
-    monkeypatch.setattr(score_session, "apply_async", broker_down)
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
         with tenant_context(tenant):
             services.session_score_enqueue(tenant=tenant, session=session)
+    assert len(callbacks) == 1, "the job was offered to the broker"
     assert not _scores(tenant).exists()
+    with tenant_context(tenant):  # the sweeper finds it once the broker is back
+        assert services.sessions_needing_score(tenant=tenant, older_than=timedelta(0)) == [session.id]
 
 
 def test_the_sweeper_scores_what_never_arrived_once(world_a):
@@ -348,7 +420,7 @@ def test_the_sweeper_stays_inside_each_tenant(world_a, world_b):
     assert _scores(world_b.tenant, b).get().tenant_id == world_b.tenant.id
 
 
-def test_rescoring_with_a_newer_scorer_keeps_history(world_a, monkeypatch):
+def test_rescoring_with_a_newer_scorer_keeps_history(world_a):
     tenant = world_a.tenant
     session = ended_session(world_a.member(Role.REP))
     _run_task(tenant, session.id)
@@ -357,11 +429,12 @@ def test_rescoring_with_a_newer_scorer_keeps_history(world_a, monkeypatch):
     call_command("rescore", "--tenant", tenant.slug)  # same scorer: nothing new
     assert _scores(tenant, session).count() == 1
 
-    monkeypatch.setattr(EmbeddedScorer, "version", "1.1")
+    # The stored run is what an older release of the scorer wrote; today's scorer is newer.
+    _scores(tenant, session).filter(id=old.id).update(scorer_version="0.9")
     call_command("rescore", "--tenant", tenant.slug, "--engine", "embedded",
                  "--since", (timezone.now() - timedelta(days=1)).strftime("%Y-%m-%d"))
     rows = list(_scores(tenant, session).order_by("id"))
-    assert [r.scorer_version for r in rows] == ["1.0", "1.1"]
+    assert [r.scorer_version for r in rows] == ["0.9", EmbeddedScorer.version]
     assert [r.is_current for r in rows] == [False, True]
     assert len(_behaviors(tenant, old)) == len(_behaviors(tenant, rows[1])), "the old run's behaviors stay"
 
