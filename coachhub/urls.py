@@ -53,3 +53,9 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("admin/", admin.site.urls),
 ]
+
+# API callers get JSON errors even where DRF isn't involved (unresolvable URLs, unknown tenants).
+handler400 = "coachhub.core.errors.bad_request"
+handler403 = "coachhub.core.errors.permission_denied"
+handler404 = "coachhub.core.errors.page_not_found"
+handler500 = "coachhub.core.errors.server_error"

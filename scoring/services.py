@@ -29,6 +29,7 @@ from coachhub.core.llm import (
     LLMTimeout,
     LLMUnavailable,
 )
+from coachhub.tenancy.budget import BudgetExceeded, budget_reserve, budget_settle
 from coachhub.tenancy.models import AISettings, Membership, Tenant, User
 from coachhub.tenancy.selectors import tenant_llm_config
 from coachhub.tenancy.services import audit_record
@@ -232,6 +233,10 @@ def _load_session(tenant: Tenant, session_id: int) -> PracticeSession | None:
     )
 
 
+# The judge's rubric prompt and its JSON answer, beyond the transcript itself.
+JUDGE_OVERHEAD_TOKENS = 6000
+
+
 def session_score_run(
     *,
     tenant: Tenant,
@@ -267,6 +272,15 @@ def session_score_run(
     if slow_down_s > 0:
         time.sleep(slow_down_s)
     turns = list(SessionTurn.objects.for_tenant(tenant).filter(session=session).order_by("index"))
+    reservation = None
+    if engine.name == "llm":
+        # The judge's rubric prompt, the transcript and a long JSON answer, reserved up front.
+        estimate = JUDGE_OVERHEAD_TOKENS + sum(len(turn.text) for turn in turns) // 4
+        try:
+            reservation = budget_reserve(tenant=tenant, estimate=estimate)
+        except BudgetExceeded as exc:
+            _record_failure(tenant=tenant, score_id=score.id, job_id=job_id, error=exc.message)
+            return SessionScore.objects.for_tenant(tenant).get(id=score.id)
     try:
         result = engine.score(transcript_for_session(session=session, turns=turns))
     except EngineUnavailable as exc:
@@ -301,6 +315,9 @@ def session_score_run(
         _record_failure(tenant=tenant, score_id=score.id, job_id=job_id,
                         error=f"The {name} scoring engine failed: {type(exc).__name__}: {exc}")
         return SessionScore.objects.for_tenant(tenant).get(id=score.id)
+    finally:
+        # The judge reports no usage of its own: charge the reservation, failed calls included.
+        budget_settle(tenant=tenant, reservation=reservation, used=reservation.tokens if reservation else 0)
     return _write_result(tenant=tenant, score_id=score.id, job_id=job_id, result=result.to_dict(),
                          turn_numbers=[turn.index for turn in turns], weights=_weights(session))
 

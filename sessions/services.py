@@ -18,6 +18,7 @@ from django.utils import timezone
 from coachhub.core.errors import ApplicationError, Conflict
 from coachhub.core.limits import enforce
 from coachhub.tenancy.access import AUTHORS
+from coachhub.tenancy.budget import Reservation, budget_reserve, budget_settle
 from coachhub.tenancy.models import EngineChoice, Membership, Tenant
 from coachhub.tenancy.selectors import ai_settings_get, tenant_llm_config
 from scenarios.models import AssignmentRecipient, ScenarioVersion, VersionStatus
@@ -123,6 +124,7 @@ class ReplyContext:
     history: tuple[Utterance, ...]
     rep_turn_index: int
     llm_config: object | None = None
+    reservation: Reservation | None = None
 
 
 def _locked_session(tenant: Tenant, session_id: int, rep: Membership | None = None) -> PracticeSession:
@@ -170,6 +172,8 @@ def session_rep_turn_record(
     if _past_time_limit(session, spec):
         _end(tenant=tenant, session=session, reason=EndReason.TIMED_OUT)
         raise Conflict("Time's up for this scenario: the session has ended.", code="session_ended")
+    # Reserved in this transaction: over budget, the rep's line is refused and nothing is saved.
+    reservation = _reserve_tokens(tenant, session.engine, [t.text for t in turns] + [text])
     now = timezone.now()
     latency = int((now - last.created_at).total_seconds() * 1000) if last is not None else None
     turn = Turn.objects.for_tenant(tenant).create(
@@ -181,9 +185,21 @@ def session_rep_turn_record(
     context = ReplyContext(
         session_id=session.id, engine=session.engine, spec=spec, state=session.engine_state, rep_text=text,
         history=tuple(Utterance(speaker=t.speaker, text=t.text) for t in turns), rep_turn_index=turn.index,
-        llm_config=_llm_config_if_needed(tenant, session.engine),
+        llm_config=_llm_config_if_needed(tenant, session.engine), reservation=reservation,
     )
     return turn, context
+
+
+# What a customer call costs beyond the transcript: persona instructions in, one reply out.
+PROMPT_OVERHEAD_TOKENS = 1500
+REPLY_TOKENS = 300
+
+
+def _reserve_tokens(tenant: Tenant, engine: str, texts: list[str]) -> Reservation | None:
+    if engine != EngineChoice.LLM:
+        return None
+    estimate = PROMPT_OVERHEAD_TOKENS + REPLY_TOKENS + sum(len(text) for text in texts) // 4
+    return budget_reserve(tenant=tenant, estimate=estimate)
 
 
 def _llm_config_if_needed(tenant: Tenant, engine: str):
@@ -191,6 +207,7 @@ def _llm_config_if_needed(tenant: Tenant, engine: str):
     return tenant_llm_config(tenant=tenant) if engine == EngineChoice.LLM else None
 
 
+@transaction.atomic
 def reply_context(*, tenant: Tenant, rep: Membership, session_id: int) -> ReplyContext:
     """The pending rep line and everything before it; raises if nothing is waiting for a reply."""
     session = (
@@ -208,16 +225,25 @@ def reply_context(*, tenant: Tenant, rep: Membership, session_id: int) -> ReplyC
         session_id=session.id, engine=session.engine, spec=session.version.as_spec(), state=session.engine_state,
         rep_text=turns[-1].text, history=history, rep_turn_index=turns[-1].index,
         llm_config=_llm_config_if_needed(tenant, session.engine),
+        reservation=_reserve_tokens(tenant, session.engine, [t.text for t in turns]),
     )
 
 
 @transaction.atomic
 def session_customer_reply_apply(
-    *, tenant: Tenant, session_id: int, rep_turn_index: int, turn: CustomerTurn, state: dict
+    *,
+    tenant: Tenant,
+    session_id: int,
+    rep_turn_index: int,
+    turn: CustomerTurn,
+    state: dict,
+    reservation: Reservation | None = None,
+    used_tokens: int = 0,
 ) -> tuple[Turn, PracticeSession]:
-    """Stores the customer's reply to rep turn `rep_turn_index` and returns it with the session.
-    Applying the same reply twice (a retried request racing the original) is a no-op that returns
-    the stored reply."""
+    """Stores the customer's reply to rep turn `rep_turn_index` and returns it with the session,
+    settling the call's token reservation. Applying the same reply twice (a retried request racing
+    the original) is a no-op that returns the stored reply."""
+    budget_settle(tenant=tenant, reservation=reservation, used=used_tokens)
     session = _locked_session(tenant, session_id)
     existing = Turn.objects.for_tenant(tenant).filter(session=session, index=rep_turn_index + 1).first()
     if existing is not None:
@@ -243,14 +269,34 @@ def session_reply(*, tenant: Tenant, rep: Membership, session_id: int, context: 
         turn, state = engine.respond(context.spec, context.state, context.rep_text, history=context.history)
     except (EngineError, *_llm_errors()) as exc:
         logger.warning("customer engine failed session=%s: %s", session_id, exc)
+        budget_settle(tenant=tenant, reservation=context.reservation, used=tokens_spent_on_failure(context, exc))
         raise ApplicationError(
             f"{_plain(exc)} Your message is saved: ask for the customer's reply again.",
             code="customer_unavailable", status_code=503,
         ) from exc
     stored, _ = session_customer_reply_apply(
-        tenant=tenant, session_id=session_id, rep_turn_index=context.rep_turn_index, turn=turn, state=state
+        tenant=tenant, session_id=session_id, rep_turn_index=context.rep_turn_index, turn=turn, state=state,
+        reservation=context.reservation, used_tokens=tokens_used(context.state, state),
     )
     return stored
+
+
+def tokens_used(old_state: dict, new_state: dict) -> int:
+    """Tokens one LLM reply used, from the usage totals the engine keeps in its state."""
+
+    def total(state: dict) -> int:
+        usage = state.get("usage") or {}
+        return int(usage.get("prompt_tokens", 0)) + int(usage.get("completion_tokens", 0))
+
+    return max(0, total(new_state) - total(old_state))
+
+
+def tokens_spent_on_failure(context: ReplyContext, exc: Exception) -> int:
+    """A call that failed before any text came back used nothing; one that broke mid-stream is
+    charged its whole reservation (we can't know how much the provider billed)."""
+    if context.reservation is None:
+        return 0
+    return context.reservation.tokens if getattr(exc, "partial", False) else 0
 
 
 def _llm_errors() -> tuple[type[Exception], ...]:

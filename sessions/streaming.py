@@ -16,6 +16,7 @@ from django.urls import reverse
 
 from coachhub.core.db import release_connections
 from coachhub.core.errors import ApplicationError
+from coachhub.tenancy.budget import budget_settle
 from coachhub.tenancy.context import tenant_context
 from coachhub.tenancy.models import Membership, Tenant
 
@@ -100,7 +101,8 @@ async def reply_events(
             yield sse("delta", {"text": turn.text})
         stored, session = await in_tenant(
             tenant, services.session_customer_reply_apply, tenant=tenant, session_id=session_id,
-            rep_turn_index=context.rep_turn_index, turn=turn, state=state,
+            rep_turn_index=context.rep_turn_index, turn=turn, state=state, reservation=context.reservation,
+            used_tokens=services.tokens_used(context.state, state),
         )
         session_state = _session_state(session, tenant)
         yield sse(
@@ -114,6 +116,11 @@ async def reply_events(
         yield sse("error", {"code": exc.code, "message": exc.message})
     except (EngineError, LLMError) as exc:
         logger.warning("customer reply failed session=%s: %s", session_id, exc)
+        if context is not None and context.reservation is not None:
+            await in_tenant(
+                tenant, budget_settle, tenant=tenant, reservation=context.reservation,
+                used=services.tokens_spent_on_failure(context, exc),
+            )
         yield sse(
             "error",
             {

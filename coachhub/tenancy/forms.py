@@ -97,6 +97,14 @@ class AISettingsForm(forms.Form):
         help_text="Stored encrypted and never shown again. Leave empty to keep the saved key.",
     )
     clear_api_key = forms.BooleanField(label="Remove the saved API key", required=False)
+    monthly_token_budget = forms.IntegerField(
+        label="Monthly token budget", required=False, min_value=0,
+        help_text="LLM tokens per calendar month for the whole organization. Empty means no cap.",
+    )
+    per_minute_token_budget = forms.IntegerField(
+        label="Per-minute token budget", required=False, min_value=0,
+        help_text="Caps bursts across all users. Empty means no cap.",
+    )
 
     def clean(self):
         data = super().clean()

@@ -259,6 +259,12 @@ class AISettings(TenantOwnedModel):
     llm_base_url = models.URLField(blank=True, help_text="e.g. https://api.openai.com/v1 or http://vllm:8000/v1")
     llm_model = models.CharField(max_length=100, blank=True)
     llm_api_key_encrypted = models.TextField(blank=True)
+    monthly_token_budget = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="LLM tokens this tenant may use per calendar month; empty = no cap."
+    )
+    per_minute_token_budget = models.PositiveIntegerField(
+        null=True, blank=True, help_text="LLM tokens per minute across the tenant; empty = no cap."
+    )
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -270,3 +276,17 @@ class AISettings(TenantOwnedModel):
     @property
     def has_api_key(self) -> bool:
         return bool(self.llm_api_key_encrypted)
+
+
+class TokenLedger(TenantOwnedModel):
+    """LLM tokens a tenant reserved (calls in flight) and used in one calendar month."""
+
+    month = models.DateField(help_text="First day of the month.")
+    reserved = models.BigIntegerField(default=0)
+    used = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "month"], name="tokenledger_unique_month")]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} {self.month:%Y-%m}: used {self.used}, reserved {self.reserved}"

@@ -505,14 +505,18 @@ def ai_settings_update(
     llm_model: str = "",
     llm_api_key: str = "",
     clear_api_key: bool = False,
+    monthly_token_budget: int | None = None,
+    per_minute_token_budget: int | None = None,
 ) -> AISettings:
     """Saves the tenant's AI settings. A new API key replaces the stored one (encrypted); an empty
     one keeps it. The audit entry records what changed, never the key itself."""
     from coachhub.core.crypto import encrypt_secret
 
     row = AISettings.objects.for_tenant(tenant).select_for_update().first() or AISettings(tenant=tenant)
-    before = {"customer_engine": row.customer_engine, "scorer_engine": row.scorer_engine,
-              "llm_base_url": row.llm_base_url, "llm_model": row.llm_model}
+    tracked = ("customer_engine", "scorer_engine", "llm_base_url", "llm_model",
+               "monthly_token_budget", "per_minute_token_budget")
+    before = {key: getattr(row, key) for key in tracked}
+    row.monthly_token_budget, row.per_minute_token_budget = monthly_token_budget, per_minute_token_budget
     row.customer_engine, row.scorer_engine = customer_engine, scorer_engine
     row.llm_base_url, row.llm_model = llm_base_url.strip(), llm_model.strip()
     key_change = None
@@ -522,8 +526,7 @@ def ai_settings_update(
         row.llm_api_key_encrypted, key_change = encrypt_secret(llm_api_key.strip()), "replaced"
     row.updated_at = timezone.now()
     row.save()
-    after = {"customer_engine": row.customer_engine, "scorer_engine": row.scorer_engine,
-             "llm_base_url": row.llm_base_url, "llm_model": row.llm_model}
+    after = {key: getattr(row, key) for key in tracked}
     changes = {key: [before[key], after[key]] for key in after if before[key] != after[key]}
     if key_change:
         changes["llm_api_key"] = key_change

@@ -298,12 +298,17 @@ def ai_settings(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     initial = {
         "customer_engine": current.customer_engine, "scorer_engine": current.scorer_engine,
         "llm_base_url": current.llm_base_url, "llm_model": current.llm_model,
+        "monthly_token_budget": current.monthly_token_budget, "per_minute_token_budget": current.per_minute_token_budget,
     }
     form = AISettingsForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         services.ai_settings_update(tenant=tenant, actor=request.user, **form.cleaned_data)
         messages.success(request, "AI settings saved.")
         return redirect("ai_settings", tenant_slug=tenant.slug)
+    from .budget import budget_status
+
     return render(
-        request, "tenancy/ai_settings.html", {"form": form, "current": current}, status=400 if form.errors else 200
+        request, "tenancy/ai_settings.html",
+        {"form": form, "current": current, "ledger": budget_status(tenant=tenant)},
+        status=400 if form.errors else 200,
     )

@@ -1,0 +1,88 @@
+"""Per-tenant LLM token budgets, reserved before each call and settled after it.
+
+A reservation is one conditional UPDATE (`used + reserved + estimate <= budget`), which PostgreSQL
+applies under the row's lock: concurrent calls can never reserve past the monthly budget, so the
+most a tenant can overspend is what one call uses beyond its own estimate. The per-minute budget is
+an atomic counter in the cache.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from django.core.cache import cache
+from django.db.models import F
+from django.utils import timezone
+
+from coachhub.core.errors import ApplicationError
+
+from .models import AISettings, Tenant, TokenLedger
+
+
+class BudgetExceeded(ApplicationError):
+    status_code = 429
+
+
+@dataclass(frozen=True)
+class Reservation:
+    tenant_id: int
+    month: str  # ISO date of the month's first day
+    tokens: int
+
+
+def _month_start():
+    return timezone.localdate().replace(day=1)
+
+
+def budget_reserve(*, tenant: Tenant, estimate: int) -> Reservation:
+    """Reserves `estimate` tokens or raises BudgetExceeded with a message for the rep or admin."""
+    settings_row = AISettings.objects.for_tenant(tenant).first()
+    month = _month_start()
+    estimate = max(1, int(estimate))
+    if settings_row is not None and settings_row.per_minute_token_budget:
+        _reserve_minute(tenant.id, settings_row.per_minute_token_budget, estimate)
+    ledger = TokenLedger.objects.for_tenant(tenant)
+    ledger.get_or_create(tenant=tenant, month=month)
+    rows = ledger.filter(month=month)
+    if settings_row is not None and settings_row.monthly_token_budget is not None:
+        rows = rows.filter(used__lte=settings_row.monthly_token_budget - estimate - F("reserved"))
+    if rows.update(reserved=F("reserved") + estimate) == 0:
+        raise BudgetExceeded(
+            "Your organization has used this month's AI budget. Ask your admin to raise it in AI settings; "
+            "your session is saved.",
+            code="ai_budget_exhausted",
+        )
+    return Reservation(tenant_id=tenant.id, month=month.isoformat(), tokens=estimate)
+
+
+def budget_settle(*, tenant: Tenant, reservation: Reservation | None, used: int) -> None:
+    """Turns a reservation into actual use (0 when the call failed and used nothing)."""
+    if reservation is None:
+        return
+    TokenLedger.objects.for_tenant(tenant).filter(month=reservation.month).update(
+        reserved=F("reserved") - reservation.tokens, used=F("used") + max(0, int(used))
+    )
+
+
+def budget_status(*, tenant: Tenant) -> TokenLedger:
+    return TokenLedger.objects.for_tenant(tenant).filter(month=_month_start()).first() or TokenLedger(
+        tenant=tenant, month=_month_start()
+    )
+
+
+def _reserve_minute(tenant_id: int, allowance: int, estimate: int) -> None:
+    key = f"llm-tokens:{tenant_id}:{int(time.time() // 60)}"
+    cache.add(key, 0, timeout=70)
+    try:
+        total = cache.incr(key, estimate)
+    except ValueError:  # the window rolled over between add() and incr()
+        cache.add(key, estimate, timeout=70)
+        total = estimate
+    if total > allowance:
+        cache.decr(key, estimate)
+        raise BudgetExceeded(
+            "The AI is busy for your organization right now (per-minute limit). Wait a minute and try again; "
+            "your session is saved.",
+            code="ai_rate_exhausted",
+        )
