@@ -88,24 +88,23 @@ def default_llm_config() -> LLMConfig | None:
 # --- clients ---------------------------------------------------------------------------------
 
 
+def _client_options(config: LLMConfig) -> dict[str, Any]:
+    # SDK retries off: ``with_retries`` does them, so it can classify each failure.
+    return {
+        "base_url": config.base_url,
+        "api_key": config.api_key or PLACEHOLDER_API_KEY,
+        "timeout": config.timeout_s,
+        "max_retries": 0,
+    }
+
+
 def make_client(config: LLMConfig) -> openai.OpenAI:
-    """A sync client; SDK retries off because ``with_retries`` does them."""
-    return openai.OpenAI(
-        base_url=config.base_url,
-        api_key=config.api_key or PLACEHOLDER_API_KEY,
-        timeout=config.timeout_s,
-        max_retries=0,
-    )
+    return openai.OpenAI(**_client_options(config))
 
 
 def make_async_client(config: LLMConfig) -> openai.AsyncOpenAI:
     """An async client; its connection pool belongs to the running event loop, so make one per loop."""
-    return openai.AsyncOpenAI(
-        base_url=config.base_url,
-        api_key=config.api_key or PLACEHOLDER_API_KEY,
-        timeout=config.timeout_s,
-        max_retries=0,
-    )
+    return openai.AsyncOpenAI(**_client_options(config))
 
 
 # Building a client costs tens of milliseconds (TLS context, HTTP pool), more than the whole rest

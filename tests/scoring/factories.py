@@ -8,9 +8,9 @@ from django.utils import timezone
 
 from coachhub.tenancy.context import tenant_context
 from scenarios.library import library_get
-from scenarios.models import Scenario, ScenarioVersion
 from sessions.models import PracticeSession, Turn
 from tests.factories import MembershipFactory, TenantOwnedFactory
+from tests.scenarios import factories as scenario_factories
 
 SCENARIO_SLUG = "wrong-suit-before-wedding"
 SUPPORTIVE_LINES = [
@@ -30,23 +30,16 @@ DISMISSIVE_LINES = [
 ]
 
 
-class ScenarioFactory(TenantOwnedFactory):
-    class Meta:
-        model = Scenario
+class ScenarioFactory(scenario_factories.ScenarioFactory):
+    """The suit scenario the scripted lines above belong to."""
 
-    tenant = factory.SubFactory("tests.factories.TenantFactory")
     slug = factory.Sequence(lambda n: f"{SCENARIO_SLUG}-{n}")
     title = factory.LazyFunction(lambda: library_get(SCENARIO_SLUG).title)
     moment = factory.LazyFunction(lambda: library_get(SCENARIO_SLUG).moment)
 
 
-class ScenarioVersionFactory(TenantOwnedFactory):
-    class Meta:
-        model = ScenarioVersion
-
+class ScenarioVersionFactory(scenario_factories.ScenarioVersionFactory):
     scenario = factory.SubFactory(ScenarioFactory)
-    tenant = factory.SelfAttribute("scenario.tenant")
-    number = 1
     status = "published"
     spec = factory.LazyFunction(lambda: library_get(SCENARIO_SLUG).to_dict())
 
