@@ -37,6 +37,13 @@ app.conf.update(
         "scoring.sweep_unscored": {"task": "scoring.sweep_unscored", "schedule": 60.0},
         # KPI imports whose background job never ran (or died) are queued again.
         "reports.sweep_kpi_imports": {"task": "reports.sweep_kpi_imports", "schedule": crontab(minute="*/5")},
+        # Monday morning: each manager's scorecard summary by email (once per manager per week).
+        "reports.send_weekly_digests": {
+            "task": "reports.send_weekly_digests",
+            "schedule": crontab(minute=0, hour=6, day_of_week=1),
+        },
+        # Rebuilds this and last week's per-rep rows in case a refresh job was lost.
+        "reports.sweep_rep_weeks": {"task": "reports.sweep_rep_weeks", "schedule": crontab(minute=23)},
     },
 )
 app.autodiscover_tasks()

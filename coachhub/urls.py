@@ -16,6 +16,7 @@ tenant_api_patterns = [
     path("", include("sessions.api.urls")),
     path("", include("scoring.api.urls")),
     path("", include("reports.api.urls")),
+    path("", include("reports.dashboards.api_urls")),
 ]
 
 tenant_page_patterns = [
@@ -24,6 +25,7 @@ tenant_page_patterns = [
     path("", include("sessions.urls")),
     path("", include("scoring.urls")),
     path("", include("reports.urls")),
+    path("", include("reports.dashboards.urls")),
 ]
 
 api_v1_patterns = [

@@ -11,3 +11,7 @@ class ReportsConfig(AppConfig):
         from coachhub.tenancy.home import register_nav
 
         register_nav(label="KPIs", url_name="kpi_home", roles=REVIEWERS, order=40)
+
+        from reports import dashboards
+
+        dashboards.register()

@@ -177,3 +177,4 @@ class KpiValue(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.metric_id}={self.value} for {self.membership_id} week of {self.period_start}"
+from reports.dashboards.models import *  # noqa: E402,F401,F403

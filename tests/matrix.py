@@ -121,7 +121,13 @@ ROUTES: dict[str, Route] = {
 
 # Each app's routes live beside its tests (tests/<app>/routes.py): a ROUTES dict and an optional
 # seed(world) that creates the objects those routes point at, inside the world's own tenant.
-APP_ROUTE_MODULES = ("tests.scenarios.routes", "tests.sessions.routes", "tests.scoring.routes", "tests.reports.routes")
+APP_ROUTE_MODULES = (
+    "tests.scenarios.routes",
+    "tests.sessions.routes",
+    "tests.scoring.routes",
+    "tests.reports.routes",
+    "tests.reports.routes_dashboards",
+)
 SEEDERS: list[Callable[[Any], None]] = []
 
 

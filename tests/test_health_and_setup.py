@@ -53,7 +53,18 @@ def test_seed_demo_is_idempotent_and_prints_logins(capsys):
     assert "password: coachhub-demo" in out
     tenant = Tenant.objects.get(slug="demo")
     with tenant_context(tenant):
-        assert Membership.objects.count() == 4
+        roles = dict(
+            Membership.objects.filter(user__email__in=[f"{r}@demo.example" for r in ("admin", "lead", "manager", "rep")])
+            .values_list("user__email", "role")
+        )
+        members = Membership.objects.count()
+    assert roles == {
+        "admin@demo.example": "tenant_admin", "lead@demo.example": "enablement_lead",
+        "manager@demo.example": "manager", "rep@demo.example": "rep",
+    }
+    call_command("seed_demo")
+    with tenant_context(tenant):
+        assert Membership.objects.count() == members, "a second run adds nobody"
 
 
 @pytest.mark.parametrize(

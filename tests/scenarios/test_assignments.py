@@ -9,6 +9,7 @@ from coachhub.core.errors import ApplicationError, Conflict
 from coachhub.tenancy.context import tenant_context
 from coachhub.tenancy.models import Membership, Tenant
 from scenarios import selectors, services
+from scenarios.library import library_get
 from scenarios.models import Assignment, AssignmentRecipient, Scenario
 from tests.factories import TeamFactory, TeamMembershipFactory
 from tests.scenarios.factories import spec_dict
@@ -187,13 +188,18 @@ def test_manager_cancels_only_their_own_assignments(world_a, client_for):
 
 def test_seed_demo_installs_the_library_and_assigns_the_demo_team():
     call_command("seed_demo", stdout=open("/dev/null", "w"))
+    tenant = Tenant.objects.get(slug="demo")
+    with tenant_context(tenant):
+        assignments_after_first_run = Assignment.objects.for_tenant(tenant).count()
     call_command("seed_demo", stdout=open("/dev/null", "w"))
 
-    tenant = Tenant.objects.get(slug="demo")
     with tenant_context(tenant):
         scenarios = Scenario.objects.for_tenant(tenant)
         assert scenarios.count() == 6 and all(s.source_library_slug for s in scenarios)
         assert all(selectors.scenario_published_version(s) for s in scenarios.prefetch_related("versions"))
-        assert Assignment.objects.for_tenant(tenant).count() == 1
+        assert Assignment.objects.for_tenant(tenant).count() == assignments_after_first_run, "idempotent"
         rep = Membership.objects.for_tenant(tenant).get(user__email="rep@demo.example")
-        assert selectors.open_recipients_for(tenant=tenant, membership=rep).count() == 1
+        open_titles = [
+            r.assignment.scenario.title for r in selectors.open_recipients_for(tenant=tenant, membership=rep)
+        ]
+        assert open_titles == [library_get("refund-after-return-window").title]

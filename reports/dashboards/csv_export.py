@@ -1,0 +1,38 @@
+"""CSV versions of the dashboard tables: the same rows the page shows, one response per table."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+
+from django.http import HttpResponse
+
+
+def safe_cell(value) -> str:
+    """Spreadsheets run cells starting with = + - @ as formulas; a leading quote keeps text as text."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:g}"
+    text = str(value)
+    if text[:1] in ("=", "+", "-", "@") and not _is_number(text):
+        return f"'{text}"
+    return text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def csv_response(filename: str, header: list[str], rows: Iterable[Iterable]) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    writer = csv.writer(response)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([safe_cell(value) for value in row])
+    return response

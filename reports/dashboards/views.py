@@ -1,0 +1,168 @@
+"""Dashboard pages: the weekly scorecard, a rep's drill-down, a rep's own progress, and the monthly
+operating model (insights). Every table also answers `?format=csv`."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from coachhub.core.errors import ApplicationError
+from coachhub.tenancy.access import ADMIN, ALL_ROLES, REVIEWERS, role_required
+from scenarios.selectors import open_recipients_for
+
+from . import insights as insight_selectors
+from . import selectors, services
+from .csv_export import csv_response
+from .weeks import current_week, last_full_week, month_add, parse_month, parse_week
+
+PAGE_SIZE = 50
+
+
+def _wants_csv(request: HttpRequest) -> bool:
+    return request.GET.get("format") == "csv"
+
+
+# --- scorecard ----------------------------------------------------------------------------------
+
+
+@role_required(REVIEWERS)
+def scorecard(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    week = parse_week(request.GET.get("week"), default=last_full_week())
+    card = selectors.scorecard_build(viewer=request.membership, week=week, sort=request.GET.get("sort", "rep"))
+    if _wants_csv(request):
+        return _scorecard_csv(request, card)
+    page = Paginator(card.rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    headers = []
+    for column in card.columns:
+        active = card.sort.lstrip("-") == column.key
+        descending = card.sort.startswith("-")
+        next_sort = f"-{column.key}" if active and not descending else column.key
+        headers.append({
+            "column": column,
+            "url": "?" + urlencode({"week": week.isoformat(), "sort": next_sort}),
+            "aria_sort": ("descending" if descending else "ascending") if active else "none",
+        })
+    return render(request, "reports/dashboards/scorecard.html", {
+        "card": card, "page": page, "headers": headers,
+        "behavior_headers": [h for h in headers if h["column"].group == "behavior"],
+        "kpi_headers": [h for h in headers if h["column"].group == "kpi"],
+        "activity_headers": [h for h in headers if h["column"].group == "activity"],
+        "rep_headers": [h for h in headers if h["column"].group == "rep"],
+        "prev_week": card.previous, "next_week": card.week + (card.week - card.previous),
+        "is_current_week": card.week >= current_week(),
+        "csv_url": "?" + urlencode({"week": week.isoformat(), "sort": card.sort, "format": "csv"}),
+        "page_query": urlencode({"week": week.isoformat(), "sort": card.sort}),
+    })
+
+
+def _scorecard_csv(request: HttpRequest, card: selectors.Scorecard) -> HttpResponse:
+    header = ["rep_email", "name", "team", "week_start"]
+    header += [f"{key}" for key in card.behaviors] + [f"{key}_change" for key in card.behaviors]
+    header += ["overall", "overall_change", "sessions", "scored_sessions", "assignments_completed", "focus_behavior"]
+    header += [metric.key for metric in card.metrics]
+    rows = (
+        [row.email, row.name, row.teams, card.week.isoformat(),
+         *(cell.value for cell in row.behaviors), *(cell.change for cell in row.behaviors),
+         row.overall.value, row.overall.change, row.sessions, row.scored_sessions, row.assignments_completed,
+         row.focus_behavior, *(cell.value for cell in row.kpis)]
+        for row in card.rows
+    )
+    return csv_response(f"{request.tenant.slug}-scorecard-{card.week.isoformat()}.csv", header, rows)
+
+
+# --- one rep ------------------------------------------------------------------------------------
+
+
+@role_required(REVIEWERS)
+def rep_detail(request: HttpRequest, tenant_slug: str, membership_id: int) -> HttpResponse:
+    rep = selectors.rep_get_visible(viewer=request.membership, membership_id=membership_id)
+    rep.tenant = request.tenant
+    until = parse_week(request.GET.get("week"), default=current_week())
+    history = selectors.rep_history(rep=rep, until=until)
+    if _wants_csv(request):
+        return _history_csv(request, history, request.GET.get("table", "scores"))
+    return render(request, "reports/dashboards/rep_detail.html", {
+        "rep": rep, "history": history, "until": until,
+        "back_week": request.GET.get("week") or last_full_week().isoformat(),
+    })
+
+
+def _history_csv(request: HttpRequest, history: selectors.RepHistory, table: str) -> HttpResponse:
+    slug = f"{request.tenant.slug}-rep-{history.rep.id}"
+    if table == "kpis":
+        header = ["week_start", *(metric.key for metric in history.metrics)]
+        rows = ([row["week"].isoformat(), *(cell.value for cell in row["values"])] for row in history.kpi_rows)
+        return csv_response(f"{slug}-kpis.csv", header, rows)
+    if table == "sessions":
+        header = ["session_id", "scenario", "moment", "ended_at", "end_reason", "overall", "focus"]
+        rows = ([s.id, s.scenario, s.moment, s.ended_at.isoformat() if s.ended_at else "", s.end_reason, s.overall,
+                 s.focus_label] for s in history.sessions)
+        return csv_response(f"{slug}-sessions.csv", header, rows)
+    header = ["week_start", *history.behaviors, "overall", "sessions", "assignments_completed", "focus"]
+    rows = ([row["week"].isoformat(), *(cell.value for cell in row["behaviors"]), row["overall"].value,
+             row["sessions"], row["assignments"], row["focus"]] for row in history.score_rows)
+    return csv_response(f"{slug}-scores.csv", header, rows)
+
+
+@role_required(ALL_ROLES)
+def my_progress(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    """The viewer's own practice: scores over time, this week's focus, open assignments, personal bests."""
+    me = request.membership
+    history = selectors.rep_history(rep=me, until=current_week())
+    if _wants_csv(request):
+        return _history_csv(request, history, request.GET.get("table", "scores"))
+    bests = selectors.personal_bests(rep=me)
+    focus = selectors.rep_focus(rep=me, week=current_week())
+    return render(request, "reports/dashboards/my_progress.html", {
+        "history": history,
+        "focus": focus,
+        "focus_label": selectors.behavior_label(focus.focus_behavior) if focus else "",
+        "assignments": list(open_recipients_for(tenant=request.tenant, membership=me)[:10]),
+        "bests": bests,
+    })
+
+
+# --- insights: the monthly operating model ------------------------------------------------------
+
+
+@role_required(REVIEWERS)
+def insights(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    month = parse_month(request.GET.get("month"), default=last_full_week().replace(day=1))
+    report = insight_selectors.insights_build(viewer=request.membership, month=month)
+    if _wants_csv(request):
+        table = insight_selectors.table_for_csv(report, request.GET.get("table", ""))
+        if table is None:
+            return HttpResponse("Unknown table.", status=404, content_type="text/plain")
+        header, rows = table
+        return csv_response(f"{request.tenant.slug}-{request.GET.get('table')}-{month:%Y-%m}.csv", header, rows)
+    settings_row = selectors.report_settings_get(tenant=request.tenant)
+    return render(request, "reports/dashboards/insights.html", {
+        "report": report, "month": month, "prev_month": month_add(month, -1), "next_month": month_add(month, 1),
+        "settings_row": settings_row, "can_edit_settings": request.membership.role in ADMIN,
+        "month_param": f"{month:%Y-%m}",
+    })
+
+
+@require_POST
+@role_required(ADMIN)
+def report_settings(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    try:
+        services.report_settings_save(
+            tenant=request.tenant, actor=request.user,
+            confidence_threshold=request.POST.get("confidence_threshold"),
+            confidence_sessions=request.POST.get("confidence_sessions"),
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Saved: time to confidence now uses the new definition.")
+    month = request.POST.get("month", "")
+    target = redirect("insights", tenant_slug=request.tenant.slug)
+    if month:
+        target["Location"] += "?" + urlencode({"month": month})
+    return target

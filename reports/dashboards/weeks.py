@@ -1,0 +1,68 @@
+"""Weeks and months as the dashboards count them: a week starts on Monday (like KPI periods) and a
+session belongs to the week it ended in, in the deployment's time zone."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from django.utils import timezone
+
+
+def monday_of(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def week_of(moment: datetime) -> date:
+    return monday_of(timezone.localtime(moment).date())
+
+
+def week_bounds(week_start: date) -> tuple[datetime, datetime]:
+    """[start, end) of a week as aware datetimes."""
+    start = timezone.make_aware(datetime.combine(week_start, time.min))
+    return start, start + timedelta(days=7)
+
+
+def current_week() -> date:
+    return monday_of(timezone.localdate())
+
+
+def last_full_week() -> date:
+    return current_week() - timedelta(weeks=1)
+
+
+def parse_week(raw: str | None, *, default: date) -> date:
+    """?week=YYYY-MM-DD, any day of the week; a bad value falls back to the default."""
+    try:
+        return monday_of(date.fromisoformat(raw)) if raw else default
+    except ValueError:
+        return default
+
+
+def parse_month(raw: str | None, *, default: date) -> date:
+    """?month=YYYY-MM → the first day of that month."""
+    try:
+        year, month = (raw or "").split("-")
+        return date(int(year), int(month), 1)
+    except ValueError:
+        return default
+
+
+def month_add(first: date, months: int) -> date:
+    index = first.year * 12 + first.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def month_weeks(first: date) -> list[date]:
+    """The weeks counted in a month: those whose Monday falls inside it."""
+    day = first + timedelta(days=(7 - first.weekday()) % 7)
+    end = month_add(first, 1)
+    weeks = []
+    while day < end:
+        weeks.append(day)
+        day += timedelta(weeks=1)
+    return weeks
+
+
+def month_bounds(first: date) -> tuple[datetime, datetime]:
+    start = timezone.make_aware(datetime.combine(first, time.min))
+    return start, timezone.make_aware(datetime.combine(month_add(first, 1), time.min))

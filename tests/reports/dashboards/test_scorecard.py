@@ -1,0 +1,252 @@
+"""The weekly scorecard and rep drill-down: every number equals a naive computation from the raw rows
+(adjusted scores included), people see only whom they may see, the aggregates follow score writes,
+adjustments and session ends, the CSV matches the table, and the page's query count is constant."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from django.urls import reverse
+
+from coachhub.tenancy.context import tenant_context
+from coachhub.tenancy.models import Role, TeamRole
+from reports.dashboards.models import RepWeek
+from reports.dashboards.selectors import scorecard_build
+from reports.kpi.importing import ensure_builtin_metrics
+from reports.models import KpiMetric, KpiValue
+from sessions.models import PracticeSession
+from tests.factories import MembershipFactory, TeamMembershipFactory, UserFactory
+from tests.reports.dashboards.helpers import adjust, naive_week, score_in_week, week_ago
+
+pytestmark = pytest.mark.django_db
+
+
+def _url(world, name="scorecard", **kwargs):
+    return reverse(name, kwargs={"tenant_slug": world.tenant.slug, **kwargs})
+
+
+@pytest.fixture
+def history(world_a, django_capture_on_commit_callbacks):
+    """Two reps of the manager's team and the loner, over two weeks, with adjustments and a trial."""
+    w = world_a
+    last, before = week_ago(1), week_ago(2)
+    scores = {}
+    with django_capture_on_commit_callbacks(execute=True):
+        scores["rep_before"] = score_in_week(w.member(Role.REP), before, good=False)[1]
+        scores["rep_last_1"] = score_in_week(w.member(Role.REP), last, day=1)[1]
+        scores["rep_last_2"] = score_in_week(w.member(Role.REP), last, day=3, good=False)[1]
+        scores["rep2_last"] = score_in_week(w.rep2, last, day=2)[1]
+        scores["rep2_before"] = score_in_week(w.rep2, before, day=4)[1]
+        scores["loner_last"] = score_in_week(w.loner, last)[1]
+        score_in_week(w.member(Role.REP), last, day=4, is_trial=True)  # never counted
+    with django_capture_on_commit_callbacks(execute=True):
+        adjust(w, scores["rep_last_2"], "empathy", 91)
+        adjust(w, scores["rep2_before"], "active_listening", 12)
+        adjust(w, scores["rep_last_1"], "next_step_ownership", 3)
+    with tenant_context(w.tenant):
+        ensure_builtin_metrics(tenant=w.tenant)
+        csat = KpiMetric.objects.for_tenant(w.tenant).get(key="csat")
+        aht = KpiMetric.objects.for_tenant(w.tenant).get(key="avg_handling_time")
+        for membership, week, metric, value in [
+            (w.member(Role.REP), last, csat, 81.5), (w.member(Role.REP), before, csat, 78.0),
+            (w.rep2, last, csat, 90.0), (w.member(Role.REP), last, aht, 385.0), (w.rep2, before, aht, 400.0),
+        ]:
+            KpiValue.objects.for_tenant(w.tenant).create(tenant=w.tenant, membership=membership, metric=metric,
+                                                        period_start=week, value=value)
+    return {"last": last, "before": before, "scores": scores}
+
+
+def _membership(world, role):
+    member = world.member(role)
+    member.tenant = world.tenant
+    return member
+
+
+def test_every_scorecard_number_equals_the_raw_rows(world_a, history):
+    w = world_a
+    card = scorecard_build(viewer=_membership(w, Role.ENABLEMENT_LEAD), week=history["last"])
+    assert {row.email for row in card.rows} == {"rep@acme.example", "rep2@acme.example", "loner@acme.example"}
+    checked = 0
+    for row in card.rows:
+        now = naive_week(w.tenant, row.membership_id, history["last"])
+        before = naive_week(w.tenant, row.membership_id, history["before"])
+        assert row.sessions == now["sessions"]
+        assert row.overall.value == pytest.approx(now["overall"], abs=0.01)
+        if before["overall"] is not None:
+            assert row.overall.change == pytest.approx(now["overall"] - before["overall"], abs=0.02)
+        for key, cell in zip(card.behaviors, row.behaviors, strict=True):
+            expected = now["behaviors"].get(key)
+            assert (cell.value is None) == (expected is None)
+            if expected is not None:
+                assert cell.value == pytest.approx(expected, abs=0.01)
+                checked += 1
+                if key in before["behaviors"]:
+                    assert cell.change == pytest.approx(expected - before["behaviors"][key], abs=0.02)
+    assert checked >= 12
+    rep_row = next(row for row in card.rows if row.email == "rep@acme.example")
+    assert rep_row.sessions == 2  # the trial session is left out
+    # The adjusted empathy (91) counts instead of the AI's score.
+    empathy = rep_row.behaviors[card.behaviors.index("empathy")].value
+    ai_first = naive_week(w.tenant, rep_row.membership_id, history["last"])["behaviors"]["empathy"]
+    assert empathy == pytest.approx(ai_first, abs=0.01) and 91 in _finals(w, history["scores"]["rep_last_2"], "empathy")
+    csat = rep_row.kpis[[m.key for m in card.metrics].index("csat")]
+    assert csat.value == 81.5 and csat.change == pytest.approx(3.5) and csat.better is True
+
+
+def _finals(world, score, behavior):
+    from scoring.models import BehaviorScore
+
+    with tenant_context(world.tenant):
+        row = BehaviorScore.objects.for_tenant(world.tenant).get(session_score=score, behavior=behavior)
+    return [row.final_score]
+
+
+def test_the_page_shows_the_numbers_and_sorts_server_side(world_a, history, client_for):
+    w = world_a
+    client = client_for(w.member(Role.MANAGER))
+    response = client.get(_url(w), {"week": history["last"].isoformat(), "sort": "-overall"})
+    assert response.status_code == 200
+    body = response.content.decode()
+    card = scorecard_build(viewer=_membership(w, Role.MANAGER), week=history["last"], sort="-overall")
+    values = [row.overall.value for row in card.rows]
+    assert values == sorted(values, reverse=True)
+    names = [row.name for row in card.rows]
+    assert body.index(names[0]) < body.index(names[1])
+    for row in card.rows:
+        assert row.overall.shown in body
+    ascending = client.get(_url(w), {"week": history["last"].isoformat(), "sort": "overall"}).content.decode()
+    assert ascending.index(names[1]) < ascending.index(names[0])
+    by_empathy = scorecard_build(viewer=_membership(w, Role.MANAGER), week=history["last"], sort="b:empathy")
+    assert by_empathy.sort == "b:empathy"
+    assert [r.behaviors[by_empathy.behaviors.index("empathy")].value for r in by_empathy.rows] == sorted(
+        r.behaviors[by_empathy.behaviors.index("empathy")].value for r in by_empathy.rows)
+
+
+def test_csv_export_matches_the_table(world_a, history, client_for):
+    w = world_a
+    client = client_for(w.member(Role.TENANT_ADMIN))
+    response = client.get(_url(w), {"week": history["last"].isoformat(), "format": "csv"})
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    card = scorecard_build(viewer=_membership(w, Role.TENANT_ADMIN), week=history["last"])
+    assert [r["rep_email"] for r in rows] == [row.email for row in card.rows]
+    for line, row in zip(rows, card.rows, strict=True):
+        naive = naive_week(w.tenant, row.membership_id, history["last"])
+        assert int(line["sessions"]) == naive["sessions"]
+        for key, value in naive["behaviors"].items():
+            assert float(line[key]) == pytest.approx(value, abs=0.01)
+        assert (line["overall"] == "") == (naive["overall"] is None)
+
+
+def test_manager_sees_only_their_teams_and_reps_are_refused(world_a, world_b, history, client_for):
+    w = world_a
+    manager = client_for(w.member(Role.MANAGER))
+    body = manager.get(_url(w), {"week": history["last"].isoformat()}).content.decode()
+    assert "rep2@acme.example" in body and "loner@acme.example" not in body
+    lead_body = client_for(w.member(Role.ENABLEMENT_LEAD)).get(_url(w), {"week": history["last"].isoformat()})
+    assert "loner@acme.example" in lead_body.content.decode()
+    assert client_for(w.member(Role.REP)).get(_url(w)).status_code == 403
+    # Drill-down: own team 200, another team 404, another tenant's rep 404, reps 403.
+    assert manager.get(_url(w, "rep_detail", membership_id=w.rep2.id)).status_code == 200
+    assert manager.get(_url(w, "rep_detail", membership_id=w.loner.id)).status_code == 404
+    assert manager.get(_url(w, "rep_detail", membership_id=world_b.rep2.id)).status_code == 404
+    assert client_for(w.member(Role.REP)).get(_url(w, "rep_detail", membership_id=w.member(Role.REP).id)
+                                              ).status_code == 403
+    # A rep's own progress page shows only themself.
+    own = client_for(w.member(Role.REP)).get(_url(w, "my_progress")).content.decode()
+    assert "rep2@acme.example" not in own and "loner@acme.example" not in own
+
+
+def test_drill_down_shows_scores_sessions_with_evidence_links_and_kpis(world_a, history, client_for):
+    w = world_a
+    client = client_for(w.member(Role.MANAGER))
+    rep = w.member(Role.REP)
+    response = client.get(_url(w, "rep_detail", membership_id=rep.id))
+    body = response.content.decode()
+    with tenant_context(w.tenant):
+        sessions = PracticeSession.objects.for_tenant(w.tenant).filter(membership=rep, is_trial=False)
+        for session in sessions:
+            assert reverse("session_detail", kwargs={"tenant_slug": w.tenant.slug, "session_id": session.id}) in body
+    assert "<svg" in body and "polyline" in body and "81.5%" in body
+    assert 'style="' not in body  # CSP: no inline styles
+    scores_csv = client.get(_url(w, "rep_detail", membership_id=rep.id), {"format": "csv", "table": "scores"})
+    lines = list(csv.DictReader(io.StringIO(scores_csv.content.decode())))
+    last = next(line for line in lines if line["week_start"] == history["last"].isoformat())
+    naive = naive_week(w.tenant, rep.id, history["last"])
+    assert float(last["empathy"]) == pytest.approx(naive["behaviors"]["empathy"], abs=0.01)
+    kpis_csv = client.get(_url(w, "rep_detail", membership_id=rep.id), {"format": "csv", "table": "kpis"})
+    assert "81.5" in kpis_csv.content.decode()
+
+
+def test_aggregates_follow_score_writes_adjustments_and_session_ends(world_a, django_capture_on_commit_callbacks):
+    w = world_a
+    rep = w.member(Role.REP)
+    week = week_ago(1)
+    with django_capture_on_commit_callbacks(execute=True):
+        _, score = score_in_week(rep, week)
+    with tenant_context(w.tenant):
+        row = RepWeek.objects.for_tenant(w.tenant).get(membership=rep, week_start=week)
+    assert row.sessions == 1 and row.scored_sessions == 1
+    before = row.behaviors["empathy"]["mean"]
+    with django_capture_on_commit_callbacks(execute=True):
+        adjust(w, score, "empathy", 7 if before > 50 else 97)
+    with tenant_context(w.tenant):
+        row.refresh_from_db()
+    assert row.behaviors["empathy"]["mean"] == (7 if before > 50 else 97)
+    # A session that ends (and is not yet scored) counts as practice at once.
+    from sessions.services import session_end
+    from tests.scoring.factories import PracticeSessionFactory
+
+    active = PracticeSessionFactory(membership=rep, status="active", end_reason="", ended_at=None)
+    rep.tenant = w.tenant
+    with tenant_context(w.tenant), django_capture_on_commit_callbacks(execute=False) as callbacks:
+        session_end(tenant=w.tenant, rep=rep, session_id=active.id)
+    # Run only the dashboard refresh (not scoring), as when the scoring worker is still busy.
+    for callback in callbacks:
+        if "rep_week" in getattr(callback, "__qualname__", ""):
+            callback()
+    with tenant_context(w.tenant):
+        current = RepWeek.objects.for_tenant(w.tenant).get(membership=rep, week_start=week_ago(0))
+    assert current.sessions == 1 and current.scored_sessions == 0
+
+
+def test_refresh_task_is_idempotent_and_a_vanished_session_is_a_noop(world_a, django_capture_on_commit_callbacks):
+    from reports.dashboards.tasks import refresh_rep_week
+
+    w = world_a
+    with django_capture_on_commit_callbacks(execute=True):
+        session, _ = score_in_week(w.member(Role.REP), week_ago(1))
+    with tenant_context(w.tenant):
+        first = list(RepWeek.objects.for_tenant(w.tenant).values("sessions", "behaviors", "overall_mean"))
+    refresh_rep_week(tenant_id=w.tenant.id, session_id=session.id)
+    refresh_rep_week(tenant_id=w.tenant.id, session_id=session.id)
+    with tenant_context(w.tenant):
+        assert list(RepWeek.objects.for_tenant(w.tenant).values("sessions", "behaviors", "overall_mean")) == first
+        session.delete()
+    refresh_rep_week(tenant_id=w.tenant.id, session_id=session.id)  # gone: nothing happens
+    refresh_rep_week(tenant_id=999999, session_id=1)
+
+
+def test_scorecard_query_count_is_constant(world_a, client_for, django_assert_max_num_queries,
+                                           django_capture_on_commit_callbacks):
+    w = world_a
+    client = client_for(w.member(Role.MANAGER))
+    week = week_ago(1)
+
+    def add_reps(count):
+        with django_capture_on_commit_callbacks(execute=True):
+            for _ in range(count):
+                rep = MembershipFactory(tenant=w.tenant, role=Role.REP, user=UserFactory())
+                TeamMembershipFactory(team=w.team, membership=rep, kind=TeamRole.MEMBER)
+                score_in_week(rep, week)
+
+    add_reps(2)
+    client.get(_url(w), {"week": week.isoformat()})  # warm the session
+    with django_assert_max_num_queries(12) as few:
+        assert client.get(_url(w), {"week": week.isoformat()}).status_code == 200
+    add_reps(8)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = client.get(_url(w), {"week": week.isoformat(), "sort": "-b:empathy"})
+    assert response.content.decode().count('data-rep="') == 12
