@@ -27,7 +27,9 @@ def chromium_missing() -> bool:
     return not (Path(CHROMIUM).exists() or shutil.which("chromium"))
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running in this thread while
+# it is open, and tests of other modules on the same worker (asyncio.run) must not find one.
+@pytest.fixture(scope="module")
 def playwright_instance():
     if chromium_missing():
         pytest.fail(f"Browser tests need Debian's chromium at {CHROMIUM}: apt-get install chromium")
@@ -37,7 +39,7 @@ def playwright_instance():
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright_instance):
     browser = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     yield browser
