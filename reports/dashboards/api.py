@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -41,6 +41,7 @@ class ScorecardRowSerializer(serializers.Serializer):
         return {key: {"value": cell.value, "change": cell.change} for key, cell in zip(keys, row.kpis, strict=True)}
 
 
+@extend_schema_serializer(many=False)  # the scorecard is one object, even though `list` serves it
 class ScorecardSerializer(serializers.Serializer):
     week = serializers.DateField()
     sort = serializers.CharField()

@@ -4,7 +4,6 @@ draft edits) and assignments. Same roles as the pages; every id is looked up ins
 from __future__ import annotations
 
 from django.http import Http404, HttpResponse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -52,7 +51,19 @@ SCENARIO_FILTERS = [
     OpenApiParameter("status", str, description="One of: " + ", ".join(STATUS_FILTERS) + " (draft: has a draft)."),
     OpenApiParameter("team", int, description="Only scenarios with an open assignment to this team."),
 ]
-YAML_RESPONSE = {(200, "application/yaml"): OpenApiResponse(OpenApiTypes.STR, description="Scenarios as YAML")}
+# The YAML document's shape (clients parse it), specs as in docs/scenarios.md: one scenario is the
+# spec itself, several are {"scenarios": [<spec>, …]} (scenarios.spec.dump_yaml).
+YAML_DOCUMENT = {
+    "oneOf": [
+        {
+            "type": "object",
+            "properties": {"scenarios": {"type": "array", "items": {"type": "object"}}},
+            "required": ["scenarios"],
+        },
+        {"type": "object", "description": "A single scenario's spec.", "required": ["slug", "title"]},
+    ]
+}
+YAML_RESPONSE = {(200, "application/yaml"): OpenApiResponse(YAML_DOCUMENT, description="Scenarios as YAML")}
 
 
 class ScenarioViewSet(CodedNotFoundMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
