@@ -11,8 +11,25 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.db.models import Max, QuerySet
-from django.db.models.functions import Coalesce
+from django.db import connection
+from django.db.models import (
+    Aggregate,
+    Case,
+    CharField,
+    Count,
+    F,
+    FloatField,
+    Func,
+    Max,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, Coalesce, Lower, NullIf, Replace
 from django.shortcuts import get_object_or_404
 
 from coachhub.tenancy.models import Membership, Role, TeamMembership, TeamRole, Tenant
@@ -111,10 +128,25 @@ class Scorecard:
     rows: list[ScorecardRow]
     sort: str
     columns: list[Column] = field(default_factory=list)
+    total: int = 0  # reps in scope; `rows` holds one page of them when the card was built paged
+    page: int = 1
+    per_page: int = 50
 
     @property
     def behavior_labels(self) -> list[str]:
         return [behavior_label(key) for key in self.behaviors]
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def first_index(self) -> int:
+        return (self.page - 1) * self.per_page + 1 if self.rows else 0
+
+    @property
+    def last_index(self) -> int:
+        return (self.page - 1) * self.per_page + len(self.rows)
 
 
 def _score(value: float | None) -> str:
@@ -128,13 +160,57 @@ def _cell(now: float | None, before: float | None, *, higher_is_better: bool = T
     return Cell(value=now, shown=shown, change=change, better=better)
 
 
-def scorecard_build(*, viewer: Membership, week: date, sort: str = "rep") -> Scorecard:
+def scorecard_build(*, viewer: Membership, week: date, sort: str = "rep", page: int | None = None,
+                    per_page: int = 50) -> Scorecard:
     """The viewer's reps for one week: behavior means with the change from the week before,
-    practice activity and the focus behavior, and the same week's KPIs. Five queries."""
+    practice activity and the focus behavior, and the same week's KPIs.
+
+    Sorting happens in the database (blanks last, then the rep's name), and so does paging: with a
+    `page` (1-based; past the end shows the last page) only that page's rows are built, so a lead
+    with ten thousand reps costs what a manager with fifty does. Without one, every row comes back
+    in order (CSV, digest). Six queries (two more when `page` is past the end)."""
     tenant = viewer.tenant
     previous = week - timedelta(weeks=1)
-    reps = list(scorecard_reps(viewer=viewer).select_related("user").order_by("user__email"))
-    rep_ids = [rep.id for rep in reps]
+    scope = scorecard_reps(viewer=viewer)
+    behaviors = behavior_order(_behavior_keys(tenant=tenant, week=week, scope=scope))
+    # Per metric, the first value in scope that week. LIMIT 1 keeps it a probe of the
+    # (tenant, period_start, metric) index: an EXISTS becomes a semi-join that PostgreSQL may answer
+    # by scanning every KPI value of every week.
+    metrics = list(
+        KpiMetric.objects.for_tenant(tenant)
+        .annotate(first_value=Subquery(KpiValue.objects.for_tenant(tenant).filter(
+            metric=OuterRef("pk"), period_start=week, membership__in=scope.values("id")).order_by().values("id")[:1]))
+        .filter(first_value__isnull=False)
+        .order_by("-is_builtin", "id")
+    )
+    columns = [Column("rep", "Rep", "rep"), Column("team", "Team", "rep")]
+    columns += [Column(f"b:{key}", behavior_label(key), "behavior") for key in behaviors]
+    columns += [Column("overall", "Overall", "behavior"), Column("sessions", "Sessions", "activity"),
+                Column("assignments", "Assignments done", "activity"), Column("focus", "Focus", "activity")]
+    columns += [Column(f"k:{metric.key}", metric.label, "kpi") for metric in metrics]
+    descending = sort.startswith("-")
+    key = sort.lstrip("-")
+    if key not in {column.key for column in columns}:
+        key, descending = "rep", False
+    ordered = (
+        scope.select_related("user")
+        .annotate(name_key=_codepoint(Lower(Coalesce(NullIf("user__full_name", Value("")), "user__email"))))
+        .order_by(*_ordering(key, descending, tenant=tenant, week=week, metrics=metrics))
+    )
+    paged = page is not None
+    if not paged:
+        reps = list(ordered)
+        total, page = len(reps), 1
+        rep_ids = scope.values("id")  # every rep: a subquery, not ten thousand parameters
+    else:
+        page = max(page, 1)
+        counted = ordered.annotate(total=Window(Count("id")))
+        reps = list(counted[(page - 1) * per_page:page * per_page])
+        if not reps and page > 1:  # past the end: the last page, as Django's Paginator.get_page does
+            page = max(1, -(-scope.count() // per_page))
+            reps = list(counted[(page - 1) * per_page:page * per_page])
+        total = reps[0].total if reps else 0
+        rep_ids = [rep.id for rep in reps]
     teams: dict[int, list[str]] = defaultdict(list)
     for membership_id, team_name in (
         TeamMembership.objects.for_tenant(tenant)
@@ -153,12 +229,6 @@ def scorecard_build(*, viewer: Membership, week: date, sort: str = "rep") -> Sco
         .filter(membership_id__in=rep_ids, period_start__in=[week, previous])
         .values_list("membership_id", "metric_id", "period_start", "value")
     }
-    metric_ids = {metric_id for (_, metric_id, period) in kpis if period == week}
-    metrics = [metric for metric in KpiMetric.objects.for_tenant(tenant).order_by("-is_builtin", "id")
-               if metric.id in metric_ids]
-    behaviors = behavior_order({
-        key for (_, w), row in weeks.items() if w == week for key in row.behaviors
-    })
     rows = []
     for rep in reps:
         now, before = weeks.get((rep.id, week)), weeks.get((rep.id, previous))
@@ -183,49 +253,81 @@ def scorecard_build(*, viewer: Membership, week: date, sort: str = "rep") -> Sco
                 for metric in metrics
             ],
         ))
-    columns = [Column("rep", "Rep", "rep"), Column("team", "Team", "rep")]
-    columns += [Column(f"b:{key}", behavior_label(key), "behavior") for key in behaviors]
-    columns += [Column("overall", "Overall", "behavior"), Column("sessions", "Sessions", "activity"),
-                Column("assignments", "Assignments done", "activity"), Column("focus", "Focus", "activity")]
-    columns += [Column(f"k:{metric.key}", metric.label, "kpi") for metric in metrics]
-    card = Scorecard(week=week, previous=previous, behaviors=behaviors, metrics=metrics, rows=rows, sort="rep",
-                     columns=columns)
-    card.sort = _sort(card, sort)
-    return card
+    return Scorecard(week=week, previous=previous, behaviors=behaviors, metrics=metrics, rows=rows,
+                     sort=f"-{key}" if descending else key, columns=columns, total=total, page=page,
+                     per_page=per_page if paged else max(total, 1))
 
 
-def _sort(card: Scorecard, sort: str) -> str:
-    """Sorts rows by a column key, "-" first for descending; blanks always go last. Returns the key
-    actually used (unknown keys fall back to the rep's name)."""
-    descending = sort.startswith("-")
-    key = sort.lstrip("-")
-    keys = {column.key for column in card.columns}
-    if key not in keys:
-        key, descending = "rep", False
+def _behavior_keys(*, tenant: Tenant, week: date, scope: QuerySet[Membership]) -> set[str]:
+    """The behaviors anyone in scope was scored on that week: the scorecard's behavior columns."""
+    rows = RepWeek.objects.for_tenant(tenant).filter(week_start=week, membership__in=scope.values("id")).order_by()
+    if connection.vendor == "postgresql":
+        # Only the distinct keys leave the database, not one JSON document per rep.
+        return set(rows.annotate(key=Func("behaviors", function="jsonb_object_keys", output_field=CharField()))
+                   .values_list("key", flat=True).distinct())
+    return {key for behaviors in rows.values_list("behaviors", flat=True) for key in behaviors}
 
-    def value(row: ScorecardRow):
-        if key == "rep":
-            return row.name.lower()
-        if key == "team":
-            return row.teams.lower() or None
-        if key == "overall":
-            return row.overall.value
-        if key == "sessions":
-            return row.sessions
-        if key == "assignments":
-            return row.assignments_completed
-        if key == "focus":
-            return row.focus_label.lower() or None
-        if key.startswith("b:"):
-            return row.behaviors[card.behaviors.index(key[2:])].value
-        metric_keys = [metric.key for metric in card.metrics]
-        return row.kpis[metric_keys.index(key[2:])].value
 
-    present = [row for row in card.rows if value(row) is not None]
-    blank = [row for row in card.rows if value(row) is None]
-    present.sort(key=lambda row: (value(row), row.name.lower()), reverse=descending)
-    card.rows = present + sorted(blank, key=lambda row: row.name.lower())
-    return f"-{key}" if descending else key
+class _codepoint(Func):  # noqa: N801  (reads as a function in the ordering)
+    """Text compared by code point, as Python compares str: PostgreSQL's "C" collation whatever the
+    database's locale; SQLite's default BINARY collation already is."""
+
+    template = "%(expressions)s"
+    output_field = CharField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template='(%(expressions)s) COLLATE "C"', **extra)
+
+
+class _JoinedTeamNames(Aggregate):
+    """A rep's team names joined with ", " in name order, as the Team column shows them. SQLite has
+    no ordered group_concat before 3.44: there the order of a rep's several teams is SQLite's."""
+
+    function = "GROUP_CONCAT"
+    template = "%(function)s(%(expressions)s, ', ')"
+    output_field = CharField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, function="STRING_AGG",
+                           template="%(function)s(%(expressions)s, ', ' ORDER BY %(expressions)s)", **extra)
+
+
+def _ordering(key: str, descending: bool, *, tenant: Tenant, week: date, metrics: list[KpiMetric]) -> list:
+    """ORDER BY for a scorecard column: the column's value for the week (blanks last either way),
+    then the rep's name and id so that pages never overlap or skip a rep."""
+    tiebreak = [F("name_key").asc(), F("id").asc()]
+    if key == "rep":
+        return [F("name_key").desc() if descending else F("name_key").asc(), F("id").asc()]
+    this_week = RepWeek.objects.for_tenant(tenant).filter(membership=OuterRef("pk"), week_start=week).order_by()
+    if key == "team":
+        value = _codepoint(Lower(Subquery(
+            TeamMembership.objects.for_tenant(tenant).filter(membership=OuterRef("pk"), kind=TeamRole.MEMBER)
+            .order_by().values("membership").annotate(names=_JoinedTeamNames("team__name")).values("names")
+        )))
+    elif key == "overall":
+        value = Subquery(this_week.values("overall_mean")[:1])
+    elif key in ("sessions", "assignments"):
+        field_name = "sessions" if key == "sessions" else "assignments_completed"
+        value = Coalesce(Subquery(this_week.values(field_name)[:1]), 0)  # no row: 0 sessions, not a blank
+    elif key == "focus":
+        # The label the column shows, lower-cased: a known behavior's label, else the key in words.
+        label = Case(
+            When(focus_behavior="", then=Value(None)),
+            *(When(focus_behavior=behavior, then=Value(behavior_label(behavior).lower()))
+              for behavior in BEHAVIOR_LABELS),
+            default=Lower(Replace("focus_behavior", Value("_"), Value(" "))),
+            output_field=CharField(),
+        )
+        value = _codepoint(Subquery(this_week.annotate(label=label).values("label")[:1]))
+    elif key.startswith("b:"):
+        value = Subquery(this_week.annotate(
+            mean=Cast(KT(f"behaviors__{key[2:]}__mean"), FloatField())).values("mean")[:1])
+    else:
+        metric = next(metric for metric in metrics if metric.key == key[2:])
+        value = Subquery(KpiValue.objects.for_tenant(tenant).filter(
+            membership=OuterRef("pk"), metric=metric, period_start=week).order_by().values("value")[:1])
+    direction = value.desc(nulls_last=True) if descending else value.asc(nulls_last=True)
+    return [direction, *tiebreak]
 
 
 # --- one rep over time --------------------------------------------------------------------------

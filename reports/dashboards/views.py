@@ -6,7 +6,6 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -33,10 +32,11 @@ def _wants_csv(request: HttpRequest) -> bool:
 @role_required(REVIEWERS)
 def scorecard(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     week = parse_week(request.GET.get("week"), default=last_full_week())
-    card = selectors.scorecard_build(viewer=request.membership, week=week, sort=request.GET.get("sort", "rep"))
+    sort = request.GET.get("sort", "rep")
     if _wants_csv(request):
-        return _scorecard_csv(request, card)
-    page = Paginator(card.rows, PAGE_SIZE).get_page(request.GET.get("page"))
+        return _scorecard_csv(request, selectors.scorecard_build(viewer=request.membership, week=week, sort=sort))
+    card = selectors.scorecard_build(viewer=request.membership, week=week, sort=sort,
+                                     page=_page_number(request.GET.get("page")), per_page=PAGE_SIZE)
     headers = []
     for column in card.columns:
         active = card.sort.lstrip("-") == column.key
@@ -48,7 +48,7 @@ def scorecard(request: HttpRequest, tenant_slug: str) -> HttpResponse:
             "aria_sort": ("descending" if descending else "ascending") if active else "none",
         })
     return render(request, "reports/dashboards/scorecard.html", {
-        "card": card, "page": page, "headers": headers,
+        "card": card, "headers": headers,
         "behavior_headers": [h for h in headers if h["column"].group == "behavior"],
         "kpi_headers": [h for h in headers if h["column"].group == "kpi"],
         "activity_headers": [h for h in headers if h["column"].group == "activity"],
@@ -58,6 +58,14 @@ def scorecard(request: HttpRequest, tenant_slug: str) -> HttpResponse:
         "csv_url": "?" + urlencode({"week": week.isoformat(), "sort": card.sort, "format": "csv"}),
         "page_query": urlencode({"week": week.isoformat(), "sort": card.sort}),
     })
+
+
+def _page_number(raw: str | None) -> int:
+    """The requested page; anything that isn't a positive number is the first page."""
+    try:
+        return max(1, int(raw or 1))
+    except ValueError:
+        return 1
 
 
 def _scorecard_csv(request: HttpRequest, card: selectors.Scorecard) -> HttpResponse:

@@ -13,11 +13,11 @@ from django.urls import reverse
 from coachhub.tenancy.context import tenant_context
 from coachhub.tenancy.models import Role, TeamRole
 from reports.dashboards.models import RepWeek
-from reports.dashboards.selectors import scorecard_build
+from reports.dashboards.selectors import behavior_label, scorecard_build
 from reports.kpi.importing import ensure_builtin_metrics
 from reports.models import KpiMetric, KpiValue
 from sessions.models import PracticeSession
-from tests.factories import MembershipFactory, TeamMembershipFactory, UserFactory
+from tests.factories import MembershipFactory, TeamFactory, TeamMembershipFactory, UserFactory
 from tests.reports.dashboards.helpers import adjust, naive_week, score_in_week, week_ago
 
 pytestmark = pytest.mark.django_db
@@ -250,3 +250,125 @@ def test_scorecard_query_count_is_constant(world_a, client_for, django_assert_ma
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = client.get(_url(w), {"week": week.isoformat(), "sort": "-b:empathy"})
     assert response.content.decode().count('data-rep="') == 12
+
+
+def _seed_rep_weeks(world, week, count, *, team=None, prefix="agent"):
+    """`count` extra reps with aggregate rows written directly (ties, blanks, no row at all, several
+    teams, KPIs): what sorting and paging must cope with, without scoring a session per rep."""
+    tenant = world.tenant
+    previous = week_ago(2) if week == week_ago(1) else None
+    with tenant_context(tenant):
+        ensure_builtin_metrics(tenant=tenant)
+        csat = KpiMetric.objects.for_tenant(tenant).get(key="csat")
+        focus_keys = ["empathy", "", "active_listening", "custom_thing", "empathy"]
+        for n in range(count):
+            # Names repeat every 7 reps and differ in case, so the name tiebreak and the id both matter.
+            rep = MembershipFactory(tenant=tenant, role=Role.REP, user=UserFactory(
+                full_name="" if n % 9 == 4 else ("agent " if n % 2 else "Agent ") + f"{n % 7}",
+                email=f"{prefix}{n:03d}@{tenant.slug}.example"))
+            if team is not None and n % 3:
+                TeamMembershipFactory(team=team, membership=rep, kind=TeamRole.MEMBER)
+            if n % 5 == 0:
+                TeamMembershipFactory(team=world.team, membership=rep, kind=TeamRole.MEMBER)
+            if n % 6 == 5:
+                continue  # never practiced that week: no aggregate row at all
+            behaviors = {"empathy": {"mean": float(40 + (n * 7) % 5 * 10), "n": 1}}
+            if n % 4:
+                behaviors["active_listening"] = {"mean": 55.5 + n % 3, "n": 1}
+            RepWeek.objects.for_tenant(tenant).create(
+                tenant=tenant, membership=rep, week_start=week, sessions=n % 4, scored_sessions=n % 4,
+                assignments_completed=n % 3, behaviors=behaviors, overall_mean=None if n % 8 == 3 else 50 + n % 4,
+                focus_behavior=focus_keys[n % len(focus_keys)], focus_source="scoring")
+            if previous and n % 2:
+                RepWeek.objects.for_tenant(tenant).create(
+                    tenant=tenant, membership=rep, week_start=previous, sessions=1, scored_sessions=1,
+                    behaviors={"empathy": {"mean": 50.0, "n": 1}}, overall_mean=48.0)
+            if n % 3 != 1:
+                KpiValue.objects.for_tenant(tenant).create(tenant=tenant, membership=rep, metric=csat,
+                                                            period_start=week, value=float(70 + n % 4))
+
+
+def _naive_order(card, key, descending):
+    """The old way: every row built, then sorted in Python. Blanks last, ties by name then id."""
+    def value(row):
+        if key == "rep":
+            return row.name.lower()
+        if key == "team":
+            return row.teams.lower() or None
+        if key == "overall":
+            return row.overall.value
+        if key == "sessions":
+            return row.sessions
+        if key == "assignments":
+            return row.assignments_completed
+        if key == "focus":
+            return row.focus_label.lower() or None
+        if key.startswith("b:"):
+            return row.behaviors[card.behaviors.index(key[2:])].value
+        return row.kpis[[metric.key for metric in card.metrics].index(key[2:])].value
+
+    present = [row for row in card.rows if value(row) is not None]
+    blank = [row for row in card.rows if value(row) is None]
+    present.sort(key=lambda row: (row.name.lower(), row.membership_id))  # stable sorts: the tiebreak first
+    present.sort(key=value, reverse=descending)
+    blank.sort(key=lambda row: (row.name.lower(), row.membership_id))
+    return [row.membership_id for row in present + blank]
+
+
+def test_pages_sorted_by_the_database_equal_a_naive_full_sort(world_a, history):
+    w = world_a
+    other_team = TeamFactory(tenant=w.tenant, name="Billing")
+    _seed_rep_weeks(w, history["last"], 23, team=other_team)
+    lead = _membership(w, Role.ENABLEMENT_LEAD)
+    everyone = scorecard_build(viewer=lead, week=history["last"])
+    assert everyone.total == len(everyone.rows) == 26
+    keys = [column.key for column in everyone.columns]
+    assert {"rep", "team", "b:empathy", "overall", "sessions", "assignments", "focus", "k:csat"} <= set(keys)
+    for key in keys:
+        for descending in (False, True):
+            sort = f"-{key}" if descending else key
+            first = scorecard_build(viewer=lead, week=history["last"], sort=sort, page=1, per_page=4)
+            assert first.sort == sort and first.total == 26 and first.pages == 7
+            paged = [row.membership_id for number in range(1, first.pages + 1) for row in
+                     scorecard_build(viewer=lead, week=history["last"], sort=sort, page=number, per_page=4).rows]
+            assert paged == _naive_order(everyone, key, descending), sort
+    # The rows of a page carry the same numbers as the full build.
+    by_id = {row.membership_id: row for row in everyone.rows}
+    for row in scorecard_build(viewer=lead, week=history["last"], sort="-b:empathy", page=2, per_page=4).rows:
+        assert row == by_id[row.membership_id]
+    # An unknown column falls back to the rep's name; past the end is the last page.
+    assert scorecard_build(viewer=lead, week=history["last"], sort="-b:nonsense").sort == "rep"
+    last = scorecard_build(viewer=lead, week=history["last"], sort="-overall", page=99, per_page=4)
+    assert last.page == 7 and len(last.rows) == 2
+    assert [row.membership_id for row in last.rows] == _naive_order(everyone, "overall", True)[-2:]
+    assert behavior_label("custom_thing").lower() in {row.focus_label.lower() for row in everyone.rows}
+
+
+def test_a_lead_with_many_reps_gets_one_page_in_a_constant_number_of_queries(
+        world_a, client_for, django_assert_max_num_queries):
+    from reports.dashboards.views import PAGE_SIZE
+
+    w = world_a
+    week = week_ago(1)
+    client = client_for(w.member(Role.ENABLEMENT_LEAD))
+    _seed_rep_weeks(w, week, 3)
+    client.get(_url(w), {"week": week.isoformat()})  # warm the session
+    with django_assert_max_num_queries(12) as few:
+        assert client.get(_url(w), {"week": week.isoformat(), "sort": "-k:csat"}).status_code == 200
+    _seed_rep_weeks(w, week, PAGE_SIZE + 20, prefix="more")
+    total = 3 + 3 + PAGE_SIZE + 20  # rep, rep2, loner, then the seeded ones
+    for sort, page in (("-b:empathy", "1"), ("focus", "2"), ("team", "1"), ("-k:csat", "2")):
+        with django_assert_max_num_queries(len(few.captured_queries)):
+            response = client.get(_url(w), {"week": week.isoformat(), "sort": sort, "page": page})
+        body = response.content.decode()
+        shown = body.count('data-rep="')
+        assert shown == (PAGE_SIZE if page == "1" else total - PAGE_SIZE), (sort, page)
+        assert f"{total} reps" in body and f"page {1 if page == '1' else 2} of 2" in body
+    past_the_end = client.get(_url(w), {"week": week.isoformat(), "page": "9"}).content.decode()
+    assert past_the_end.count('data-rep="') == total - PAGE_SIZE and "page 2 of 2" in past_the_end
+    first = client.get(_url(w), {"week": week.isoformat(), "sort": "rep"}).content.decode()
+    assert "page=2" in first and f"Reps 1–{PAGE_SIZE} of {total}" in first
+    # The CSV still holds every rep, in the page's order.
+    rows = list(csv.DictReader(io.StringIO(
+        client.get(_url(w), {"week": week.isoformat(), "sort": "rep", "format": "csv"}).content.decode())))
+    assert len(rows) == total
