@@ -145,13 +145,29 @@ class KpiValue(TenantOwnedModel):
 
     The biggest table (a million rows a year for a large tenant), written in bulk, so it carries only
     the indexes reads need: the unique constraint leads with tenant and serves tenant and per-rep
-    lookups, so the tenant column has no index of its own; `source` and `kpi_import` record where a
-    value came from and are neither indexed nor constrained (a deleted import leaves a dangling id).
+    lookups (the dashboards' queries all filter by tenant and reps; the planner picks it for them), so
+    neither the tenant column nor tenant + week has an index of its own; `source` and `kpi_import`
+    record where a value came from and are neither indexed nor constrained (a deleted import leaves a
+    dangling id).
+
+    tenant, membership and metric have no database foreign keys (`db_constraint=False`): the deferred
+    FK triggers checked each of a million imported rows three times at commit, which took longer than
+    the insert itself. Integrity is kept in Django instead: the only bulk writer (reports.kpi.importing)
+    resolves every id inside the tenant and, in the write's transaction, re-checks them and holds
+    FOR KEY SHARE locks on those rows until commit (what an FK check does, once per id instead of once
+    per row); deletes still cascade through Django's `on_delete=CASCADE`. The trade-off: a raw SQL
+    delete of a tenant, rep or metric (bypassing the ORM) would leave orphaned values. `membership`
+    keeps its index so deleting a user's memberships doesn't scan the table; metrics are never deleted
+    by the app (a deleted custom metric scans the table once).
     """
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
-    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="kpi_values")
-    metric = models.ForeignKey(KpiMetric, on_delete=models.CASCADE, related_name="values")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False)
+    membership = models.ForeignKey(
+        Membership, on_delete=models.CASCADE, related_name="kpi_values", db_constraint=False
+    )
+    metric = models.ForeignKey(
+        KpiMetric, on_delete=models.CASCADE, related_name="values", db_index=False, db_constraint=False
+    )
     period_start = models.DateField()
     value = models.FloatField()
     source = models.ForeignKey(
@@ -169,9 +185,6 @@ class KpiValue(TenantOwnedModel):
             models.UniqueConstraint(
                 fields=["tenant", "membership", "metric", "period_start"], name="kpivalue_unique_week"
             )
-        ]
-        indexes = [
-            models.Index(fields=["tenant", "period_start", "metric"], name="kpivalue_tenant_period"),
         ]
         ordering = ["-period_start"]
 

@@ -1,19 +1,29 @@
 """The database side of a KPI import: the tenant's metrics and reps looked up once, change counts,
 and the all-or-nothing write.
 
-On PostgreSQL valid rows are COPY'd into a temporary staging table and upserted with one
-INSERT … ON CONFLICT (tenant_id, membership_id, metric_id, period_start) DO UPDATE; elsewhere
-(SQLite for the demo) `bulk_create(update_conflicts=True)` does the same in batches. Either way the
-caller holds one transaction around the write, so a failure leaves every value as it was.
+On PostgreSQL valid rows are COPY'd (binary) into a temporary staging table, compared with what the
+tenant has stored in one join, and only new or changed rows are written: a plain INSERT for new
+keys and an UPDATE by id for changed values, so an unchanged re-import touches no stored row.
+Imports of one tenant are serialized with a transaction-scoped advisory lock, which is what makes
+the plain INSERT safe. Elsewhere (SQLite for the demo) `bulk_create(update_conflicts=True)` does the
+same in batches. Either way the caller holds one transaction around the write, so a failure leaves
+every value as it was.
+
+KpiValue's tenant, membership and metric columns carry no database foreign keys (one trigger check
+per row and key made the commit of a million rows take longer than the insert); the write checks the
+ids instead, set-based, and on PostgreSQL holds FOR KEY SHARE locks on the referenced rows until
+commit, the same lock an FK check takes, so a rep or metric can't be deleted under the import.
 """
 
 from __future__ import annotations
 
 import io
+import sys
 import uuid
+from array import array
 from datetime import date
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from coachhub.tenancy.models import Membership, Role, Tenant
@@ -24,7 +34,9 @@ from .metrics import BUILTIN_METRICS
 from .parsing import MetricRule
 from .validation import RepDirectory, ValidRows
 
-COPY_CHUNK_ROWS = 100_000
+COPY_CHUNK_ROWS = 200_000
+# Key for pg_advisory_xact_lock(class, tenant id): one KPI write per tenant at a time.
+KPI_WRITE_LOCK_CLASS = 0x4B5049  # "KPI"
 BULK_BATCH = 2_000
 
 
@@ -138,33 +150,14 @@ def write_rows(
     """Upserts every row; the caller holds the transaction. Returns (created, updated, unchanged)."""
     if not len(rows):
         return 0, 0, 0
+    if connection.vendor == "postgresql":
+        lock_for_write(tenant=tenant, rows=rows)
+        stage = _stage(rows)
+        return upsert_staged(tenant=tenant, stage=stage, total=len(rows), source=source, kpi_import=kpi_import)
+
+    check_references(tenant=tenant, rows=rows)
     now = timezone.now()
     import_id = kpi_import.pk if kpi_import is not None else None
-    if connection.vendor == "postgresql":
-        stage = _stage(rows)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"""
-                WITH upserted AS (
-                    INSERT INTO {_table()} (tenant_id, membership_id, metric_id, period_start, value,
-                                            source_id, import_id, updated_at)
-                    SELECT %s, s.membership_id, s.metric_id, DATE '0001-01-01' + (s.period - 1), s.value, %s, %s, %s
-                    FROM {stage} s
-                    ORDER BY s.membership_id, s.metric_id, s.period  -- index order: far fewer page visits
-                    ON CONFLICT (tenant_id, membership_id, metric_id, period_start) DO UPDATE
-                        SET value = EXCLUDED.value, source_id = EXCLUDED.source_id,
-                            import_id = EXCLUDED.import_id, updated_at = EXCLUDED.updated_at
-                        WHERE {_table()}.value IS DISTINCT FROM EXCLUDED.value
-                    RETURNING (xmax = 0) AS inserted
-                )
-                SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upserted
-                """,
-                [tenant.id, source.pk, import_id, now],
-            )
-            created, updated = cursor.fetchone()
-            cursor.execute(f"DROP TABLE {stage}")
-        return created, updated, len(rows) - created - updated
-
     existing = _existing_values(tenant, rows)
     created = updated = 0
     batch: list[KpiValue] = []
@@ -188,6 +181,101 @@ def write_rows(
     if batch:
         _bulk_upsert(manager, batch)
     return created, updated, len(rows) - created - updated
+
+
+def lock_for_write(*, tenant: Tenant, rows: ValidRows) -> None:
+    """PostgreSQL, inside the write's transaction: waits for any other KPI write of this tenant, then
+    checks and share-locks the rows the new values point at."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [KPI_WRITE_LOCK_CLASS, tenant.id])
+        # The sort for index-ordered inserts and the join below fit in memory instead of spilling.
+        cursor.execute("SET LOCAL work_mem = '128MB'")
+    check_references(tenant=tenant, rows=rows, lock=True)
+
+
+def check_references(*, tenant: Tenant, rows: ValidRows, lock: bool = False) -> None:
+    """What the dropped foreign keys checked, once per distinct id instead of once per row: every
+    rep and metric still exists inside this tenant. With `lock` (PostgreSQL), FOR KEY SHARE holds
+    them and the tenant until commit, so a concurrent delete waits for the import, as on an FK."""
+    referenced = (
+        (Membership, sorted(set(rows.membership_ids))),
+        (KpiMetric, sorted(set(rows.metric_ids))),
+    )
+    for model, ids in referenced:
+        if lock:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT count(*) FROM (SELECT 1 FROM {connection.ops.quote_name(model._meta.db_table)} "
+                    "WHERE tenant_id = %s AND id = ANY(%s) ORDER BY id FOR KEY SHARE) AS referenced",
+                    [tenant.id, ids],
+                )
+                found = cursor.fetchone()[0]
+        else:
+            found = model.objects.for_tenant(tenant).filter(id__in=ids).count()
+        if found != len(ids):
+            raise IntegrityError(
+                f"{len(ids) - found} {model._meta.verbose_name}(s) of this import no longer exist in the "
+                "workspace; nothing was imported."
+            )
+    if lock:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT 1 FROM {connection.ops.quote_name(Tenant._meta.db_table)} WHERE id = %s FOR KEY SHARE",
+                [tenant.id],
+            )
+
+
+def upsert_staged(
+    *, tenant: Tenant, stage: str, total: int, source: KpiSource, kpi_import: KpiImport | None
+) -> tuple[int, int, int]:
+    """Writes the staged rows that are new or changed; unchanged stored rows aren't touched (no dead
+    tuples, no WAL). Needs lock_for_write first. Returns (created, updated, unchanged)."""
+    table = _table()
+    now = timezone.now()
+    import_id = kpi_import.pk if kpi_import is not None else None
+    key_join = ("v.tenant_id = %s AND v.membership_id = s.membership_id AND v.metric_id = s.metric_id "
+                "AND v.period_start = DATE '0001-01-01' + (s.period - 1)")
+    # A plain INSERT, no ON CONFLICT: rows reach it only when no stored row has their key, and
+    # lock_for_write keeps other imports of the tenant out until commit (a concurrent non-import
+    # writer of the same key makes the import fail whole, never half-write). Index order: fewer page
+    # visits than file order (measured 4.6 s vs 6–7 s for a million rows).
+    insert = (f"INSERT INTO {table} (tenant_id, membership_id, metric_id, period_start, value, source_id, "
+              "import_id, updated_at) SELECT %s, s.membership_id, s.metric_id, DATE '0001-01-01' + (s.period - 1), "
+              "s.value, %s, %s, %s FROM {rows} s ORDER BY s.membership_id, s.metric_id, s.period")
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {stage}")  # temp tables have no statistics; the join plan needs them
+        cursor.execute(
+            f"SELECT EXISTS (SELECT 1 FROM {table} v WHERE v.tenant_id = %s AND v.period_start "
+            f"BETWEEN (SELECT DATE '0001-01-01' + (min(period) - 1) FROM {stage}) "
+            f"AND (SELECT DATE '0001-01-01' + (max(period) - 1) FROM {stage}))",
+            [tenant.id],
+        )
+        if not cursor.fetchone()[0]:
+            # Nothing stored for these weeks yet (a first import): every row is new.
+            cursor.execute(insert.format(rows=stage), [tenant.id, source.pk, import_id, now])
+            created, updated = cursor.rowcount, 0
+        else:
+            delta = f"{stage}_delta"
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {delta} ON COMMIT DROP AS "
+                f"SELECT s.membership_id, s.metric_id, s.period, s.value, v.id AS stored_id FROM {stage} s "
+                f"LEFT JOIN {table} v ON {key_join} WHERE v.id IS NULL OR v.value IS DISTINCT FROM s.value",
+                [tenant.id],
+            )
+            cursor.execute(
+                f"UPDATE {table} v SET value = s.value, source_id = %s, import_id = %s, updated_at = %s "
+                f"FROM {delta} s WHERE v.id = s.stored_id AND v.tenant_id = %s",
+                [source.pk, import_id, now, tenant.id],
+            )
+            updated = cursor.rowcount
+            cursor.execute(
+                insert.format(rows=f"(SELECT * FROM {delta} WHERE stored_id IS NULL)"),
+                [tenant.id, source.pk, import_id, now],
+            )
+            created = cursor.rowcount
+            cursor.execute(f"DROP TABLE {delta}")
+        cursor.execute(f"DROP TABLE {stage}")
+    return created, updated, total - created - updated
 
 
 def _bulk_upsert(manager, batch: list[KpiValue]) -> None:
@@ -224,13 +312,45 @@ def _stage(rows: ValidRows) -> str:
             "value double precision) ON COMMIT DROP"
         )
         raw = cursor.cursor  # the psycopg2 cursor: COPY has no DB-API spelling
-        line = "%d\t%d\t%d\t%r\n".__mod__
         total = len(rows)
         for start in range(0, total, COPY_CHUNK_ROWS):
             end = min(total, start + COPY_CHUNK_ROWS)
-            buffer = io.StringIO("".join(map(line, zip(
-                rows.membership_ids[start:end], rows.metric_ids[start:end], rows.periods[start:end],
-                rows.values[start:end], strict=True,
-            ))))
-            raw.copy_expert(f"COPY {name} (membership_id, metric_id, period, value) FROM STDIN", buffer)
+            buffer = io.BytesIO(_binary_copy(
+                rows.membership_ids[start:end], rows.metric_ids[start:end], array("i", rows.periods[start:end]),
+                rows.values[start:end],
+            ))
+            raw.copy_expert(
+                f"COPY {name} (membership_id, metric_id, period, value) FROM STDIN (FORMAT binary)", buffer,
+                size=1 << 20,
+            )
     return name
+
+
+# PostgreSQL's binary COPY: a header, then per row a field count and each field as (length, big-endian
+# bytes), then -1. Rows here are fixed-width, so the whole buffer is a template row repeated, with each
+# byte position of each column filled in one strided slice assignment (C speed, no per-row Python).
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
+_COPY_TRAILER = b"\xff\xff"
+_COPY_ROW = (
+    b"\x00\x04"  # 4 fields
+    + b"\x00\x00\x00\x08" + bytes(8)  # membership_id bigint
+    + b"\x00\x00\x00\x08" + bytes(8)  # metric_id bigint
+    + b"\x00\x00\x00\x04" + bytes(4)  # period integer
+    + b"\x00\x00\x00\x08" + bytes(8)  # value double precision
+)
+_COPY_OFFSETS = (6, 18, 30, 38)  # where each column's bytes start within a row
+
+
+def _binary_copy(*columns: array) -> bytes:
+    count = len(columns[0])
+    width = len(_COPY_ROW)
+    body = bytearray(_COPY_ROW * count)
+    for column, offset in zip(columns, _COPY_OFFSETS, strict=True):
+        if sys.byteorder == "little":
+            column = array(column.typecode, column)
+            column.byteswap()
+        data = column.tobytes()
+        size = column.itemsize
+        for byte in range(size):
+            body[offset + byte::width] = data[byte::size]
+    return _COPY_HEADER + bytes(body) + _COPY_TRAILER

@@ -18,6 +18,7 @@ from .mapping import plan_columns
 from .parsing import KpiFileError, MetricRule, PeriodParser, ValueParser, make_value_parser, sniff_delimiter
 
 SAMPLE_SIZE = 20
+VALUE_CACHE_SIZE = 20_000  # distinct cell texts remembered per metric
 _ORDINAL_BITS = 20  # date ordinals up to year 2870 fit; the duplicate key packs them below the rest
 
 
@@ -116,18 +117,30 @@ def _validate(result, stream, reps, metrics, aliases, layout, mapping, delimiter
     parsers: dict[int, ValueParser] = {m.id: make_value_parser(m, decimal_comma=decimal_comma) for m in metrics}
     metric_slot = {m.id: slot for slot, m in enumerate(metrics)}
     slots = max(1, len(metrics))
+    # Help-desk files repeat the same few cell texts (weeks, rounded values) on every row, so each
+    # metric keeps its parsed values (or the error text) by raw cell; bounded so a file of all
+    # distinct values can't grow it without limit.
+    value_caches: dict[int, dict[str, float | str]] = {m.id: {} for m in metrics}
+
+    def cell(index: int, metric: MetricRule) -> tuple:
+        return (index, metric, plan.column(index), parsers[metric.id], metric_slot[metric.id], value_caches[metric.id])
+
     periods = PeriodParser(date_format, today)
+    ordinals: dict[str, int] = {}  # raw period text -> ordinal of its Monday (valid ones only)
     lookup = reps.by_email if plan.rep_key == "email" else reps.by_external_id
     rep_cache: dict[str, int | None] = {}
     seen: dict[int, int] = {}  # packed (rep, metric, week) -> first line
     rows = result.rows
+    add_membership, add_metric = rows.membership_ids.append, rows.metric_ids.append
+    add_period, add_value = rows.periods.append, rows.values.append
+    sample = result.sample
     width = plan.width
     rep_i, period_i, metric_i, value_i = plan.rep_index, plan.period_index, plan.metric_index, plan.value_index
     rep_column, period_column = plan.column(rep_i), plan.column(period_i)
     wide = plan.layout == "wide"
-    metric_columns = [(i, m, plan.column(i), parsers[m.id]) for i, m in plan.metric_columns]
+    metric_cells = [cell(i, m) for i, m in plan.metric_columns]
     names = plan.metric_names
-    metric_cache: dict[str, MetricRule | None] = {}
+    metric_cache: dict[str, tuple | None] = {}  # raw metric text -> its cell (long files)
     add_error = result.add_error
     line_end = 1
     read = 0
@@ -157,51 +170,65 @@ def _validate(result, stream, reps, metrics, aliases, layout, mapping, delimiter
                 add_error(line, rep_column, f"unknown rep “{rep_raw.strip()}”: {reps.unknown_hint}")
             else:
                 add_error(line, rep_column, "the rep is empty")
-        try:
-            period = periods.parse(fields[period_i])
-        except ValueError as exc:
-            row_ok = False
-            add_error(line, period_column, str(exc))
-            period = None
+        period_raw = fields[period_i]
+        ordinal = ordinals.get(period_raw)
+        if ordinal is None:
+            try:
+                ordinal = ordinals[period_raw] = periods.parse(period_raw).toordinal()
+            except ValueError as exc:
+                row_ok = False
+                add_error(line, period_column, str(exc))
 
         if wide:
-            cells = [(i, m, column, parse) for i, m, column, parse in metric_columns if fields[i].strip()]
+            cells = [c for c in metric_cells if fields[c[0]].strip()]
         else:
             metric_raw = fields[metric_i]
-            metric = metric_cache.get(metric_raw, names)
-            if metric is names:
-                metric = metric_cache[metric_raw] = names.get(metric_raw.strip().lower())
-            if metric is None:
+            entry = metric_cache.get(metric_raw, names)
+            if entry is names:
+                metric = names.get(metric_raw.strip().lower())
+                entry = metric_cache[metric_raw] = None if metric is None else cell(value_i, metric)
+            if entry is None:
                 row_ok = False
                 known = ", ".join(m.key for m in metrics)
                 add_error(line, plan.column(metric_i),
                           f"unknown metric “{metric_raw.strip()}”: use one of {known}, or map it on the source")
-                cells = []
+                cells = ()
             else:
-                cells = [(value_i, metric, plan.column(value_i), parsers[metric.id])]
+                cells = (entry,)
 
-        for index, metric, column, parse in cells:
-            try:
-                value = parse(fields[index])
-            except ValueError as exc:
-                add_error(line, column, str(exc))
+        for index, metric, column, parse, slot, cache in cells:
+            raw = fields[index]
+            value = cache.get(raw)
+            if value is None:
+                try:
+                    value = parse(raw)
+                except ValueError as exc:
+                    value = str(exc)
+                if len(cache) < VALUE_CACHE_SIZE:
+                    cache[raw] = value
+            if value.__class__ is str:
+                add_error(line, column, value)
                 continue
             if not row_ok:
                 continue
-            ordinal = period.toordinal()
-            key = ((membership_id * slots + metric_slot[metric.id]) << _ORDINAL_BITS) | ordinal
+            key = ((membership_id * slots + slot) << _ORDINAL_BITS) | ordinal
             first = seen.setdefault(key, line)
             if first != line:
+                week = date.fromordinal(ordinal).isoformat()
                 add_error(
                     line, column,
-                    f"duplicate: {rep_raw.strip()}, {metric.label}, week of {period.isoformat()} is also on line {first}",
+                    f"duplicate: {rep_raw.strip()}, {metric.label}, week of {week} is also on line {first}",
                 )
                 continue
-            rows.append(membership_id, metric.id, ordinal, value)
-            if len(result.sample) < SAMPLE_SIZE:
-                result.sample.append({
+            add_membership(membership_id)
+            add_metric(metric.id)
+            add_period(ordinal)
+            add_value(value)
+            if len(sample) < SAMPLE_SIZE:
+                sample.append({
                     "line": line, "rep": rep_raw.strip(), "membership_id": membership_id, "metric": metric.key,
-                    "metric_label": metric.label, "period_start": period.isoformat(), "value": value,
+                    "metric_label": metric.label, "period_start": date.fromordinal(ordinal).isoformat(),
+                    "value": value,
                 })
     result.rows_read = read
     if progress is not None:

@@ -6,14 +6,17 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from coachhub.tenancy.context import tenant_context
+from coachhub.tenancy.models import Membership
 from reports import services, tasks
+from reports.kpi.importing import metric_rules, write_rows
 from reports.kpi.parsing import PeriodParser, monday_of
-from reports.models import KpiImport, KpiImportStatus, KpiValue
+from reports.kpi.validation import ValidRows
+from reports.models import KpiImport, KpiImportStatus, KpiMetric, KpiValue
 from reports.selectors import kpi_source_get_by_name
 from tests.reports.factories import commit, csv_bytes, last_monday, preview, upload, values_of
 
@@ -126,6 +129,65 @@ def test_reimporting_a_week_updates_instead_of_duplicating(world_a, django_captu
         assert KpiValue.objects.for_tenant(world_a.tenant).count() == 4
 
 
+def test_a_file_with_new_changed_and_same_rows_writes_only_what_differs(
+    world_a, world_b, django_capture_on_commit_callbacks
+):
+    commit(world_a, preview(world_a, good_long(world_a)), django_capture_on_commit_callbacks)
+    commit(world_b, preview(world_b, good_long(world_b), role="tenant_admin"), django_capture_on_commit_callbacks)
+    rep = world_a.member("rep").user.email
+    raw = good_long(world_a).replace(b"92%", b"95%") + f"{rep},{WEEK2.isoformat()},csat,80%\n".encode()
+    second = commit(world_a, preview(world_a, raw), django_capture_on_commit_callbacks)
+    assert (second.created_count, second.updated_count, second.unchanged_count) == (1, 1, 3)
+    stored = values_of(world_a)
+    assert len(stored) == 5
+    assert stored[(rep, "csat", WEEK.isoformat())] == 95.0 and stored[(rep, "csat", WEEK2.isoformat())] == 80.0
+    other = values_of(world_b)  # the same emails' weeks in another tenant are left alone
+    assert len(other) == 4 and other[(world_b.member("rep").user.email, "csat", WEEK.isoformat())] == 92.0
+
+
+# --- references without database foreign keys ----------------------------------------------------
+
+
+def test_deleting_a_rep_or_a_metric_deletes_their_kpi_values(world_a, world_b, django_capture_on_commit_callbacks):
+    commit(world_a, preview(world_a, good_long(world_a)), django_capture_on_commit_callbacks)
+    commit(world_b, preview(world_b, good_long(world_b), role="tenant_admin"), django_capture_on_commit_callbacks)
+    rep, rep2 = world_a.member("rep"), world_a.rep2
+    with tenant_context(world_a.tenant):
+        rep.delete()
+        assert set(values_of(world_a)) == {
+            (rep2.user.email, "escalation_rate", WEEK.isoformat()), (rep2.user.email, "nps", WEEK.isoformat()),
+        }
+        KpiMetric.objects.for_tenant(world_a.tenant).get(key="nps").delete()
+        assert set(values_of(world_a)) == {(rep2.user.email, "escalation_rate", WEEK.isoformat())}
+        orphans = KpiValue.objects.for_tenant(world_a.tenant).exclude(
+            membership__in=Membership.objects.for_tenant(world_a.tenant)
+        ).exclude(metric__in=KpiMetric.objects.for_tenant(world_a.tenant))
+        assert not orphans.exists()
+    assert len(values_of(world_b)) == 4  # the other tenant's rep and metric of the same names are untouched
+
+
+def test_a_rep_removed_after_validation_fails_the_write_and_changes_nothing(world_a, world_b):
+    rep, rep2 = world_a.member("rep"), world_a.rep2
+    with tenant_context(world_b.tenant):
+        other_csat = next(m.id for m in metric_rules(tenant=world_b.tenant)[0] if m.key == "csat")
+    with tenant_context(world_a.tenant):
+        metrics, _ = metric_rules(tenant=world_a.tenant)
+        csat = next(m.id for m in metrics if m.key == "csat")
+        rows = ValidRows()
+        rows.append(rep2.id, csat, WEEK.toordinal(), 80.0)
+        rows.append(rep.id, csat, WEEK.toordinal(), 90.0)
+        source = services.kpi_source_save(tenant=world_a.tenant, actor=None, name="Help desk export")
+        rep.delete()  # between validation and the write
+        with pytest.raises(IntegrityError, match="no longer exist"), transaction.atomic():
+            write_rows(tenant=world_a.tenant, rows=rows, source=source, kpi_import=None)
+        foreign = ValidRows()
+        foreign.append(rep2.id, csat, WEEK.toordinal(), 80.0)
+        foreign.append(rep2.id, other_csat, WEEK.toordinal(), 80.0)
+        with pytest.raises(IntegrityError, match="no longer exist"), transaction.atomic():
+            write_rows(tenant=world_a.tenant, rows=foreign, source=source, kpi_import=None)  # another tenant's metric
+    assert values_of(world_a) == {} and values_of(world_b) == {}
+
+
 # --- bad files change nothing ------------------------------------------------------------------------
 
 
@@ -202,6 +264,19 @@ def test_bad_files_are_explained_row_by_row_and_change_nothing(world_a, case, dj
     kpi_import.refresh_from_db()
     assert kpi_import.status == KpiImportStatus.FAILED and kpi_import.error_count == len(expected)
     assert values_of(world_a) == before
+
+
+def test_the_same_bad_cell_on_several_rows_is_reported_on_each(world_a):
+    rep, rep2 = world_a.member("rep").user.email, world_a.rep2.user.email
+    raw = long_file(world_a, [
+        (rep, WEEK.isoformat(), "csat", "lots"), (rep2, WEEK.isoformat(), "csat", "lots"),
+        (rep, WEEK2.isoformat(), "csat", "90%"), (rep2, WEEK2.isoformat(), "csat", "90%"),
+    ])
+    kpi_import = preview(world_a, raw)
+    assert [(e["line"], e["message"]) for e in kpi_import.errors] == [
+        (2, "“lots” is not a number"), (3, "“lots” is not a number"),
+    ]
+    assert values_of(world_a) == {}
 
 
 def test_a_single_bad_row_among_many_changes_nothing(world_a, django_capture_on_commit_callbacks):
