@@ -35,7 +35,7 @@ def pgbouncer(database_url: str, *, pool_size: int = 40):
         f"[databases]\n{name} = host={host} port={port} dbname={name}\n"
         f"[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {listen}\nauth_type = trust\n"
         f"auth_file = {workdir}/users.txt\npool_mode = transaction\ndefault_pool_size = {pool_size}\n"
-        f"max_client_conn = 2000\nunix_socket_dir =\nlogfile = {workdir}/pgbouncer.log\n"
+        f"max_client_conn = 900\nunix_socket_dir =\nlogfile = {workdir}/pgbouncer.log\n"
         f"pidfile = {workdir}/pgbouncer.pid\n"
     )
     command = [binary, str(workdir / "pgbouncer.ini")]
