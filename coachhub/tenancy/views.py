@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
@@ -32,6 +33,7 @@ from .forms import (
     TeamLinkForm,
     TenantCreateForm,
 )
+from .home import sections_for
 from .models import Role, Tenant, User
 
 
@@ -71,15 +73,15 @@ def tenant_home(request: HttpRequest, tenant_slug: str) -> HttpResponse:
         context["team_reps"] = selectors.visible_rep_memberships(membership=membership).select_related("user")
     if membership.role == Role.TENANT_ADMIN:
         context["member_count"] = selectors.member_list(tenant=request.tenant).count()
-        context["open_invitations"] = sum(1 for i in selectors.invitation_list(tenant=request.tenant) if i.status == "pending")
+        context["open_invitations"] = selectors.invitation_list(tenant=request.tenant).filter(
+            accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+        ).count()
         context["team_count"] = selectors.team_list(tenant=request.tenant).count()
     return render(request, f"tenancy/home_{membership.role}.html", context)
 
 
 def _home_sections(request: HttpRequest) -> list:
-    """Hook for later features to add home-page sections per role (assignments, scorecards, …)."""
-    from coachhub.tenancy.home import sections_for
-
+    """Sections other apps registered for this role (assignments, scorecards, …)."""
     return sections_for(request)
 
 
