@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from coachhub.core.errors import ApplicationError, Conflict
+from coachhub.core.text import storable
 from coachhub.tenancy.models import Membership, Tenant, User
 from coachhub.tenancy.selectors import membership_for_user
 from coachhub.tenancy.services import audit_record
@@ -174,7 +175,7 @@ def kpi_import_upload(
     stored_path, size, sha256 = _store_upload(tenant=tenant, upload=upload)
     _check_size(size)
     kpi_import = KpiImport.objects.for_tenant(tenant).create(
-        tenant=tenant, source=source, uploaded_by=actor, file_name=Path(upload.name or "kpis.csv").name[:255],
+        tenant=tenant, source=source, uploaded_by=actor, file_name=storable(Path(upload.name or "kpis.csv").name[:255]),
         stored_path=stored_path, size_bytes=size, sha256=sha256,
         status=KpiImportStatus.PREVIEWED if dry_run else KpiImportStatus.QUEUED,
     )
@@ -224,7 +225,7 @@ def kpi_import_preview(*, tenant: Tenant, membership: Membership, kpi_import: Kp
         created, updated, unchanged = change_counts(tenant=tenant, rows=validation.rows)
     kpi_import.status = KpiImportStatus.PREVIEWED
     _record(kpi_import, validation, created, updated, unchanged)
-    kpi_import.sample = existing_for_sample(tenant=tenant, sample=validation.sample)
+    kpi_import.sample = storable(existing_for_sample(tenant=tenant, sample=validation.sample))
     kpi_import.save()
     return kpi_import
 
@@ -234,9 +235,9 @@ def _record(kpi_import: KpiImport, validation: Validation, created: int, updated
     kpi_import.processed_rows = validation.rows_read
     kpi_import.created_count, kpi_import.updated_count, kpi_import.unchanged_count = created, updated, unchanged
     kpi_import.error_count = validation.error_count
-    kpi_import.errors = validation.errors
-    kpi_import.notices = validation.notices
-    kpi_import.sample = validation.sample
+    kpi_import.errors = storable(validation.errors)
+    kpi_import.notices = storable(validation.notices)
+    kpi_import.sample = storable(validation.sample)
     kpi_import.updated_at = timezone.now()
 
 
@@ -341,7 +342,7 @@ def _run_claimed(tenant: Tenant, kpi_import: KpiImport) -> KpiImport:
             tenant=tenant, rows=validation.rows, source=kpi_import.source, kpi_import=kpi_import
         )
         _record(locked, validation, created, updated, unchanged)
-        locked.sample = existing_for_sample(tenant=tenant, sample=validation.sample)
+        locked.sample = storable(existing_for_sample(tenant=tenant, sample=validation.sample))
         locked.status = KpiImportStatus.COMMITTED
         locked.finished_at = timezone.now()
         locked.save()
@@ -355,7 +356,7 @@ def _run_claimed(tenant: Tenant, kpi_import: KpiImport) -> KpiImport:
 def _fail(kpi_import: KpiImport, message: str) -> KpiImport:
     kpi_import.status = KpiImportStatus.FAILED
     kpi_import.error_count = 1
-    kpi_import.errors = [{"line": None, "column": "", "message": message}]
+    kpi_import.errors = storable([{"line": None, "column": "", "message": message}])
     kpi_import.finished_at = kpi_import.updated_at = timezone.now()
     kpi_import.save()
     return kpi_import
@@ -441,5 +442,5 @@ def kpi_file_import(
     return FileImportSummary(
         tenant=tenant.slug, file=str(path), source=source.name, rows=validation.rows_read, created=created,
         updated=updated, unchanged=unchanged, dry_run=dry_run, error_count=validation.error_count,
-        errors=validation.errors,
+        errors=storable(validation.errors),
     )

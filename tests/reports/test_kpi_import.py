@@ -279,6 +279,16 @@ def test_the_same_bad_cell_on_several_rows_is_reported_on_each(world_a):
     assert values_of(world_a) == {}
 
 
+def test_nul_characters_in_a_file_are_reported_not_crashing_the_save(world_a):
+    """Found by the API fuzzer: PostgreSQL can't store NUL, and error messages quote the cell."""
+    rep = world_a.member("rep").user.email
+    raw = long_file(world_a, [(rep, WEEK.isoformat(), "csat", "9\x000")])
+    kpi_import = preview(world_a, raw)
+    assert len(kpi_import.errors) == 1 and "\x00" not in kpi_import.errors[0]["message"]
+    kpi_import.refresh_from_db()
+    assert values_of(world_a) == {}
+
+
 def test_a_single_bad_row_among_many_changes_nothing(world_a, django_capture_on_commit_callbacks):
     rep = world_a.member("rep").user.email
     rows = [(rep, (WEEK - timedelta(weeks=n)).isoformat(), "csat", "90") for n in range(300)]
