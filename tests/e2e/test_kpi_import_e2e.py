@@ -1,6 +1,8 @@
 """In a real browser: a manager uploads a KPI file with bad rows, reads the row errors, uploads the
 fixed file, commits it and sees the new KPIs — at desktop and phone width."""
 
+import re
+
 import pytest
 
 from tests.e2e.conftest import log_in, screenshot
@@ -61,6 +63,14 @@ def test_manager_fixes_a_bad_kpi_file_and_commits_it(page, world_a, tmp_path, se
     assert rep in text and rep2 in text and "91%" in text and "80%" in text and "6:05" in text and "8.5%" in text
     screenshot(page, "kpi-home")
 
+    # The committed KPIs sit next to that week's behavior scores on the manager's scorecard.
+    page.goto(f"/t/{world_a.tenant.slug}/scorecard/?week={last_monday().isoformat()}")
+    row = page.locator("tr", has_text=rep).first
+    row.wait_for()
+    assert re.search(r"\b91(\.0)?%?", row.inner_text()), row.inner_text()
+    screenshot(page, "scorecard-after-kpi-import")
+
+    page.goto(f"/t/{world_a.tenant.slug}/kpis/")
     page.set_viewport_size({"width": 375, "height": 740})
     page.reload()
     page.locator("table.kpi-table").wait_for()
