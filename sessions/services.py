@@ -274,10 +274,15 @@ def session_reply(*, tenant: Tenant, rep: Membership, session_id: int, context: 
             f"{_plain(exc)} Your message is saved: ask for the customer's reply again.",
             code="customer_unavailable", status_code=503,
         ) from exc
-    stored, _ = session_customer_reply_apply(
-        tenant=tenant, session_id=session_id, rep_turn_index=context.rep_turn_index, turn=turn, state=state,
-        reservation=context.reservation, used_tokens=tokens_used(context.state, state),
-    )
+    try:
+        stored, _ = session_customer_reply_apply(
+            tenant=tenant, session_id=session_id, rep_turn_index=context.rep_turn_index, turn=turn, state=state,
+            reservation=context.reservation, used_tokens=tokens_used(context.state, state),
+        )
+    except ApplicationError:
+        # The apply transaction rolled its settlement back with it; the call still happened.
+        budget_settle(tenant=tenant, reservation=context.reservation, used=tokens_used(context.state, state))
+        raise
     return stored
 
 

@@ -82,6 +82,7 @@ async def reply_events(
 
     for chunk in first or ():
         yield chunk
+    settled = False
     try:
         if context is None:
             context = await in_tenant(tenant, services.reply_context, tenant=tenant, rep=rep, session_id=session_id)
@@ -104,6 +105,7 @@ async def reply_events(
             rep_turn_index=context.rep_turn_index, turn=turn, state=state, reservation=context.reservation,
             used_tokens=services.tokens_used(context.state, state),
         )
+        settled = True
         session_state = _session_state(session, tenant)
         yield sse(
             "done",
@@ -121,6 +123,7 @@ async def reply_events(
                 tenant, budget_settle, tenant=tenant, reservation=context.reservation,
                 used=services.tokens_spent_on_failure(context, exc),
             )
+        settled = True
         yield sse(
             "error",
             {
@@ -129,3 +132,10 @@ async def reply_events(
                 "retry": True,
             },
         )
+    finally:
+        if not settled and context is not None and context.reservation is not None:
+            # The rep left mid-reply, or the reply couldn't be stored: charge the whole reservation
+            # rather than leave it holding the tenant's budget.
+            await in_tenant(
+                tenant, budget_settle, tenant=tenant, reservation=context.reservation, used=context.reservation.tokens
+            )
