@@ -138,3 +138,31 @@ def test_timeouts_and_malformed_chunks_never_lose_a_turn(llm_world, client_for, 
     events = read_events(rep.post(f"/t/acme/sessions/{session_id}/reply/"))
     assert events[-1][0] == "done"
     assert [speaker for speaker, _ in _turns(world, session_id)] == ["customer", "rep", "customer"]
+
+
+def test_a_reply_abandoned_mid_stream_releases_its_token_reservation(llm_world, openai_server):
+    from asgiref.sync import async_to_sync
+
+    from coachhub.tenancy.budget import budget_status
+    from sessions import services
+    from sessions.streaming import reply_events
+
+    world, version = llm_world
+    rep = world.member("rep")
+    with tenant_context(world.tenant):
+        session = services.session_start(tenant=world.tenant, rep=rep, version=version)
+        _, context = services.session_rep_turn_record(
+            tenant=world.tenant, rep=rep, session_id=session.id, text="Let me look into that."
+        )
+        assert budget_status(tenant=world.tenant).reserved == context.reservation.tokens
+
+    async def read_one_delta_then_leave():
+        events = reply_events(tenant=world.tenant, rep=rep, session_id=session.id, context=context)
+        assert "event: delta" in await events.__anext__()
+        await events.aclose()  # the browser went away
+
+    async_to_sync(read_one_delta_then_leave)()
+    with tenant_context(world.tenant):
+        ledger = budget_status(tenant=world.tenant)
+    assert ledger.reserved == 0 and ledger.used == context.reservation.tokens
+    assert [speaker for speaker, _ in _turns(world, session.id)] == ["customer", "rep"]
