@@ -14,7 +14,8 @@ from django.views.decorators.http import require_POST
 
 from coachhub.core.errors import ApplicationError
 from coachhub.tenancy.access import ALL_ROLES, role_required
-from scenarios.models import AssignmentRecipient, ScenarioVersion, VersionStatus
+from scenarios import selectors as scenario_selectors
+from scenarios.models import ScenarioVersion, VersionStatus
 
 from . import selectors, services
 from .models import SessionStatus
@@ -24,12 +25,7 @@ from .streaming import in_tenant, reply_events, sse
 @role_required(ALL_ROLES)
 def practice(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     tenant, rep = request.tenant, request.membership
-    recipients = (
-        AssignmentRecipient.objects.for_tenant(tenant)
-        .filter(membership=rep, completed_at__isnull=True, assignment__cancelled_at__isnull=True)
-        .select_related("assignment__scenario", "assignment__version")
-        .order_by("assignment__due_on")
-    )
+    recipients = scenario_selectors.open_recipients_for(tenant=tenant, membership=rep)
     published = (
         ScenarioVersion.objects.for_tenant(tenant)
         .filter(status=VersionStatus.PUBLISHED, scenario__archived_at__isnull=True)
@@ -48,19 +44,11 @@ def session_start(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     tenant, rep = request.tenant, request.membership
     version = recipient = None
     try:
+        # The selectors 404 for another tenant's ids; session_start 404s for another rep's assignment.
         if request.POST.get("recipient_id"):
-            recipient = (
-                AssignmentRecipient.objects.for_tenant(tenant)
-                .select_related("assignment__version")
-                .filter(id=_int(request.POST["recipient_id"]), membership=rep)
-                .first()
-            )
-            if recipient is None:
-                raise ApplicationError("That assignment isn't yours.", code="assignment_not_found", status_code=404)
+            recipient = scenario_selectors.recipient_get(tenant=tenant, recipient_id=_int(request.POST["recipient_id"]))
         elif request.POST.get("version_id"):
-            version = ScenarioVersion.objects.for_tenant(tenant).filter(id=_int(request.POST["version_id"])).first()
-            if version is None:
-                raise ApplicationError("That scenario doesn't exist.", code="scenario_not_found", status_code=404)
+            version = scenario_selectors.version_get(tenant=tenant, version_id=_int(request.POST["version_id"]))
         session = services.session_start(
             tenant=tenant, rep=rep, version=version, recipient=recipient, mode=request.POST.get("mode", "text")
         )

@@ -1,7 +1,6 @@
 """Sessions API: list and read sessions within the caller's reach; reps start, talk and end their
 own sessions (non-streaming JSON; the browser uses the streamed page endpoints)."""
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -10,7 +9,7 @@ from rest_framework.response import Response
 from coachhub.core.pagination import CursorPagination
 from coachhub.tenancy.access import ALL_ROLES
 from coachhub.tenancy.api.base import TenantViewSet
-from scenarios.models import AssignmentRecipient, ScenarioVersion
+from scenarios import selectors as scenario_selectors
 
 from .. import selectors, services
 from ..models import PracticeSession
@@ -40,12 +39,12 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
         data.is_valid(raise_exception=True)
         version = recipient = None
         if data.validated_data.get("assignment_recipient_id"):
-            recipient = get_object_or_404(
-                AssignmentRecipient.objects.for_tenant(self.tenant).select_related("assignment__version"),
-                id=data.validated_data["assignment_recipient_id"], membership=self.membership,
+            # session_start refuses (404) another rep's assignment.
+            recipient = scenario_selectors.recipient_get(
+                tenant=self.tenant, recipient_id=data.validated_data["assignment_recipient_id"]
             )
         else:
-            version = get_object_or_404(ScenarioVersion.objects.for_tenant(self.tenant), id=data.validated_data["version_id"])
+            version = scenario_selectors.version_get(tenant=self.tenant, version_id=data.validated_data["version_id"])
         session = services.session_start(
             tenant=self.tenant, rep=self.membership, version=version, recipient=recipient,
             mode=data.validated_data["mode"], seed=data.validated_data.get("seed"),
