@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from coachhub.core.errors import ApplicationError
+from coachhub.core.limits import SCORING_LIMITED, enforce
 from coachhub.tenancy.access import ALL_ROLES, REVIEWERS, role_required
 from sessions.models import PracticeSession, SessionStatus
 from sessions.selectors import turn_list
@@ -188,6 +189,7 @@ def score_adjust(request: HttpRequest, tenant_slug: str, session_id: int, behavi
     if not form.is_valid():
         return _render(request, session, status=400, forms_with_errors={("adjust", row.id): form})
     try:
+        enforce(action="scoring", user_id=request.user.id, message=SCORING_LIMITED)
         services.score_adjust(tenant=request.tenant, actor=request.user, reviewer=request.membership,
                               behavior_score=row, **form.cleaned_data)
     except ApplicationError as exc:
@@ -207,6 +209,7 @@ def turn_comment_add(request: HttpRequest, tenant_slug: str, session_id: int) ->
     if not form.is_valid():
         return _render(request, session, status=400, forms_with_errors={"comment": form})
     try:
+        enforce(action="scoring", user_id=request.user.id, message=SCORING_LIMITED)
         services.turn_comment_add(tenant=request.tenant, actor=request.user, reviewer=request.membership,
                                   session=session, **form.cleaned_data)
     except ApplicationError as exc:
@@ -229,6 +232,7 @@ def dispute_open(request: HttpRequest, tenant_slug: str, session_id: int, behavi
     if not form.is_valid():
         return _render(request, session, status=400, forms_with_errors={("dispute", row.id): form})
     try:
+        enforce(action="scoring", user_id=request.user.id, message=SCORING_LIMITED)
         services.dispute_open(tenant=request.tenant, rep=request.membership, behavior_score=row,
                               note=form.cleaned_data["note"])
     except ApplicationError as exc:
@@ -252,6 +256,7 @@ def dispute_resolve(request: HttpRequest, tenant_slug: str, session_id: int, dis
     if not form.is_valid():
         return _render(request, session, status=400, forms_with_errors={("resolve", dispute.id): form})
     try:
+        enforce(action="scoring", user_id=request.user.id, message=SCORING_LIMITED)
         services.dispute_resolve(tenant=request.tenant, manager=request.membership, actor=request.user,
                                  dispute=dispute, **form.cleaned_data)
     except ApplicationError as exc:

@@ -1,4 +1,5 @@
-"""Per-user rate limits on expensive actions (turns, voice uploads, imports), counted in the cache.
+"""Per-user rate limits on expensive actions (turns, voice uploads, KPI uploads, scoring actions),
+counted in the cache.
 
 Fixed one-minute windows with an atomic increment: cheap, shared across processes when the cache
 is Redis, and good enough to stop a script from hammering the engines.
@@ -16,6 +17,13 @@ from .errors import ApplicationError
 
 class RateLimited(ApplicationError):
     status_code = 429
+
+
+# Words for limits that guard more than one entry point (a page and its API say the same thing).
+KPI_UPLOAD_LIMITED = (
+    "Too many KPI uploads in a minute: wait a moment, then upload the file again. Nothing from it was imported."
+)
+SCORING_LIMITED = "Too many score reviews in a minute: wait a moment and try again. Nothing was saved."
 
 
 def _per_minute(rate: str) -> int:

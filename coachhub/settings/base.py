@@ -219,6 +219,9 @@ USER_RATE_LIMITS = {
     "turn": env("RATE_LIMIT_TURNS", default="30/m"),
     "voice": env("RATE_LIMIT_VOICE", default="12/m"),
     "session_start": env("RATE_LIMIT_SESSION_STARTS", default="10/m"),
+    # Each upload is parsed and checked row by row; each scoring action writes an audit trail.
+    "kpi_upload": env("RATE_LIMIT_KPI_UPLOADS", default="10/m"),
+    "scoring": env("RATE_LIMIT_SCORING", default="30/m"),
 }
 LOGIN_RATE = env("LOGIN_RATE", default="10/m")
 

@@ -14,7 +14,9 @@ SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
 # Limits are exercised by dedicated tests that lower them; the rest of the suite must not trip them.
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": "10000/min", "user": "10000/min"}}  # noqa: F405
 LOGIN_RATE = env("LOGIN_RATE", default="1000/m")
-USER_RATE_LIMITS = {"turn": "1000/m", "voice": "1000/m", "session_start": "1000/m"}
+USER_RATE_LIMITS = {
+    "turn": "1000/m", "voice": "1000/m", "session_start": "1000/m", "kpi_upload": "1000/m", "scoring": "1000/m",
+}
 # Per-process cache: tests that clear it (rate-limit tests) must never flush the Redis database
 # that also holds Celery's queues.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

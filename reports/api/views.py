@@ -10,6 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from coachhub.core.errors import NotFound
+from coachhub.core.limits import KPI_UPLOAD_LIMITED, enforce
 from coachhub.tenancy.access import REVIEWERS
 from coachhub.tenancy.api.base import TenantViewSet
 
@@ -23,6 +24,7 @@ ERROR_RESPONSES = {
     409: OpenApiResponse(description="The import is already queued or done."),
     413: OpenApiResponse(description="The file is over the size limit (or too big for a dry run)."),
 }
+UPLOAD_RESPONSES = {**ERROR_RESPONSES, 429: OpenApiResponse(description="Too many uploads by this user in a minute.")}
 
 
 class KpiImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
@@ -51,7 +53,7 @@ class KpiImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantV
 
     @extend_schema(
         request={"multipart/form-data": s.KpiImportInput},
-        responses={200: s.KpiImportOutput, 202: s.KpiImportOutput, **ERROR_RESPONSES},
+        responses={200: s.KpiImportOutput, 202: s.KpiImportOutput, **UPLOAD_RESPONSES},
         description="With dry_run (the default) the file is checked now and the answer says what would be "
         "created, updated or left unchanged, and every row-level error (200; `ok` is false when any row is bad). "
         "Without dry_run the file is stored and imported in the background (202): poll the import until its "
@@ -61,6 +63,8 @@ class KpiImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantV
         data = s.KpiImportInput(data=request.data)
         data.is_valid(raise_exception=True)
         name = data.validated_data["source"]
+        # Counted before anything is written: a refused upload leaves no source or import behind.
+        enforce(action="kpi_upload", user_id=request.user.id, message=KPI_UPLOAD_LIMITED)
         source = selectors.kpi_source_get_by_name(tenant=self.tenant, name=name) or services.kpi_source_save(
             tenant=self.tenant, actor=request.user, name=name
         )

@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from coachhub.core.errors import ApplicationError
+from coachhub.core.limits import KPI_UPLOAD_LIMITED, RateLimited, enforce
 from coachhub.tenancy.access import REVIEWERS, role_required
 
 from .. import selectors, services
@@ -54,10 +55,13 @@ def kpi_import(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     tenant = request.tenant
     sources = selectors.kpi_source_list(tenant=tenant)
     form = KpiUploadForm(request.POST or None, request.FILES or None)
+    refused_status = 400
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         name = form.cleaned_data["source"]
         try:
+            # Counted before anything is written: a refused upload leaves no source or import behind.
+            enforce(action="kpi_upload", user_id=request.user.id, message=KPI_UPLOAD_LIMITED)
             source = selectors.kpi_source_get_by_name(tenant=tenant, name=name) or services.kpi_source_save(
                 tenant=tenant, actor=request.user, name=name
             )
@@ -68,6 +72,7 @@ def kpi_import(request: HttpRequest, tenant_slug: str) -> HttpResponse:
             )
         except ApplicationError as exc:
             form.add_error("file", exc.message)
+            refused_status = 429 if isinstance(exc, RateLimited) else 400
         else:
             if not dry_run:
                 messages.info(
@@ -79,7 +84,7 @@ def kpi_import(request: HttpRequest, tenant_slug: str) -> HttpResponse:
         request, "reports/kpi_import.html",
         {"form": form, "sources": sources, "preview_limit": services.max_preview_bytes(),
          "max_bytes": services.max_upload_bytes()},
-        status=400 if form.errors else 200,
+        status=refused_status if form.errors else 200,
     )
 
 

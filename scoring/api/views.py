@@ -9,6 +9,7 @@ from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from coachhub.core.limits import SCORING_LIMITED, enforce
 from coachhub.tenancy.access import ALL_ROLES, REVIEWERS
 from coachhub.tenancy.api.base import TenantViewSet
 
@@ -46,6 +47,7 @@ class SessionScoreViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tena
         data.is_valid(raise_exception=True)
         row = get_object_or_404(score.behaviors.all(), behavior=data.validated_data["behavior"])
         row.session_score = score
+        enforce(action="scoring", user_id=request.user.id, message=SCORING_LIMITED)
         services.score_adjust(
             tenant=self.tenant, actor=request.user, reviewer=self.membership, behavior_score=row,
             score=data.validated_data["score"], reason=data.validated_data["reason"],
@@ -74,6 +76,7 @@ class TurnCommentViewSet(mixins.ListModelMixin, TenantViewSet):
         session = selectors.session_for_scores(
             tenant=self.tenant, viewer=self.membership, session_id=data.validated_data["session_id"]
         )
+        enforce(action="scoring", user_id=request.user.id, message=SCORING_LIMITED)
         comment = services.turn_comment_add(
             tenant=self.tenant, actor=request.user, reviewer=self.membership, session=session,
             turn_index=data.validated_data["turn_index"], text=data.validated_data["text"],
@@ -107,6 +110,7 @@ class DisputeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
         row = selectors.behavior_score_get_own(
             tenant=self.tenant, rep=self.membership, behavior_score_id=data.validated_data["behavior_score_id"]
         )
+        enforce(action="scoring", user_id=request.user.id, message=SCORING_LIMITED)
         dispute = services.dispute_open(
             tenant=self.tenant, rep=self.membership, behavior_score=row, note=data.validated_data["note"]
         )
@@ -120,6 +124,7 @@ class DisputeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
         dispute = self.get_object()
         data = s.DisputeResolveInput(data=request.data)
         data.is_valid(raise_exception=True)
+        enforce(action="scoring", user_id=request.user.id, message=SCORING_LIMITED)
         services.dispute_resolve(
             tenant=self.tenant, manager=self.membership, actor=request.user, dispute=dispute,
             resolution_note=data.validated_data["resolution_note"], score=data.validated_data["score"],
