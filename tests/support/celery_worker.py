@@ -83,7 +83,9 @@ class Workers:
         self.log_dir = log_dir
         self.procs: list[subprocess.Popen] = []
 
-    def start(self, *, delay_s: float = 0.0) -> subprocess.Popen:
+    def start(self, *, delay_s: float = 0.0, env: dict[str, str] | None = None) -> subprocess.Popen:
+        """`env` adds to (or overrides) the worker's environment, e.g. a longer LLM_TIMEOUT_S."""
+        extra_env = env or {}
         name = f"scoring-test-{os.getpid()}-{len(self.procs)}@%h"
         env = {
             **os.environ,
@@ -94,6 +96,7 @@ class Workers:
             "TEST_VISIBILITY_TIMEOUT_S": str(VISIBILITY_TIMEOUT_S),
             "TEST_WORKER_NAME": name,
             "PYTHONUNBUFFERED": "1",
+            **extra_env,
         }
         log = open(self.log_dir / f"worker-{len(self.procs)}.log", "wb")  # noqa: SIM115 (kept open for the process)
         proc = subprocess.Popen(
@@ -108,6 +111,21 @@ class Workers:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
+
+    @staticmethod
+    def pool_pids(proc: subprocess.Popen) -> list[int]:
+        """The worker's prefork pool processes: its direct children, read from /proc (Linux)."""
+        children = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                text = stat.read_text()
+            except OSError:  # the process ended while we looked
+                continue
+            # "pid (comm) state ppid ...": comm may contain spaces, so split after its closing paren.
+            state, ppid = text.rpartition(")")[2].split()[:2]
+            if int(ppid) == proc.pid and state != "Z":  # a killed child not reaped yet is not in the pool
+                children.append(int(stat.parent.name))
+        return sorted(children)
 
     def stop_all(self) -> None:
         for proc in self.procs:
