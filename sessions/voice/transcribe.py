@@ -32,12 +32,18 @@ NO_SPEECH_MESSAGE = "We couldn't hear any words — check your microphone and tr
 
 
 class TranscriptionUnavailable(ApplicationError):
-    """The speech model can't be loaded here (not installed, wrong device); retrying won't help."""
+    """The speech model can't be loaded here (not installed, wrong device); retrying won't help.
+
+    The rep reads the message first: what to do now (type instead), then the setup problem for
+    whoever runs the server (`detail`, also logged)."""
 
     status_code = 503
+    FOR_THE_REP = "Voice answers aren't available right now: type your answer instead."
 
-    def __init__(self, message: str):
-        super().__init__(message, code="transcription_unavailable")
+    def __init__(self, detail: str):
+        self.detail = detail
+        logger.error("Speech model unavailable: %s", detail)
+        super().__init__(f"{self.FOR_THE_REP} (For your admin: {detail})", code="transcription_unavailable")
 
 
 class TranscriptionFailed(ApplicationError):
