@@ -80,3 +80,28 @@ def client_for():
 @pytest.fixture
 def staff_user(db):
     return UserFactory(email="ops@platform.example", is_staff=True)
+
+
+APP_ROLE = "coachhub_app_test"
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """On PostgreSQL the suite runs as the application does in production: migrations as the owner,
+    everything else as a role that owns nothing and is bound by row-level security."""
+    from django.core.management import call_command
+    from django.db import connections
+
+    db = connections["default"]
+    if db.vendor != "postgresql":
+        yield
+        return
+    owner = db.settings_dict["USER"]
+    with django_db_blocker.unblock():
+        call_command("grant_app_role", APP_ROLE, "--allow-truncate", stdout=open(os.devnull, "w"))
+        db.close()
+    db.settings_dict["USER"] = APP_ROLE
+    yield
+    with django_db_blocker.unblock():
+        db.close()
+    db.settings_dict["USER"] = owner

@@ -9,9 +9,12 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.db.models import Q
+from django.db.models.signals import class_prepared
+from django.dispatch import receiver
 from django.utils import timezone
 
-from .managers import TenantManager
+from .managers import RelatedRowManager, TenantManager
+from .rls import rls_scope
 
 
 class Role(models.TextChoices):
@@ -92,9 +95,31 @@ class TenantOwnedModel(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
 
     objects = TenantManager()
+    # Not for queries: Django's base manager for this model (set in _use_related_row_manager).
+    _related_rows = RelatedRowManager()
 
     class Meta:
         abstract = True
+
+    # Writing or reloading a row runs as the row's own tenant under row-level security when no
+    # tenant context is active (a tenant context, when there is one, still decides).
+    def save(self, *args, **kwargs):
+        with rls_scope(self.tenant_id):
+            super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        with rls_scope(self.tenant_id):
+            return super().delete(*args, **kwargs)
+
+    def refresh_from_db(self, *args, **kwargs):
+        with rls_scope(self.tenant_id):
+            super().refresh_from_db(*args, **kwargs)
+
+
+@receiver(class_prepared)
+def _use_related_row_manager(sender, **kwargs) -> None:
+    if issubclass(sender, TenantOwnedModel) and not sender._meta.abstract:
+        sender._meta.base_manager_name = "_related_rows"
 
 
 class Membership(TenantOwnedModel):
