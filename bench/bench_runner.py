@@ -76,8 +76,12 @@ async def rep_loop(client, base, cookies, version_id, turns, latencies, think_s:
             session_url = await start_session(client, base, cookies, version_id)
 
 
-async def bare_loop(client, base, requests, latencies) -> None:
+async def bare_loop(client, base, requests, latencies, think_s: float = 0.0, seed: str = "") -> None:
+    # The same load shape as rep_loop (same pauses from the same seed), so the two compare fairly.
+    rng = random.Random(hash(seed))
     for _ in range(requests):
+        if think_s:
+            await asyncio.sleep(rng.uniform(0.5, 1.5) * think_s)
         started = time.perf_counter()
         response = await client.get(f"{base}/bench/bare")
         assert response.status_code == 200
@@ -116,16 +120,22 @@ async def main(args, version_id: int, cookies: list[dict]) -> None:
             solo, bare_solo = [], []
             await rep_loop(client, base, cookies[0], version_id, 100, solo)
             await bare_loop(client, base, 200, bare_solo)
-            crowd, bare_crowd, flood = [], [], []
+            crowd, bare_crowd, flood, bare_flood = [], [], [], []
             # 200 reps practicing at once: each reads and types between turns (--think seconds).
             await asyncio.gather(
                 *(rep_loop(client, base, c, version_id, args.turns, crowd, args.think) for c in cookies)
             )
-            await asyncio.gather(*(bare_loop(client, base, args.turns, bare_crowd) for _ in cookies))
+            # The bare endpoint under the same load: as many clients, the same pauses.
+            await asyncio.gather(
+                *(bare_loop(client, base, args.turns, bare_crowd, args.think, c["sessionid"]) for c in cookies)
+            )
             # Saturation: every session sends its next line the moment the reply lands.
             started = time.perf_counter()
             await asyncio.gather(*(rep_loop(client, base, c, version_id, args.turns, flood) for c in cookies))
             flood_s = time.perf_counter() - started
+            started = time.perf_counter()
+            await asyncio.gather(*(bare_loop(client, base, args.turns, bare_flood) for _ in cookies))
+            bare_flood_s = time.perf_counter() - started
     print(
         f"CoachHub runner bench — uvicorn workers={args.workers}, PostgreSQL via PgBouncer (transaction pooling), "
         "embedded customer, loopback; client-observed times (POST → final `done` event)"
@@ -133,9 +143,13 @@ async def main(args, version_id: int, cookies: list[dict]) -> None:
     report("rep turn, 1 session", solo)
     report("bare Django endpoint, 1 client", bare_solo)
     report(f"rep turn, {args.sessions} sessions, think {args.think:g}s", crowd)
-    report(f"bare Django endpoint, {args.sessions} clients", bare_crowd)
+    report(f"bare Django endpoint, {args.sessions} clients, think {args.think:g}s", bare_crowd)
     report(f"rep turn, {args.sessions} sessions, no think time", flood)
-    print(f"saturated throughput: {len(flood) / flood_s:.0f} turns/s (load generator shares the same 2 cores)")
+    report(f"bare Django endpoint, {args.sessions} clients, no think time", bare_flood)
+    print(
+        f"saturated throughput: {len(flood) / flood_s:.0f} turns/s, bare endpoint {len(bare_flood) / bare_flood_s:.0f} "
+        "requests/s (load generator shares the same cores)"
+    )
 
 
 if __name__ == "__main__":
