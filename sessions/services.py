@@ -127,8 +127,12 @@ class ReplyContext:
     reservation: Reservation | None = None
 
 
-def _locked_session(tenant: Tenant, session_id: int, rep: Membership | None = None) -> PracticeSession:
-    sessions = PracticeSession.objects.for_tenant(tenant).select_related("version").select_for_update(of=("self",))
+def _locked_session(
+    tenant: Tenant, session_id: int, rep: Membership | None = None, *, with_version: bool = True
+) -> PracticeSession:
+    sessions = PracticeSession.objects.for_tenant(tenant).select_for_update(of=("self",))
+    if with_version:  # the version row carries the whole scenario spec: join it only when it's read
+        sessions = sessions.select_related("version")
     if rep is not None:
         sessions = sessions.filter(membership=rep)
     session = sessions.filter(id=session_id).first()
@@ -244,7 +248,7 @@ def session_customer_reply_apply(
     settling the call's token reservation. Applying the same reply twice (a retried request racing
     the original) is a no-op that returns the stored reply."""
     budget_settle(tenant=tenant, reservation=reservation, used=used_tokens)
-    session = _locked_session(tenant, session_id)
+    session = _locked_session(tenant, session_id, with_version=False)
     existing = Turn.objects.for_tenant(tenant).filter(session=session, index=rep_turn_index + 1).first()
     if existing is not None:
         return existing, session

@@ -132,15 +132,21 @@ def _stream(events) -> StreamingHttpResponse:
     return response
 
 
+# The turn and retry views are sync on purpose. The middleware in front of them (tenancy, WhiteNoise,
+# ratelimit) is sync-only, so under ASGI the request already runs in its own thread when it reaches
+# the view: saving the rep's line right there, inside the request's tenant context, costs no thread
+# hops, where an async view would hop back to the event loop and out to a thread again. The reply
+# itself is still an async generator, streamed from the event loop without holding a thread.
+
+
 @require_POST
 @role_required(ALL_ROLES)
-async def session_turn(request: HttpRequest, tenant_slug: str, session_id: int) -> HttpResponse:
+def session_turn(request: HttpRequest, tenant_slug: str, session_id: int) -> HttpResponse:
     """Saves the rep's line, then streams the customer's reply."""
     tenant, rep = request.tenant, request.membership
     try:
-        turn, context = await in_tenant(
-            tenant, services.session_rep_turn_record, tenant=tenant, rep=rep, session_id=session_id,
-            text=request.POST.get("text", ""),
+        turn, context = services.session_rep_turn_record(
+            tenant=tenant, rep=rep, session_id=session_id, text=request.POST.get("text", "")
         )
     except ApplicationError as exc:
         return _stream_error(exc)
@@ -150,11 +156,11 @@ async def session_turn(request: HttpRequest, tenant_slug: str, session_id: int) 
 
 @require_POST
 @role_required(ALL_ROLES)
-async def session_reply_retry(request: HttpRequest, tenant_slug: str, session_id: int) -> HttpResponse:
+def session_reply_retry(request: HttpRequest, tenant_slug: str, session_id: int) -> HttpResponse:
     """Streams the customer's reply to a saved rep line whose reply failed earlier."""
     tenant, rep = request.tenant, request.membership
-    await in_tenant(tenant, selectors.session_get_own, tenant=tenant, rep=rep, session_id=session_id)
-    return _stream(reply_events(tenant=request.tenant, rep=request.membership, session_id=session_id))
+    selectors.session_get_own(tenant=tenant, rep=rep, session_id=session_id)
+    return _stream(reply_events(tenant=tenant, rep=rep, session_id=session_id))
 
 
 @require_POST

@@ -1,0 +1,70 @@
+"""Pins how many queries a rep turn costs, so the runner's hot path can't quietly grow.
+
+A turn through the page is: the login session and its user, the tenant and the rep's membership
+(middleware); saving the rep's line (lock the session, read the transcript, insert the turn, touch
+the session) in its own transaction; storing the customer's reply (lock the session, check the
+reply isn't stored yet, insert it, update the session) in a second one. Inside a test's wrapping
+transaction each `atomic` block shows up as a SAVEPOINT / RELEASE pair.
+"""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from coachhub.tenancy import services as tenancy_services
+from tests.sessions.helpers import publish_library_scenario, read_events
+
+pytestmark = pytest.mark.django_db
+
+LINE = "I'm sorry this happened, I can hear how frustrating it is."
+
+
+def _start(client, version) -> int:
+    response = client.post("/t/acme/sessions/start/", {"version_id": version.id})
+    assert response.status_code == 302, response.content
+    return int(response["Location"].rstrip("/").split("/")[-1])
+
+
+def _turn_queries(client, session_id: int) -> list[str]:
+    with CaptureQueriesContext(connection) as captured:
+        events = read_events(client.post(f"/t/acme/sessions/{session_id}/turns/", {"text": LINE}))
+    assert [kind for kind, _ in events][-1] == "done", events
+    return [query["sql"] for query in captured.captured_queries]
+
+
+def _statements(queries: list[str]) -> list[str]:
+    return [q for q in queries if not q.upper().startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "BEGIN", "COMMIT"))]
+
+
+def test_an_embedded_turn_costs_twelve_statements_in_two_transactions(world_a, client_for):
+    version = publish_library_scenario(world_a.tenant)
+    rep = client_for(world_a.member("rep"))
+    session_id = _start(rep, version)
+    _turn_queries(rep, session_id)  # the first turn of a session is no different, but warm up anyway
+    queries = _turn_queries(rep, session_id)
+    statements = _statements(queries)
+    # 4 to authenticate and resolve the tenant, 4 to save the rep's line, 4 to store the reply.
+    assert len(statements) == 12, "\n".join(statements)
+    assert len(queries) - len(statements) == 4, "two transactions, each a savepoint pair under the test"
+    line_lock, reply_lock = [q for q in statements if 'FROM "roleplay_practicesession"' in q]
+    if connection.features.has_select_for_update:
+        assert "FOR UPDATE" in line_lock and "FOR UPDATE" in reply_lock
+    # The reply's transaction doesn't need the scenario spec: it must not drag the version row along.
+    assert "scenarios_scenarioversion" in line_lock and "scenarios_scenarioversion" not in reply_lock
+
+
+def test_an_llm_turn_adds_only_the_budget_and_endpoint_reads(world_a, client_for, openai_server):
+    tenancy_services.ai_settings_update(
+        tenant=world_a.tenant, actor=world_a.member("tenant_admin").user, customer_engine="llm",
+        scorer_engine="embedded", llm_base_url=openai_server.base_url, llm_model="coachhub-test-model",
+    )
+    version = publish_library_scenario(world_a.tenant)
+    rep = client_for(world_a.member("rep"))
+    session_id = _start(rep, version)
+    _turn_queries(rep, session_id)
+    statements = _statements(_turn_queries(rep, session_id))
+    # The embedded turn's 12, plus: the AI settings and the month's ledger row to reserve tokens
+    # (select + conditional update), the AI settings again for the endpoint, and settling the
+    # reservation. Reading the AI settings twice is tenancy's to fold (budget_reserve and
+    # tenant_llm_config each read them); when it does, this drops by one.
+    assert len(statements) == 17, "\n".join(statements)
