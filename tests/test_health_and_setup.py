@@ -122,12 +122,20 @@ def test_docker_compose_is_a_complete_stack():
 
     compose = yaml.safe_load((settings.BASE_DIR / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert set(services) == {"web", "worker", "beat", "db", "redis"}
+    assert set(services) == {"migrate", "web", "worker", "beat", "db", "redis"}
     for name, service in services.items():
-        assert "healthcheck" in service, f"{name} has no health check"
+        if name != "migrate":  # a one-shot job: the others wait for it to complete
+            assert "healthcheck" in service, f"{name} has no health check"
     for name in ("web", "worker", "beat"):
         assert services[name]["env_file"] == ".env"
         assert services[name]["depends_on"]["db"]["condition"] == "service_healthy"
+        assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    # Migrations run as the owner; the app's role is granted, not owner (row-level security binds it).
+    migrate = services["migrate"]
+    assert "DATABASE_OWNER_URL" in migrate["environment"]["DATABASE_URL"]
+    assert "migrate --noinput" in migrate["command"] and "grant_app_role" in migrate["command"]
+    env_example = (settings.BASE_DIR / ".env.example").read_text()
+    assert "DATABASE_URL=postgres://coachhub_app:" in env_example
     assert "uvicorn coachhub.asgi:application" in services["web"]["command"]
     assert services["worker"]["command"].startswith("celery -A coachhub worker")
     assert (settings.BASE_DIR / ".env.example").exists() and (settings.BASE_DIR / "Dockerfile").exists()
