@@ -33,6 +33,8 @@ app.conf.update(
             "task": "tenancy.expire_invitations",
             "schedule": crontab(minute=17),
         },
+        # Deletes recordings and transcripts older than each tenant's retention allows.
+        "tenancy.apply_retention": {"task": "tenancy.apply_retention", "schedule": crontab(minute=41, hour=2)},
         # Scores whose job never arrived (a broker outage, a lost message) are found and enqueued.
         "scoring.sweep_unscored": {"task": "scoring.sweep_unscored", "schedule": 60.0},
         # KPI imports whose background job never ran (or died) are queued again.

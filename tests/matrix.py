@@ -122,6 +122,7 @@ ROUTES: dict[str, Route] = {
 # Each app's routes live beside its tests (tests/<app>/routes.py): a ROUTES dict and an optional
 # seed(world) that creates the objects those routes point at, inside the world's own tenant.
 APP_ROUTE_MODULES = (
+    "tests.tenancy.routes",
     "tests.scenarios.routes",
     "tests.sessions.routes",
     "tests.scoring.routes",

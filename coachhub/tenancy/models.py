@@ -315,3 +315,29 @@ class TokenLedger(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.tenant_id} {self.month:%Y-%m}: used {self.used}, reserved {self.reserved}"
+
+
+class RetentionSettings(TenantOwnedModel):
+    """How long a tenant keeps practice recordings and transcripts. Empty means keep forever.
+
+    Ages count from a session's end (its last activity when it never ended). Scores and weekly
+    aggregates are kept whatever the setting, so dashboards stay correct."""
+
+    DEFAULT_AUDIO_DAYS = 30
+    DEFAULT_TRANSCRIPT_DAYS = 365
+
+    audio_retention_days = models.PositiveIntegerField(
+        null=True, blank=True, default=DEFAULT_AUDIO_DAYS,
+        help_text="Days after which voice recordings are deleted; empty = keep forever.",
+    )
+    transcript_retention_days = models.PositiveIntegerField(
+        null=True, blank=True, default=DEFAULT_TRANSCRIPT_DAYS,
+        help_text="Days after which transcript text and quoted evidence are removed; empty = keep forever.",
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant"], name="retentionsettings_one_per_tenant")]
+
+    def __str__(self) -> str:
+        return f"Retention settings of tenant {self.tenant_id}"

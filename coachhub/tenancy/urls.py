@@ -3,12 +3,14 @@
 from django.urls import path
 
 from . import views
+from .retention import views as retention_views
 
 urlpatterns = [
     path("", views.tenant_home, name="tenant_home"),
     path("people/", views.people, name="people"),
     path("people/import/", views.people_import, name="people_import"),
     path("people/<int:membership_id>/", views.member_detail, name="member_detail"),
+    path("people/<int:membership_id>/erase/", retention_views.member_erase, name="member_erase"),
     path(
         "invitations/<int:invitation_id>/resend/",
         views.invitation_action,
@@ -26,4 +28,5 @@ urlpatterns = [
     path("audit/", views.audit_log, name="audit_log"),
     path("tokens/", views.api_tokens, name="api_tokens"),
     path("settings/ai/", views.ai_settings, name="ai_settings"),
+    path("settings/retention/", retention_views.retention_settings, name="retention_settings"),
 ]

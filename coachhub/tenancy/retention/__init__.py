@@ -1,0 +1,2 @@
+"""Data retention and erasure: how long a tenant keeps recordings and transcripts, the scheduled
+job that enforces it, and erasing one person's practice data from one tenant on request."""

@@ -1,0 +1,12 @@
+"""Tenancy routes in the cross-tenant matrix beyond the core ones in tests/matrix.py: data retention
+and erasure. The erasure page is walked with GET (its confirmation); tests/tenancy/test_erasure.py
+posts to it."""
+
+from tests.matrix import ADMIN, TENANT_PAGE, Route, only
+
+ROUTES = {
+    "retention_settings": Route(TENANT_PAGE, only({ADMIN})),
+    "member_erase": Route(
+        TENANT_PAGE, only({ADMIN}), kwargs=lambda w: {"membership_id": w.loner.id}, has_object_ids=True
+    ),
+}
