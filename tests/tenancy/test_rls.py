@@ -145,3 +145,10 @@ def test_for_tenant_outside_a_context_reads_exactly_that_tenant(two_tenants_sess
     world_a, world_b, session_a, session_b = two_tenants_sessions
     assert list(PracticeSession.objects.for_tenant(world_b.tenant).values_list("id", flat=True)) == [session_b.id]
     assert [s.id for s in PracticeSession.objects.for_tenant(world_a.tenant).iterator()] == [session_a.id]
+
+
+def test_grant_app_role_refuses_a_role_name_it_cannot_quote_safely():
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="letters, digits and underscores"):
+        call_command("grant_app_role", "app; DROP TABLE x")
