@@ -297,3 +297,12 @@ def test_erasing_twice_is_refused_as_already_gone(world_a, person, django_captur
         call_command("erase_person", tenant=world_a.tenant.slug, email=rep_a.user.email)
     with tenant_context(world_a.tenant):
         assert AuditEvent.objects.for_tenant(world_a.tenant).filter(action="member.erased").count() == 1
+
+
+def test_admins_find_erasure_and_retention_from_the_member_page(world_a, client_for):
+    rep = world_a.member("rep")
+    admin = world_a.member("tenant_admin")
+    page = client_for(admin).get(f"/t/acme/people/{rep.id}/").content.decode()
+    assert f"/t/acme/people/{rep.id}/erase/" in page and "/t/acme/settings/retention/" in page
+    own = client_for(admin).get(f"/t/acme/people/{admin.id}/").content.decode()
+    assert f"/people/{admin.id}/erase/" not in own  # admins can't erase themselves
