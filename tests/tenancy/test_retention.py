@@ -161,6 +161,13 @@ def test_old_recordings_and_transcripts_go_scores_and_dashboards_stay(world_a, w
         assert not AuditEvent.objects.for_tenant(world_b.tenant).filter(action="retention.applied").exists()
 
 
+def test_the_rep_sees_why_an_old_transcript_is_empty(world_a, aged, client_for):
+    apply_retention.delay().get()
+    page = client_for(world_a.member(Role.REP)).get(f"/t/acme/sessions/{aged['a_old'].id}/")
+    assert page.status_code == 200
+    assert page.content.decode().count("Removed under the data retention policy.") == len(turns_of(aged["a_old"]))
+
+
 def test_running_twice_removes_nothing_more_and_records_once(world_a, aged):
     apply_retention.delay()
     state = {label: (score_state(aged[label]), [(t.text, t.audio.name) for t in turns_of(aged[label])])
