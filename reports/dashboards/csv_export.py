@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable
+import io
+from collections.abc import Iterable, Iterator
 
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 
 
 def safe_cell(value) -> str:
@@ -35,4 +36,23 @@ def csv_response(filename: str, header: list[str], rows: Iterable[Iterable]) -> 
     writer.writerow(header)
     for row in rows:
         writer.writerow([safe_cell(value) for value in row])
+    return response
+
+
+def csv_streaming_response(filename: str, header: list[str], chunks: Iterable[Iterable[Iterable]]) -> StreamingHttpResponse:
+    """The same CSV, sent a chunk of rows at a time while the rest are still being read."""
+
+    def lines() -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(header)
+        for rows in chunks:
+            writer.writerows([safe_cell(value) for value in row] for row in rows)
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+        yield buffer.getvalue()
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

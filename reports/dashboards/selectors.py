@@ -8,28 +8,21 @@ scores, and each builder runs a fixed number of queries however many reps it sho
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import NamedTuple
 
 from django.db import connection
 from django.db.models import (
-    Aggregate,
-    Case,
     CharField,
-    Count,
-    F,
-    FloatField,
     Func,
     Max,
     OuterRef,
     QuerySet,
     Subquery,
-    Value,
-    When,
-    Window,
 )
-from django.db.models.fields.json import KT
-from django.db.models.functions import Cast, Coalesce, Lower, NullIf, Replace
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
 from coachhub.tenancy.models import Membership, Role, TeamMembership, TeamRole, Tenant
@@ -43,6 +36,7 @@ from sessions.models import PracticeSession, SessionStatus
 
 from .charts import LineChart, line_chart
 from .models import RepWeek, TenantReportSettings
+from .paging import ordered_reps
 
 HISTORY_WEEKS = 12
 RECENT_SESSIONS = 20
@@ -168,14 +162,76 @@ def scorecard_build(*, viewer: Membership, week: date, sort: str = "rep", page: 
     Sorting happens in the database (blanks last, then the rep's name), and so does paging: with a
     `page` (1-based; past the end shows the last page) only that page's rows are built, so a lead
     with ten thousand reps costs what a manager with fifty does. Without one, every row comes back
-    in order (CSV, digest). Six queries (two more when `page` is past the end)."""
+    in order (digest; the CSV streams them with `scorecard_stream`). Six queries (two more when
+    `page` is past the end)."""
+    frame = _frame(viewer=viewer, week=week, sort=sort)
+    paged = page is not None
+    page = max(page or 1, 1)
+    reps = frame.ordered(page, per_page if paged else None)
+    if paged and not reps and page > 1:  # past the end: the last page, as Django's Paginator.get_page does
+        page = max(1, -(-frame.scope.count() // per_page))
+        reps = frame.ordered(page, per_page)
+    total = reps[0][3] if reps else 0
+    # A page names its reps; every rep is a subquery, not ten thousand parameters.
+    rep_ids = [rep_id for rep_id, _, _, _ in reps] if paged else frame.scope.values("id")
+    card = frame.card(total=total, page=page, per_page=per_page if paged else max(total, 1))
+    card.rows = _rows(frame, reps, _week_data(frame, rep_ids))
+    return card
+
+
+def scorecard_stream(*, viewer: Membership, week: date, sort: str = "rep",
+                     chunk_size: int = 1000) -> tuple[Scorecard, Iterator[list[ScorecardRow]]]:
+    """Every rep of the scorecard, for the CSV: the card (columns, order; no rows) now, and its rows
+    in order, `chunk_size` at a time, built as they are consumed. So a tenant-wide export starts
+    sending before the last row is built and never holds ten thousand rows of cells."""
+    frame = _frame(viewer=viewer, week=week, sort=sort)
+    reps = frame.ordered(1, None)
+    card = frame.card(total=len(reps), page=1, per_page=max(len(reps), 1))
+
+    def chunks() -> Iterator[list[ScorecardRow]]:
+        # The two weeks' aggregates and KPIs of the whole scope in three queries (a semi-join on the
+        # scope reads one week's rows through the (tenant, week) indexes; a thousand ids per query
+        # would walk every week of each rep instead), then the rows built a chunk at a time.
+        week_data = _week_data(frame, frame.scope.values("id"))
+        for start in range(0, len(reps), chunk_size):
+            yield _rows(frame, reps[start:start + chunk_size], week_data)
+
+    return card, chunks()
+
+
+@dataclass
+class _Frame:
+    """What every page of one scorecard shares: its scope, columns, and the sort it settled on."""
+
+    tenant: Tenant
+    week: date
+    previous: date
+    scope: QuerySet[Membership]
+    behaviors: list[str]
+    metrics: list[KpiMetric]
+    columns: list[Column]
+    key: str
+    descending: bool
+
+    def ordered(self, page: int, per_page: int | None) -> list[tuple[int, str, str, int]]:
+        """(rep id, name, email, reps in scope) of one page in column order, or of all reps."""
+        return ordered_reps(tenant=self.tenant, scope=self.scope, week=self.week, key=self.key,
+                            descending=self.descending, metrics=self.metrics,
+                            offset=(page - 1) * (per_page or 0), limit=per_page)
+
+    def card(self, *, total: int, page: int, per_page: int) -> Scorecard:
+        return Scorecard(week=self.week, previous=self.previous, behaviors=self.behaviors, metrics=self.metrics,
+                         rows=[], sort=f"-{self.key}" if self.descending else self.key, columns=self.columns,
+                         total=total, page=page, per_page=per_page)
+
+
+def _frame(*, viewer: Membership, week: date, sort: str) -> _Frame:
     tenant = viewer.tenant
-    previous = week - timedelta(weeks=1)
     scope = scorecard_reps(viewer=viewer)
     behaviors = behavior_order(_behavior_keys(tenant=tenant, week=week, scope=scope))
-    # Per metric, the first value in scope that week. LIMIT 1 keeps it a probe of the
-    # (tenant, period_start, metric) index: an EXISTS becomes a semi-join that PostgreSQL may answer
-    # by scanning every KPI value of every week.
+    # Per metric, the first value in scope that week: a probe of the (tenant, period_start, metric)
+    # index (reports migration 0006). An EXISTS becomes a semi-join that PostgreSQL may answer by
+    # scanning every KPI value of every week.
     metrics = list(
         KpiMetric.objects.for_tenant(tenant)
         .annotate(first_value=Subquery(KpiValue.objects.for_tenant(tenant).filter(
@@ -192,25 +248,29 @@ def scorecard_build(*, viewer: Membership, week: date, sort: str = "rep", page: 
     key = sort.lstrip("-")
     if key not in {column.key for column in columns}:
         key, descending = "rep", False
-    ordered = (
-        scope.select_related("user")
-        .annotate(name_key=_codepoint(Lower(Coalesce(NullIf("user__full_name", Value("")), "user__email"))))
-        .order_by(*_ordering(key, descending, tenant=tenant, week=week, metrics=metrics))
-    )
-    paged = page is not None
-    if not paged:
-        reps = list(ordered)
-        total, page = len(reps), 1
-        rep_ids = scope.values("id")  # every rep: a subquery, not ten thousand parameters
-    else:
-        page = max(page, 1)
-        counted = ordered.annotate(total=Window(Count("id")))
-        reps = list(counted[(page - 1) * per_page:page * per_page])
-        if not reps and page > 1:  # past the end: the last page, as Django's Paginator.get_page does
-            page = max(1, -(-scope.count() // per_page))
-            reps = list(counted[(page - 1) * per_page:page * per_page])
-        total = reps[0].total if reps else 0
-        rep_ids = [rep.id for rep in reps]
+    return _Frame(tenant=tenant, week=week, previous=week - timedelta(weeks=1), scope=scope, behaviors=behaviors,
+                  metrics=metrics, columns=columns, key=key, descending=descending)
+
+
+class _WeekRow(NamedTuple):
+    """The columns of a RepWeek the scorecard shows (no model instance per rep)."""
+
+    behaviors: dict
+    overall_mean: float | None
+    sessions: int
+    scored_sessions: int
+    assignments_completed: int
+    focus_behavior: str
+    focus_source: str
+
+    def mean(self, behavior: str) -> float | None:
+        entry = self.behaviors.get(behavior)
+        return entry["mean"] if entry else None
+
+
+def _week_data(frame: _Frame, rep_ids) -> tuple[dict, dict, dict]:
+    """Teams, this and last week's aggregates, and KPIs of these reps (ids or a subquery). Three queries."""
+    tenant, week, previous = frame.tenant, frame.week, frame.previous
     teams: dict[int, list[str]] = defaultdict(list)
     for membership_id, team_name in (
         TeamMembership.objects.for_tenant(tenant)
@@ -219,24 +279,36 @@ def scorecard_build(*, viewer: Membership, week: date, sort: str = "rep", page: 
         .values_list("membership_id", "team__name")
     ):
         teams[membership_id].append(team_name)
-    weeks: dict[tuple[int, date], RepWeek] = {
-        (row.membership_id, row.week_start): row
-        for row in RepWeek.objects.for_tenant(tenant).filter(membership_id__in=rep_ids, week_start__in=[week, previous])
+    weeks: dict[tuple[int, date], _WeekRow] = {
+        (membership_id, week_start): _WeekRow(*columns)
+        for membership_id, week_start, *columns in RepWeek.objects.for_tenant(tenant)
+        .filter(membership_id__in=rep_ids, week_start__in=[week, previous])
+        .order_by()
+        .values_list("membership_id", "week_start", *_WeekRow._fields)
     }
     kpis: dict[tuple[int, int, date], float] = {
         (membership_id, metric_id, period): value
         for membership_id, metric_id, period, value in KpiValue.objects.for_tenant(tenant)
         .filter(membership_id__in=rep_ids, period_start__in=[week, previous])
+        .order_by()
         .values_list("membership_id", "metric_id", "period_start", "value")
     }
+    return teams, weeks, kpis
+
+
+def _rows(frame: _Frame, reps: list[tuple[int, str, str, int]], week_data: tuple[dict, dict, dict]
+          ) -> list[ScorecardRow]:
+    """The rows of these reps, in the given order, from `_week_data`."""
+    week, previous, behaviors, metrics = frame.week, frame.previous, frame.behaviors, frame.metrics
+    teams, weeks, kpis = week_data
     rows = []
-    for rep in reps:
-        now, before = weeks.get((rep.id, week)), weeks.get((rep.id, previous))
+    for rep_id, name, email, _ in reps:
+        now, before = weeks.get((rep_id, week)), weeks.get((rep_id, previous))
         rows.append(ScorecardRow(
-            membership_id=rep.id,
-            name=rep.user.display_name,
-            email=rep.user.email,
-            teams=", ".join(teams.get(rep.id, [])),
+            membership_id=rep_id,
+            name=name,
+            email=email,
+            teams=", ".join(teams.get(rep_id, [])),
             behaviors=[
                 _cell(now.mean(key) if now else None, before.mean(key) if before else None) for key in behaviors
             ],
@@ -248,14 +320,12 @@ def scorecard_build(*, viewer: Membership, week: date, sort: str = "rep", page: 
             focus_label=behavior_label(now.focus_behavior) if now and now.focus_behavior else "",
             focus_source=now.focus_source if now else "",
             kpis=[
-                _cell(kpis.get((rep.id, metric.id, week)), kpis.get((rep.id, metric.id, previous)),
+                _cell(kpis.get((rep_id, metric.id, week)), kpis.get((rep_id, metric.id, previous)),
                       higher_is_better=metric.higher_is_better, unit=metric.unit)
                 for metric in metrics
             ],
         ))
-    return Scorecard(week=week, previous=previous, behaviors=behaviors, metrics=metrics, rows=rows,
-                     sort=f"-{key}" if descending else key, columns=columns, total=total, page=page,
-                     per_page=per_page if paged else max(total, 1))
+    return rows
 
 
 def _behavior_keys(*, tenant: Tenant, week: date, scope: QuerySet[Membership]) -> set[str]:
@@ -266,68 +336,6 @@ def _behavior_keys(*, tenant: Tenant, week: date, scope: QuerySet[Membership]) -
         return set(rows.annotate(key=Func("behaviors", function="jsonb_object_keys", output_field=CharField()))
                    .values_list("key", flat=True).distinct())
     return {key for behaviors in rows.values_list("behaviors", flat=True) for key in behaviors}
-
-
-class _codepoint(Func):  # noqa: N801  (reads as a function in the ordering)
-    """Text compared by code point, as Python compares str: PostgreSQL's "C" collation whatever the
-    database's locale; SQLite's default BINARY collation already is."""
-
-    template = "%(expressions)s"
-    output_field = CharField()
-
-    def as_postgresql(self, compiler, connection, **extra):
-        return self.as_sql(compiler, connection, template='(%(expressions)s) COLLATE "C"', **extra)
-
-
-class _JoinedTeamNames(Aggregate):
-    """A rep's team names joined with ", " in name order, as the Team column shows them. SQLite has
-    no ordered group_concat before 3.44: there the order of a rep's several teams is SQLite's."""
-
-    function = "GROUP_CONCAT"
-    template = "%(function)s(%(expressions)s, ', ')"
-    output_field = CharField()
-
-    def as_postgresql(self, compiler, connection, **extra):
-        return self.as_sql(compiler, connection, function="STRING_AGG",
-                           template="%(function)s(%(expressions)s, ', ' ORDER BY %(expressions)s)", **extra)
-
-
-def _ordering(key: str, descending: bool, *, tenant: Tenant, week: date, metrics: list[KpiMetric]) -> list:
-    """ORDER BY for a scorecard column: the column's value for the week (blanks last either way),
-    then the rep's name and id so that pages never overlap or skip a rep."""
-    tiebreak = [F("name_key").asc(), F("id").asc()]
-    if key == "rep":
-        return [F("name_key").desc() if descending else F("name_key").asc(), F("id").asc()]
-    this_week = RepWeek.objects.for_tenant(tenant).filter(membership=OuterRef("pk"), week_start=week).order_by()
-    if key == "team":
-        value = _codepoint(Lower(Subquery(
-            TeamMembership.objects.for_tenant(tenant).filter(membership=OuterRef("pk"), kind=TeamRole.MEMBER)
-            .order_by().values("membership").annotate(names=_JoinedTeamNames("team__name")).values("names")
-        )))
-    elif key == "overall":
-        value = Subquery(this_week.values("overall_mean")[:1])
-    elif key in ("sessions", "assignments"):
-        field_name = "sessions" if key == "sessions" else "assignments_completed"
-        value = Coalesce(Subquery(this_week.values(field_name)[:1]), 0)  # no row: 0 sessions, not a blank
-    elif key == "focus":
-        # The label the column shows, lower-cased: a known behavior's label, else the key in words.
-        label = Case(
-            When(focus_behavior="", then=Value(None)),
-            *(When(focus_behavior=behavior, then=Value(behavior_label(behavior).lower()))
-              for behavior in BEHAVIOR_LABELS),
-            default=Lower(Replace("focus_behavior", Value("_"), Value(" "))),
-            output_field=CharField(),
-        )
-        value = _codepoint(Subquery(this_week.annotate(label=label).values("label")[:1]))
-    elif key.startswith("b:"):
-        value = Subquery(this_week.annotate(
-            mean=Cast(KT(f"behaviors__{key[2:]}__mean"), FloatField())).values("mean")[:1])
-    else:
-        metric = next(metric for metric in metrics if metric.key == key[2:])
-        value = Subquery(KpiValue.objects.for_tenant(tenant).filter(
-            membership=OuterRef("pk"), metric=metric, period_start=week).order_by().values("value")[:1])
-    direction = value.desc(nulls_last=True) if descending else value.asc(nulls_last=True)
-    return [direction, *tiebreak]
 
 
 # --- one rep over time --------------------------------------------------------------------------

@@ -3,6 +3,7 @@ operating model (insights). Every table also answers `?format=csv`."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -16,7 +17,7 @@ from scenarios.selectors import open_recipients_for
 
 from . import insights as insight_selectors
 from . import selectors, services
-from .csv_export import csv_response
+from .csv_export import csv_response, csv_streaming_response
 from .weeks import current_week, last_full_week, month_add, parse_month, parse_week
 
 PAGE_SIZE = 50
@@ -34,7 +35,7 @@ def scorecard(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     week = parse_week(request.GET.get("week"), default=last_full_week())
     sort = request.GET.get("sort", "rep")
     if _wants_csv(request):
-        return _scorecard_csv(request, selectors.scorecard_build(viewer=request.membership, week=week, sort=sort))
+        return _scorecard_csv(request, *selectors.scorecard_stream(viewer=request.membership, week=week, sort=sort))
     card = selectors.scorecard_build(viewer=request.membership, week=week, sort=sort,
                                      page=_page_number(request.GET.get("page")), per_page=PAGE_SIZE)
     headers = []
@@ -68,19 +69,22 @@ def _page_number(raw: str | None) -> int:
         return 1
 
 
-def _scorecard_csv(request: HttpRequest, card: selectors.Scorecard) -> HttpResponse:
+def _scorecard_csv(request: HttpRequest, card: selectors.Scorecard,
+                   chunks: Iterable[list[selectors.ScorecardRow]]) -> HttpResponse:
     header = ["rep_email", "name", "team", "week_start"]
     header += [f"{key}" for key in card.behaviors] + [f"{key}_change" for key in card.behaviors]
     header += ["overall", "overall_change", "sessions", "scored_sessions", "assignments_completed", "focus_behavior"]
     header += [metric.key for metric in card.metrics]
-    rows = (
-        [row.email, row.name, row.teams, card.week.isoformat(),
-         *(cell.value for cell in row.behaviors), *(cell.change for cell in row.behaviors),
-         row.overall.value, row.overall.change, row.sessions, row.scored_sessions, row.assignments_completed,
-         row.focus_behavior, *(cell.value for cell in row.kpis)]
-        for row in card.rows
+    week = card.week.isoformat()
+    lines = (
+        [[row.email, row.name, row.teams, week,
+          *(cell.value for cell in row.behaviors), *(cell.change for cell in row.behaviors),
+          row.overall.value, row.overall.change, row.sessions, row.scored_sessions, row.assignments_completed,
+          row.focus_behavior, *(cell.value for cell in row.kpis)]
+         for row in rows]
+        for rows in chunks
     )
-    return csv_response(f"{request.tenant.slug}-scorecard-{card.week.isoformat()}.csv", header, rows)
+    return csv_streaming_response(f"{request.tenant.slug}-scorecard-{week}.csv", header, lines)
 
 
 # --- one rep ------------------------------------------------------------------------------------
