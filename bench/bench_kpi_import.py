@@ -107,7 +107,8 @@ def time_phases(tenant, path: Path) -> dict[str, float]:
             stage = _stage(rows)
             phases["stage"] = time.perf_counter() - started
             started = time.perf_counter()
-            upsert_staged(tenant=tenant, stage=stage, total=len(rows), source=source, kpi_import=None)
+            upsert_staged(tenant=tenant, stage=stage, total=len(rows), source=source, kpi_import=None,
+                          first_period=min(rows.periods), last_period=max(rows.periods))
             phases["upsert"] = time.perf_counter() - started
             transaction.set_rollback(True)
     from django.db import connection
