@@ -253,7 +253,8 @@ def _bolt_state(world: FuzzWorld) -> dict:
         "audit_events": AuditEvent.objects.for_tenant(bolt).count(),
         "tokens_revoked": ApiToken.objects.for_tenant(bolt).filter(revoked_at__isnull=False).count(),
         "roles": sorted(Membership.objects.for_tenant(bolt).values_list("id", "role")),
-        "scenario_updated": type(world.b.extra["scenario"])._base_manager.get(pk=world.b.extra["scenario"].pk).updated_at,
+        "scenario_updated": type(world.b.extra["scenario"]).objects.for_tenant(bolt)
+        .get(pk=world.b.extra["scenario"].pk).updated_at,
     }
 
 
