@@ -46,6 +46,9 @@ def csv_streaming_response(filename: str, header: list[str], chunks: Iterable[It
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(header)
+        yield buffer.getvalue()  # the download starts while the first rows are read
+        buffer.seek(0)
+        buffer.truncate()
         for rows in chunks:
             writer.writerows([safe_cell(value) for value in row] for row in rows)
             yield buffer.getvalue()
