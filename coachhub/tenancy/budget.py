@@ -43,11 +43,13 @@ def budget_reserve(*, tenant: Tenant, estimate: int) -> Reservation:
     if settings_row is not None and settings_row.per_minute_token_budget:
         _reserve_minute(tenant.id, settings_row.per_minute_token_budget, estimate)
     ledger = TokenLedger.objects.for_tenant(tenant)
-    ledger.get_or_create(tenant=tenant, month=month)
     rows = ledger.filter(month=month)
     if settings_row is not None and settings_row.monthly_token_budget is not None:
         rows = rows.filter(used__lte=settings_row.monthly_token_budget - estimate - F("reserved"))
-    if rows.update(reserved=F("reserved") + estimate) == 0:
+    # The month's ledger row usually exists: reserve first, create it only when nothing matched.
+    if rows.update(reserved=F("reserved") + estimate) == 0 and (
+        ledger.get_or_create(tenant=tenant, month=month) and rows.update(reserved=F("reserved") + estimate) == 0
+    ):
         raise BudgetExceeded(
             "Your organization has used this month's AI budget. Ask your admin to raise it in AI settings; "
             "your session is saved.",

@@ -15,7 +15,7 @@ from coachhub.core.db import release_connections
 
 from .context import tenant_context
 from .models import Tenant
-from .selectors import membership_for_user
+from .selectors import membership_by_tenant_slug
 
 
 class TenantMiddleware:
@@ -36,14 +36,13 @@ class TenantMiddleware:
         is_api = request.path_info.startswith("/api/")
         if not is_api and not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        tenant = Tenant.objects.filter(slug=slug, is_active=True).first()
-        if tenant is None:
+        if is_api:  # TenantAPIView checks membership once DRF has authenticated the caller
+            tenant = Tenant.objects.filter(slug=slug, is_active=True).first()
+        else:
+            request.membership = membership_by_tenant_slug(slug=slug, user=request.user)
+            tenant = request.membership.tenant if request.membership is not None else None
+        if tenant is None:  # no such tenant, or not a member: the same 404
             raise Http404("No such workspace.")
-        if not is_api:
-            request.membership = membership_for_user(tenant=tenant, user=request.user)
-            if request.membership is None:
-                raise Http404("No such workspace.")
-            request.membership.tenant = tenant
         request.tenant = tenant
         with tenant_context(tenant):
             response = self.get_response(request)

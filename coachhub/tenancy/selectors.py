@@ -43,6 +43,24 @@ def user_memberships(*, user: User) -> list[Membership]:
     )
 
 
+def membership_by_tenant_slug(*, slug: str, user: User) -> Membership | None:
+    """The user's active membership in the active tenant `slug`, with its tenant, in one query.
+
+    Looked up by the user before any tenant is in context (the page middleware): crosses tenants
+    only for this one user's own row."""
+    if not user.is_authenticated:
+        return None
+    membership = (
+        Membership.objects.all_tenants()
+        .select_related("tenant")
+        .filter(tenant__slug=slug, tenant__is_active=True, user=user, is_active=True)
+        .first()
+    )
+    if membership is not None:
+        membership.user = user  # already loaded by authentication
+    return membership
+
+
 def membership_for_user(*, tenant: Tenant, user: User) -> Membership | None:
     if not user.is_authenticated:
         return None

@@ -36,15 +36,16 @@ def _statements(queries: list[str]) -> list[str]:
     return [q for q in queries if not q.upper().startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "BEGIN", "COMMIT"))]
 
 
-def test_an_embedded_turn_costs_twelve_statements_in_two_transactions(world_a, client_for):
+def test_an_embedded_turn_costs_eleven_statements_in_two_transactions(world_a, client_for):
     version = publish_library_scenario(world_a.tenant)
     rep = client_for(world_a.member("rep"))
     session_id = _start(rep, version)
     _turn_queries(rep, session_id)  # the first turn of a session is no different, but warm up anyway
     queries = _turn_queries(rep, session_id)
     statements = _statements(queries)
-    # 4 to authenticate and resolve the tenant, 4 to save the rep's line, 4 to store the reply.
-    assert len(statements) == 12, "\n".join(statements)
+    # 3 to authenticate and resolve tenant and membership (one join), 4 to save the rep's line,
+    # 4 to store the reply.
+    assert len(statements) == 11, "\n".join(statements)
     assert len(queries) - len(statements) == 4, "two transactions, each a savepoint pair under the test"
     line_lock, reply_lock = [q for q in statements if 'FROM "roleplay_practicesession"' in q]
     if connection.features.has_select_for_update:
@@ -63,8 +64,8 @@ def test_an_llm_turn_adds_only_the_budget_and_endpoint_reads(world_a, client_for
     session_id = _start(rep, version)
     _turn_queries(rep, session_id)
     statements = _statements(_turn_queries(rep, session_id))
-    # The embedded turn's 12, plus: the AI settings and the month's ledger row to reserve tokens
-    # (select + conditional update), the AI settings again for the endpoint, and settling the
-    # reservation. Reading the AI settings twice is tenancy's to fold (budget_reserve and
-    # tenant_llm_config each read them); when it does, this drops by one.
-    assert len(statements) == 17, "\n".join(statements)
+    # The embedded turn's 11, plus: the AI settings and the conditional update of the month's ledger
+    # row to reserve tokens, the AI settings again for the endpoint, and settling the reservation.
+    # Reading the AI settings twice is tenancy's to fold (budget_reserve and tenant_llm_config each
+    # read them); when it does, this drops by one.
+    assert len(statements) == 15, "\n".join(statements)
