@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from coachhub.core.errors import ApplicationError, Conflict
@@ -287,7 +287,27 @@ def session_reply(*, tenant: Tenant, rep: Membership, session_id: int, context: 
         # The apply transaction rolled its settlement back with it; the call still happened.
         budget_settle(tenant=tenant, reservation=context.reservation, used=tokens_used(context.state, state))
         raise
+    except DatabaseError as exc:
+        # The database connection died while the customer was answering (a restart, a failover, a
+        # killed backend). The rep's line was committed before the call; the reply wasn't stored.
+        logger.warning("customer reply not stored session=%s: %s", session_id, exc)
+        _settle_on_a_fresh_connection(tenant, context.reservation, tokens_used(context.state, state))
+        raise ApplicationError(
+            "We couldn't store the customer's reply just now. Your message is saved: ask for the customer's "
+            "reply again.",
+            code="reply_not_stored", status_code=503,
+        ) from exc
     return stored
+
+
+def _settle_on_a_fresh_connection(tenant: Tenant, reservation: Reservation | None, used: int) -> None:
+    if reservation is None or connection.in_atomic_block:
+        return  # inside a caller's transaction nothing more can be written here
+    connection.close()
+    try:
+        budget_settle(tenant=tenant, reservation=reservation, used=used)
+    except DatabaseError:
+        logger.exception("token reservation of %s tokens left open for tenant %s", reservation.tokens, tenant.id)
 
 
 def tokens_used(old_state: dict, new_state: dict) -> int:

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.db import DatabaseError
 from django.urls import reverse
 
 from coachhub.core.db import release_connections
@@ -116,6 +117,18 @@ async def reply_events(
         )
     except ApplicationError as exc:
         yield sse("error", {"code": exc.code, "message": exc.message})
+    except DatabaseError as exc:
+        # The connection died mid-reply; the rep's line is committed. `finally` settles the
+        # reservation on the next hop's fresh connection.
+        logger.warning("customer reply not stored session=%s: %s", session_id, exc)
+        yield sse(
+            "error",
+            {
+                "code": "reply_not_stored",
+                "message": "We couldn't store the customer's reply just now. Your message is saved: press “Retry reply”.",
+                "retry": True,
+            },
+        )
     except (EngineError, LLMError) as exc:
         logger.warning("customer reply failed session=%s: %s", session_id, exc)
         if context is not None and context.reservation is not None:

@@ -212,12 +212,6 @@ def test_a_dropped_connection_mid_turn_loses_nothing_and_the_next_request_reconn
     assert len(openai_server.chat_requests()) == 3, "the customer was asked once per reply, plus the lost one"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Known gap: session_reply settles the token reservation only on ApplicationError, and a "
-    "database error reaches the rep as a bare 500 'Something went wrong on our side.' "
-    "(sessions/services.py session_reply; coachhub/core/errors.py api_exception_handler).",
-)
 def test_a_dropped_connection_mid_turn_tells_the_rep_their_line_is_saved_and_releases_the_reservation(
     persistent_connection, openai_server: OpenAIServer, settings
 ):
