@@ -146,6 +146,34 @@ def _past_time_limit(session: PracticeSession, spec: ScenarioSpec) -> bool:
     return bool(limit) and timezone.now() - session.started_at > timedelta(minutes=limit)
 
 
+def voice_turn_transcribe(*, rep: Membership, upload) -> tuple[str, dict, bytes]:
+    """Checks and transcribes a recorded rep turn (faster-whisper): its text, delivery figures and
+    bytes. Counted against the rep's voice allowance before the model runs; bad audio is refused
+    with a clear error and nothing stored."""
+    from sessions.voice import transcribe
+    from sessions.voice.audio import max_bytes
+
+    if upload is None:
+        raise ApplicationError("No recording arrived: hold the button while you speak.", code="audio_missing")
+    if upload.size > max_bytes():
+        raise ApplicationError(
+            f"That recording is too large (limit {max_bytes() // 1_000_000} MB).", code="audio_too_large",
+            status_code=413,
+        )
+    enforce(
+        action="voice", user_id=rep.user_id,
+        message="You're sending recordings faster than anyone can speak: wait a few seconds and try again.",
+    )
+    raw = upload.read()
+    transcription = transcribe(raw)
+    delivery = {
+        **transcription.delivery.to_dict(),
+        "duration_s": round(transcription.duration_s, 2),
+        "transcription_s": round(transcription.processing_s, 3),
+    }
+    return transcription.text, delivery, raw
+
+
 @transaction.atomic
 def session_rep_turn_record(
     *, tenant: Tenant, rep: Membership, session_id: int, text: str, delivery: dict | None = None, audio=None
@@ -153,10 +181,11 @@ def session_rep_turn_record(
     """Saves the rep's line and returns what the engine needs to answer it, in one transaction.
     Refuses (with the session intact) when the session ended, when the customer hasn't answered
     the previous line yet, or when the text is empty or too long."""
-    enforce(
-        action="voice" if audio else "turn", user_id=rep.user_id,
-        message="You're sending lines faster than anyone can type: wait a few seconds and send again.",
-    )
+    if audio is None:  # a recording was counted before it was transcribed (voice_turn_transcribe)
+        enforce(
+            action="turn", user_id=rep.user_id,
+            message="You're sending lines faster than anyone can type: wait a few seconds and send again.",
+        )
     session = _locked_session(tenant, session_id, rep)
     if session.status != SessionStatus.ACTIVE:
         raise Conflict("This session has ended. Start a new one to keep practicing.", code="session_ended")

@@ -168,35 +168,21 @@ def session_reply_retry(request: HttpRequest, tenant_slug: str, session_id: int)
 async def session_voice_turn(request: HttpRequest, tenant_slug: str, session_id: int) -> HttpResponse:
     """Transcribes the rep's recording (faster-whisper), saves it as their turn with its delivery
     figures, then streams the customer's reply. Bad audio is refused with the session intact."""
-    from sessions.voice import transcribe
-    from sessions.voice.audio import max_bytes
-
     tenant, rep = request.tenant, request.membership
     await in_tenant(tenant, selectors.session_get_own, tenant=tenant, rep=rep, session_id=session_id)
-    upload = request.FILES.get("audio")
-    if upload is None:
-        return _stream_error(ApplicationError("No recording arrived: hold the button while you speak.", code="audio_missing"))
-    if upload.size > max_bytes():
-        return _stream_error(
-            ApplicationError(f"That recording is too large (limit {max_bytes() // 1_000_000} MB).", code="audio_too_large", status_code=413)
-        )
-    raw = upload.read()
     try:
         # CPU-bound and thread-safe: run it off the request thread so other streams keep flowing.
-        transcription = await sync_to_async(transcribe, thread_sensitive=False)(raw)
-        delivery = {
-            **transcription.delivery.to_dict(),
-            "duration_s": round(transcription.duration_s, 2),
-            "transcription_s": round(transcription.processing_s, 3),
-        }
+        text, delivery, raw = await sync_to_async(services.voice_turn_transcribe, thread_sensitive=False)(
+            rep=rep, upload=request.FILES.get("audio")
+        )
         turn, context = await in_tenant(
             tenant, services.session_rep_turn_record, tenant=tenant, rep=rep, session_id=session_id,
-            text=transcription.text, delivery=delivery, audio=ContentFile(raw, name=f"s{session_id}.audio"),
+            text=text, delivery=delivery, audio=ContentFile(raw, name=f"s{session_id}.audio"),
         )
     except ApplicationError as exc:
         return _stream_error(exc)
     first = [
-        sse("transcript", {"text": transcription.text, "delivery": delivery}),
+        sse("transcript", {"text": text, "delivery": delivery}),
         sse("saved", {"turn": {"index": turn.index, "text": turn.text}}),
     ]
     return _stream(reply_events(tenant=tenant, rep=rep, session_id=session_id, first=first, context=context))

@@ -48,5 +48,15 @@ class TurnExchangeOutput(serializers.Serializer):
     session = SessionOutput()
 
 
+class VoiceTurnInput(serializers.Serializer):
+    audio = serializers.FileField(help_text="The rep's recording: WAV, WebM/Opus, Ogg/Opus or MP4/AAC.")
+
+
+class VoiceTurnExchangeOutput(TurnExchangeOutput):
+    delivery = serializers.DictField(
+        help_text="How the rep spoke: words per minute, pauses, filler words, duration and transcription time."
+    )
+
+
 class SessionEndInput(serializers.Serializer):
     reason = serializers.ChoiceField(choices=[EndReason.REP_ENDED], default=EndReason.REP_ENDED)

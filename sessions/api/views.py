@@ -1,9 +1,11 @@
 """Sessions API: list and read sessions within the caller's reach; reps start, talk and end their
 own sessions (non-streaming JSON; the browser uses the streamed page endpoints)."""
 
+from django.core.files.base import ContentFile
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from coachhub.core.pagination import CursorPagination
@@ -74,6 +76,27 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
         )
         body = {"rep_turn": rep_turn, "customer_turn": customer_turn, "session": self.scoped_queryset().get(pk=session.pk)}
         return Response(s.TurnExchangeOutput(body).data)
+
+    @extend_schema(request={"multipart/form-data": s.VoiceTurnInput}, responses=s.VoiceTurnExchangeOutput)
+    @action(detail=True, methods=["post"], parser_classes=[MultiPartParser])
+    def audio(self, request, *args, **kwargs):
+        """The rep says something out loud: the recording is transcribed (faster-whisper), saved as
+        their turn with its delivery figures, and the customer's reply comes back. Bad audio is
+        refused (400/413/422) with the session intact."""
+        session = self._own(kwargs["pk"])
+        text, delivery, raw = services.voice_turn_transcribe(rep=self.membership, upload=request.FILES.get("audio"))
+        rep_turn, context = services.session_rep_turn_record(
+            tenant=self.tenant, rep=self.membership, session_id=session.id, text=text, delivery=delivery,
+            audio=ContentFile(raw, name=f"s{session.id}.audio"),
+        )
+        customer_turn = services.session_reply(
+            tenant=self.tenant, rep=self.membership, session_id=session.id, context=context
+        )
+        body = {
+            "rep_turn": rep_turn, "customer_turn": customer_turn, "delivery": delivery,
+            "session": self.scoped_queryset().get(pk=session.pk),
+        }
+        return Response(s.VoiceTurnExchangeOutput(body).data)
 
     @extend_schema(request=None, responses=s.TurnExchangeOutput)
     @action(detail=True, methods=["post"])

@@ -71,6 +71,13 @@ ROUTES = {
         kwargs=lambda w: {"pk": w.extra["session"].id},
         has_object_ids=True,
     ),
+    "api-session-audio": Route(  # JSON instead of a multipart recording: 415 for the session's rep
+        TENANT_API,
+        {REP: 415, MANAGER: 404, LEAD: 404, ADMIN: 404},
+        method="POST",
+        kwargs=lambda w: {"pk": w.extra["session"].id},
+        has_object_ids=True,
+    ),
     "api-session-end": Route(
         TENANT_API,
         {REP: 200, MANAGER: 404, LEAD: 404, ADMIN: 404},
