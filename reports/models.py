@@ -145,8 +145,9 @@ class KpiValue(TenantOwnedModel):
 
     The biggest table (a million rows a year for a large tenant), written in bulk, so it carries only
     the indexes reads need: the unique constraint leads with tenant and serves tenant and per-rep
-    lookups (the dashboards' queries all filter by tenant and reps; the planner picks it for them), so
-    neither the tenant column nor tenant + week has an index of its own; `source` and `kpi_import`
+    lookups (the dashboards' queries all filter by tenant and reps; the planner picks it for them).
+    On PostgreSQL one more index, (tenant, week, metric), lets the tenant-wide scorecard ask "who has
+    this metric this week" in one lookup instead of one per rep (migration 0006); `source` and `kpi_import`
     record where a value came from and are neither indexed nor constrained (a deleted import leaves a
     dangling id).
 
