@@ -13,6 +13,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/coachhub_bench"
+# The served app connects as production's does: a role that owns nothing, bound by row-level security.
+APP_ROLE = "coachhub_app_bench"
+
+
+def app_role_url(database_url: str) -> str:
+    """`database_url` with the application role instead of the owner (trust auth on loopback)."""
+    scheme, rest = database_url.split("//", 1)
+    return f"{scheme}//{APP_ROLE}@{rest.split('@', 1)[1]}"
 
 
 @contextmanager
@@ -68,6 +76,7 @@ def setup_django(database_url: str | None = None) -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    call_command("grant_app_role", APP_ROLE, stdout=open(os.devnull, "w"))
 
 
 def _ensure_database(url: str) -> None:

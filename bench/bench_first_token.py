@@ -19,6 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._server import (  # noqa: E402
+    app_role_url,
     login_cookies,
     percentile,
     pgbouncer,
@@ -93,7 +94,7 @@ def main() -> None:
     try:
         version_id, cookies = prepare(server)
         direct = asyncio.run(direct_ttft(server, args.runs))
-        with pgbouncer(os.environ["DATABASE_URL"]) as pooled, uvicorn_server(
+        with pgbouncer(app_role_url(os.environ["DATABASE_URL"])) as pooled, uvicorn_server(
             workers=1, env={
             "DATABASE_URL": pooled,
             "DATABASE_DISABLE_SERVER_SIDE_CURSORS": "true",

@@ -21,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._server import (  # noqa: E402
+    app_role_url,
     login_cookies,
     percentile,
     pgbouncer,
@@ -106,7 +107,7 @@ async def main(args, version_id: int, cookies: list[dict]) -> None:
 
     limits = httpx.Limits(max_connections=args.sessions + 10, max_keepalive_connections=args.sessions + 10)
     direct = os.environ["DATABASE_URL"]
-    with pgbouncer(direct) as pooled, uvicorn_server(
+    with pgbouncer(app_role_url(direct)) as pooled, uvicorn_server(
         workers=args.workers, env={
             "DATABASE_URL": pooled,
             "DATABASE_DISABLE_SERVER_SIDE_CURSORS": "true",
