@@ -89,3 +89,63 @@ def test_per_minute_budget_caps_bursts(world_a):
         budget_reserve(tenant=world_a.tenant, estimate=1500)
         with pytest.raises(BudgetExceeded, match="per-minute limit"):
             budget_reserve(tenant=world_a.tenant, estimate=1500)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_llm_turns_stop_at_the_budget_with_every_session_intact(openai_server):
+    """30 reps send a turn at the same moment against the loopback LLM: the month's use never passes
+    the budget by more than one request, refused reps get a clear message, and no turn is lost."""
+    if connection.vendor != "postgresql":
+        if services_required():
+            pytest.fail("this concurrency test needs PostgreSQL")
+        pytest.skip("SQLite serializes writers; the row-lock behavior is PostgreSQL's")
+    from coachhub.core.errors import ApplicationError
+    from sessions import services as session_services
+    from tests.factories import MembershipFactory, UserFactory
+
+    world = build_world("Spend Co", "spend-co")
+    budget = 20_000
+    _budget(world, monthly=budget, base_url=openai_server.base_url)
+    version = publish_library_scenario(world.tenant)
+    sessions = []
+    with tenant_context(world.tenant):
+        for n in range(30):
+            rep = MembershipFactory(tenant=world.tenant, role="rep", user=UserFactory(email=f"r{n}@spend.example"))
+            sessions.append((rep, session_services.session_start(tenant=world.tenant, rep=rep, version=version)))
+    answered, refused, estimates = [], [], []
+    barrier = threading.Barrier(len(sessions))
+
+    def turn(rep, session):
+        try:
+            barrier.wait()
+            with tenant_context(world.tenant):
+                _, context = session_services.session_rep_turn_record(
+                    tenant=world.tenant, rep=rep, session_id=session.id, text="I'm sorry, let me fix this today."
+                )
+                estimates.append(context.reservation.tokens)
+                session_services.session_reply(tenant=world.tenant, rep=rep, session_id=session.id, context=context)
+                answered.append(session.id)
+        except ApplicationError as exc:
+            refused.append((session.id, exc.code, exc.message))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=turn, args=pair) for pair in sessions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    with tenant_context(world.tenant):
+        ledger = budget_status(tenant=world.tenant)
+        turns = {s.id: list(Turn.objects.filter(session=s).order_by("index").values_list("speaker", flat=True))
+                 for _, s in sessions}
+    overspend = max(0, ledger.used - budget)
+    print(f"\nbudget {budget}: {len(answered)} answered, {len(refused)} refused, used {ledger.used}, "
+          f"overspend {overspend}, largest estimate {max(estimates)}")
+    assert answered and refused, "the budget allowed some turns and refused the rest"
+    assert ledger.reserved == 0 and overspend <= max(estimates)
+    assert {code for _, code, _ in refused} == {"ai_budget_exhausted"}
+    assert all("your session is saved" in message for _, _, message in refused)
+    for session_id, speakers in turns.items():  # answered: opening, rep, customer; refused: just the opening
+        assert speakers == (["customer", "rep", "customer"] if session_id in answered else ["customer"]), speakers
