@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import json
 import os
 import random
 import sys
@@ -39,19 +40,21 @@ LINES = [
 ]
 
 
-async def one_turn(client, base: str, session_url: str, cookies: dict, text: str) -> tuple[float, bool]:
+async def one_turn(client, base: str, session_url: str, cookies: dict, text: str) -> tuple[float, bool, float]:
+    """One rep turn: (client-observed ms, whether the session ended, server-side ms from `done`)."""
     started = time.perf_counter()
-    ended = False
+    body = ""
     async with client.stream(
         "POST", f"{base}{session_url}turns/", data={"text": text},
         headers={"X-CSRFToken": cookies["csrftoken"], "Referer": base}, cookies=cookies,
     ) as response:
         async for chunk in response.aiter_text():
-            if "event: done" in chunk:
-                ended = '"status": "ended"' in chunk
-            if "event: error" in chunk:
-                raise RuntimeError(chunk)
-    return (time.perf_counter() - started) * 1000, ended
+            body += chunk
+    client_ms = (time.perf_counter() - started) * 1000
+    if "event: error" in body:
+        raise RuntimeError(body)
+    done = json.loads(body.split("event: done\ndata: ", 1)[1].split("\n", 1)[0])
+    return client_ms, done["status"] == "ended", done["server_ms"]
 
 
 async def start_session(client, base: str, cookies: dict, version_id: int) -> str:
@@ -71,8 +74,8 @@ async def rep_loop(client, base, cookies, version_id, turns, latencies, think_s:
         if think_s:
             # A rep reads the reply and types the next line before sending it.
             await asyncio.sleep(rng.uniform(0.5, 1.5) * think_s)
-        ms, ended = await one_turn(client, base, session_url, cookies, next(lines))
-        latencies.append(ms)
+        client_ms, ended, server_ms = await one_turn(client, base, session_url, cookies, next(lines))
+        latencies.append((client_ms, server_ms))
         if ended:
             session_url = await start_session(client, base, cookies, version_id)
 
@@ -86,11 +89,16 @@ async def bare_loop(client, base, requests, latencies, think_s: float = 0.0, see
         started = time.perf_counter()
         response = await client.get(f"{base}/bench/bare")
         assert response.status_code == 200
-        latencies.append((time.perf_counter() - started) * 1000)
+        latencies.append(((time.perf_counter() - started) * 1000, float(response.text)))
 
 
-def report(label: str, values: list[float]) -> None:
-    print(f"{label:<46} n={len(values):>5}  p50={percentile(values, 50):7.1f} ms  p95={percentile(values, 95):7.1f} ms")
+def report(label: str, values: list[tuple[float, float]]) -> None:
+    client = [c for c, _ in values]
+    server = [s for _, s in values]
+    print(
+        f"{label:<48} n={len(values):>5}  server p50={percentile(server, 50):7.1f} p95={percentile(server, 95):7.1f} ms"
+        f"  | client p50={percentile(client, 50):7.1f} p95={percentile(client, 95):7.1f} ms"
+    )
 
 
 def prepare(args) -> tuple[int, list[dict]]:
@@ -139,7 +147,8 @@ async def main(args, version_id: int, cookies: list[dict]) -> None:
             bare_flood_s = time.perf_counter() - started
     print(
         f"CoachHub runner bench — uvicorn workers={args.workers}, PostgreSQL via PgBouncer (transaction pooling), "
-        "embedded customer, loopback; client-observed times (POST → final `done` event)"
+        "embedded customer, loopback. server: from the request reaching Django to the reply's `done` event "
+        "(reported in it); client: POST → `done` received, load generator on the same cores"
     )
     report("rep turn, 1 session", solo)
     report("bare Django endpoint, 1 client", bare_solo)

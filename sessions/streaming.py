@@ -17,6 +17,7 @@ from django.urls import reverse
 
 from coachhub.core.db import release_connections
 from coachhub.core.errors import ApplicationError
+from coachhub.core.timing import elapsed_ms
 from coachhub.tenancy.budget import budget_settle
 from coachhub.tenancy.context import tenant_context
 from coachhub.tenancy.models import Membership, Tenant
@@ -76,9 +77,11 @@ async def reply_events(
     session_id: int,
     first: list[str] | None = None,
     context: services.ReplyContext | None = None,
+    arrived_at: float | None = None,
 ) -> AsyncIterator[str]:
     """The customer's reply to the pending rep line, as SSE text. `context` comes from the hop that
-    saved the rep's line; a retry reads it afresh."""
+    saved the rep's line; a retry reads it afresh. With the request's `arrived_at` stamp the `done`
+    event carries `server_ms`: the server-side time of the whole turn."""
     from coachhub.core.llm import LLMError
 
     for chunk in first or ():
@@ -113,6 +116,7 @@ async def reply_events(
             {
                 "turn": {"index": stored.index, "text": stored.text, "frustration": stored.frustration},
                 **session_state,
+                **({"server_ms": elapsed_ms(arrived_at)} if arrived_at is not None else {}),
             },
         )
     except ApplicationError as exc:

@@ -151,7 +151,10 @@ def session_turn(request: HttpRequest, tenant_slug: str, session_id: int) -> Htt
     except ApplicationError as exc:
         return _stream_error(exc)
     saved = sse("saved", {"turn": {"index": turn.index, "text": turn.text}})
-    return _stream(reply_events(tenant=tenant, rep=rep, session_id=session_id, first=[saved], context=context))
+    return _stream(reply_events(
+        tenant=tenant, rep=rep, session_id=session_id, first=[saved], context=context,
+        arrived_at=getattr(request, "arrived_at", None),
+    ))
 
 
 @require_POST
@@ -160,7 +163,9 @@ def session_reply_retry(request: HttpRequest, tenant_slug: str, session_id: int)
     """Streams the customer's reply to a saved rep line whose reply failed earlier."""
     tenant, rep = request.tenant, request.membership
     selectors.session_get_own(tenant=tenant, rep=rep, session_id=session_id)
-    return _stream(reply_events(tenant=tenant, rep=rep, session_id=session_id))
+    return _stream(reply_events(
+        tenant=tenant, rep=rep, session_id=session_id, arrived_at=getattr(request, "arrived_at", None)
+    ))
 
 
 @require_POST
@@ -185,7 +190,10 @@ async def session_voice_turn(request: HttpRequest, tenant_slug: str, session_id:
         sse("transcript", {"text": text, "delivery": delivery}),
         sse("saved", {"turn": {"index": turn.index, "text": turn.text}}),
     ]
-    return _stream(reply_events(tenant=tenant, rep=rep, session_id=session_id, first=first, context=context))
+    return _stream(reply_events(
+        tenant=tenant, rep=rep, session_id=session_id, first=first, context=context,
+        arrived_at=getattr(request, "arrived_at", None),
+    ))
 
 
 def _stream_error(exc: ApplicationError) -> HttpResponse:

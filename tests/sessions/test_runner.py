@@ -162,3 +162,11 @@ def test_turn_flood_is_rate_limited_with_a_clear_message_and_the_session_intact(
     with tenant_context(world_a.tenant):
         assert Turn.objects.filter(session_id=session_id).count() == 7
         assert PracticeSession.objects.get(id=session_id).status == "active"
+
+
+def test_a_turns_done_event_reports_its_server_side_time(world_a, client_for):
+    version = publish_library_scenario(world_a.tenant)
+    rep = client_for(world_a.member("rep"))
+    session_id = _start(rep, "acme", version)
+    done = _say(rep, "acme", session_id, "I'm sorry about this, let me help.")[-1]
+    assert done[0] == "done" and isinstance(done[1]["server_ms"], float) and done[1]["server_ms"] >= 0
