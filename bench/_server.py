@@ -47,10 +47,12 @@ def pgbouncer(database_url: str, *, pool_size: int = 40):
         f"pidfile = {workdir}/pgbouncer.pid\n"
     )
     command = [binary, str(workdir / "pgbouncer.ini")]
+    as_user = {}
     if os.geteuid() == 0:  # PgBouncer refuses to run as root
         shutil.chown(workdir, "postgres")
-        command = ["runuser", "-u", "postgres", "--", *command]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+        # Drop to postgres directly: `runuser` opens a PAM session that got torn down mid-run.
+        as_user = {"user": "postgres", "group": "postgres", "extra_groups": []}
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, start_new_session=True, **as_user)
     try:
         for _ in range(50):
             try:

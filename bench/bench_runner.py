@@ -113,7 +113,11 @@ def prepare(args) -> tuple[int, list[dict]]:
 async def main(args, version_id: int, cookies: list[dict]) -> None:
     import httpx
 
-    limits = httpx.Limits(max_connections=args.sessions + 10, max_keepalive_connections=args.sessions + 10)
+    # uvicorn closes keep-alive connections idle for 5 s; a think time around that races the close
+    # (ReadError). Let the client drop idle connections first.
+    limits = httpx.Limits(
+        max_connections=args.sessions + 10, max_keepalive_connections=args.sessions + 10, keepalive_expiry=2.0
+    )
     direct = os.environ["DATABASE_URL"]
     with pgbouncer(app_role_url(direct)) as pooled, uvicorn_server(
         workers=args.workers, env={
