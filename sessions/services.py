@@ -206,7 +206,8 @@ def session_rep_turn_record(
         _end(tenant=tenant, session=session, reason=EndReason.TIMED_OUT)
         raise Conflict("Time's up for this scenario: the session has ended.", code="session_ended")
     # Reserved in this transaction: over budget, the rep's line is refused and nothing is saved.
-    reservation = _reserve_tokens(tenant, session.engine, [t.text for t in turns] + [text])
+    ai_settings = ai_settings_get(tenant=tenant) if session.engine == EngineChoice.LLM else None
+    reservation = _reserve_tokens(tenant, session.engine, [t.text for t in turns] + [text], ai_settings)
     now = timezone.now()
     latency = int((now - last.created_at).total_seconds() * 1000) if last is not None else None
     turn = Turn.objects.for_tenant(tenant).create(
@@ -218,7 +219,7 @@ def session_rep_turn_record(
     context = ReplyContext(
         session_id=session.id, engine=session.engine, spec=spec, state=session.engine_state, rep_text=text,
         history=tuple(Utterance(speaker=t.speaker, text=t.text) for t in turns), rep_turn_index=turn.index,
-        llm_config=_llm_config_if_needed(tenant, session.engine), reservation=reservation,
+        llm_config=_llm_config_if_needed(tenant, session.engine, ai_settings), reservation=reservation,
     )
     return turn, context
 
@@ -228,16 +229,16 @@ PROMPT_OVERHEAD_TOKENS = 1500
 REPLY_TOKENS = 300
 
 
-def _reserve_tokens(tenant: Tenant, engine: str, texts: list[str]) -> Reservation | None:
+def _reserve_tokens(tenant: Tenant, engine: str, texts: list[str], ai_settings=None) -> Reservation | None:
     if engine != EngineChoice.LLM:
         return None
     estimate = PROMPT_OVERHEAD_TOKENS + REPLY_TOKENS + sum(len(text) for text in texts) // 4
-    return budget_reserve(tenant=tenant, estimate=estimate)
+    return budget_reserve(tenant=tenant, estimate=estimate, ai_settings=ai_settings)
 
 
-def _llm_config_if_needed(tenant: Tenant, engine: str):
+def _llm_config_if_needed(tenant: Tenant, engine: str, ai_settings=None):
     # Only LLM sessions need the endpoint; the embedded engine answers without a database read.
-    return tenant_llm_config(tenant=tenant) if engine == EngineChoice.LLM else None
+    return tenant_llm_config(tenant=tenant, ai_settings=ai_settings) if engine == EngineChoice.LLM else None
 
 
 @transaction.atomic

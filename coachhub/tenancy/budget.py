@@ -35,9 +35,10 @@ def _month_start():
     return timezone.localdate().replace(day=1)
 
 
-def budget_reserve(*, tenant: Tenant, estimate: int) -> Reservation:
-    """Reserves `estimate` tokens or raises BudgetExceeded with a message for the rep or admin."""
-    settings_row = AISettings.objects.for_tenant(tenant).first()
+def budget_reserve(*, tenant: Tenant, estimate: int, ai_settings: AISettings | None = None) -> Reservation:
+    """Reserves `estimate` tokens or raises BudgetExceeded with a message for the rep or admin.
+    Pass the tenant's `ai_settings` row when the caller already read it."""
+    settings_row = ai_settings if ai_settings is not None else AISettings.objects.for_tenant(tenant).first()
     month = _month_start()
     estimate = max(1, int(estimate))
     if settings_row is not None and settings_row.per_minute_token_budget:

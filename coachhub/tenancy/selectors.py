@@ -174,13 +174,14 @@ def ai_settings_get(*, tenant: Tenant) -> AISettings:
     return AISettings.objects.for_tenant(tenant).first() or AISettings(tenant=tenant)
 
 
-def tenant_llm_config(*, tenant: Tenant):
+def tenant_llm_config(*, tenant: Tenant, ai_settings: AISettings | None = None):
     """The tenant's own OpenAI-compatible endpoint if its admin set one, else the deployment's
-    default (None when neither is configured). Used by the LLM customer and the LLM judge."""
+    default (None when neither is configured). Used by the LLM customer and the LLM judge. Pass
+    the tenant's `ai_settings` row when the caller already read it."""
     from coachhub.core.crypto import decrypt_secret
     from coachhub.core.llm import LLMConfig, default_llm_config
 
-    row = ai_settings_get(tenant=tenant)
+    row = ai_settings if ai_settings is not None else ai_settings_get(tenant=tenant)
     if row.llm_base_url and row.llm_model:
         # The tenant picks the endpoint; timeouts and retries stay the deployment's.
         return LLMConfig(

@@ -64,8 +64,6 @@ def test_an_llm_turn_adds_only_the_budget_and_endpoint_reads(world_a, client_for
     session_id = _start(rep, version)
     _turn_queries(rep, session_id)
     statements = _statements(_turn_queries(rep, session_id))
-    # The embedded turn's 11, plus: the AI settings and the conditional update of the month's ledger
-    # row to reserve tokens, the AI settings again for the endpoint, and settling the reservation.
-    # Reading the AI settings twice is tenancy's to fold (budget_reserve and tenant_llm_config each
-    # read them); when it does, this drops by one.
-    assert len(statements) == 15, "\n".join(statements)
+    # The embedded turn's 11, plus: the AI settings (read once for the budget and the endpoint), the
+    # conditional update of the month's ledger row to reserve tokens, and settling the reservation.
+    assert len(statements) == 14, "\n".join(statements)
