@@ -144,6 +144,9 @@ FIELD_ENCRYPTION_KEY = env("FIELD_ENCRYPTION_KEY", default="")
 TRANSCRIPTION_MODEL = env("TRANSCRIPTION_MODEL", default="")
 TRANSCRIPTION_COMPUTE_TYPE = env("TRANSCRIPTION_COMPUTE_TYPE", default="int8")
 TRANSCRIPTION_CPU_THREADS = env.int("TRANSCRIPTION_CPU_THREADS", default=0)
+# 5 reads short, clipped rep phrases best; 1 (greedy) is ~20% faster (bench/bench_transcription.py).
+TRANSCRIPTION_BEAM_SIZE = env.int("TRANSCRIPTION_BEAM_SIZE", default=5)
+TRANSCRIPTION_VAD = env.bool("TRANSCRIPTION_VAD", default=True)
 AUDIO_MAX_BYTES = env.int("AUDIO_MAX_BYTES", default=10 * 1024 * 1024)
 AUDIO_MAX_SECONDS = env.int("AUDIO_MAX_SECONDS", default=120)
 
