@@ -40,6 +40,10 @@ def kpi_metric_list(*, tenant: Tenant) -> QuerySet[KpiMetric]:
     return KpiMetric.objects.for_tenant(tenant).order_by("-is_builtin", "id")
 
 
+def kpi_metric_get(*, tenant: Tenant, metric_id: int) -> KpiMetric:
+    return get_object_or_404(KpiMetric.objects.for_tenant(tenant), id=metric_id)
+
+
 @dataclass
 class LatestKpiRow:
     membership_id: int

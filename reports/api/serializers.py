@@ -11,6 +11,19 @@ class KpiMetricOutput(serializers.ModelSerializer):
         fields = ["id", "key", "label", "unit", "higher_is_better", "is_builtin", "min_value", "max_value", "aliases"]
 
 
+class KpiMetricInput(serializers.Serializer):
+    key = serializers.CharField(max_length=50, help_text="lowercase letters, digits and underscores, e.g. refund_rate")
+    label = serializers.CharField(max_length=100)
+    unit = serializers.ChoiceField(choices=["percent", "seconds", "score", "number"], default="number")
+    higher_is_better = serializers.BooleanField(default=True)
+    min_value = serializers.FloatField(required=False, allow_null=True, default=None)
+    max_value = serializers.FloatField(required=False, allow_null=True, default=None)
+    aliases = serializers.ListField(
+        child=serializers.CharField(max_length=50), required=False, default=list, max_length=10,
+        help_text="Other column or metric names in files that mean this metric.",
+    )
+
+
 class KpiRowErrorOutput(serializers.Serializer):
     line = serializers.IntegerField(allow_null=True, help_text="Line in the file; the header is line 1.")
     column = serializers.CharField(allow_blank=True)

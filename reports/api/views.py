@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from coachhub.core.errors import NotFound
 from coachhub.core.limits import KPI_UPLOAD_LIMITED, enforce
-from coachhub.tenancy.access import REVIEWERS
+from coachhub.tenancy.access import AUTHORS, REVIEWERS
 from coachhub.tenancy.api.base import TenantViewSet
 
 from .. import selectors, services
@@ -92,7 +92,7 @@ class KpiMetricViewSet(mixins.ListModelMixin, TenantViewSet):
 
     model = KpiMetric
     serializer_class = s.KpiMetricOutput
-    role_map = {"GET": REVIEWERS}
+    role_map = {"GET": REVIEWERS, "POST": AUTHORS}
 
     def scoped_queryset(self):
         return selectors.kpi_metric_list(tenant=self.tenant)
@@ -101,4 +101,12 @@ class KpiMetricViewSet(mixins.ListModelMixin, TenantViewSet):
     def list(self, request, *args, **kwargs):
         ensure_builtin_metrics(tenant=self.tenant)
         return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=s.KpiMetricInput, responses={201: s.KpiMetricOutput})
+    def create(self, request, *args, **kwargs):
+        """Add a custom KPI (enablement leads and admins). 400 `invalid_metric` names each bad field."""
+        data = s.KpiMetricInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        metric = services.kpi_metric_create(tenant=self.tenant, actor=request.user, **data.validated_data)
+        return Response(s.KpiMetricOutput(metric).data, status=status.HTTP_201_CREATED)
 

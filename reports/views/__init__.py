@@ -8,6 +8,8 @@ from .kpis import (
     kpi_import_detail,
     kpi_import_progress,
     kpi_import_remap,
+    kpi_metric_delete,
+    kpi_metrics,
 )
 
 __all__ = [
@@ -18,4 +20,6 @@ __all__ = [
     "kpi_import_detail",
     "kpi_import_progress",
     "kpi_import_remap",
+    "kpi_metric_delete",
+    "kpi_metrics",
 ]

@@ -2,7 +2,7 @@
 
 from django import forms
 
-from ..models import KpiDateFormat, KpiDelimiter, KpiFormat
+from ..models import KpiDateFormat, KpiDelimiter, KpiFormat, KpiUnit
 
 REP_KEY_CHOICES = [("", "Detect from the header"), ("email", "Email"), ("external_id", "Help-desk id (external id)")]
 
@@ -45,3 +45,24 @@ class KpiReadingForm(forms.Form):
             "metric": mapping.get("metric", ""), "value": mapping.get("value", ""),
             "metrics": "\n".join(f"{column} = {key}" for column, key in (mapping.get("metrics") or {}).items()),
         }
+
+
+class KpiMetricForm(forms.Form):
+    """A tenant's own KPI. The service checks the key and names against every existing metric."""
+
+    label = forms.CharField(label="Name", max_length=100, help_text="As it reads on the scorecard, e.g. “Refund rate”.")
+    key = forms.CharField(
+        label="Key", max_length=50,
+        help_text="The metric's name in files and the API: lowercase letters, digits and underscores (refund_rate).",
+    )
+    unit = forms.ChoiceField(label="Unit", choices=KpiUnit.choices, initial=KpiUnit.NUMBER)
+    higher_is_better = forms.TypedChoiceField(
+        label="Better when", choices=[("true", "Higher"), ("false", "Lower")], coerce=lambda v: v == "true",
+        initial="true",
+    )
+    min_value = forms.FloatField(label="Lowest accepted value", required=False)
+    max_value = forms.FloatField(label="Highest accepted value", required=False)
+    aliases = forms.CharField(
+        label="Other names in files", required=False, max_length=600,
+        help_text="Comma-separated column or metric names your help desk uses for it, e.g. “Refund %, refunds”.",
+    )

@@ -13,11 +13,12 @@ from django.views.decorators.http import require_POST
 
 from coachhub.core.errors import ApplicationError
 from coachhub.core.limits import KPI_UPLOAD_LIMITED, RateLimited, enforce
-from coachhub.tenancy.access import REVIEWERS, role_required
+from coachhub.tenancy.access import AUTHORS, REVIEWERS, require_role, role_required
 
 from .. import selectors, services
 from ..models import KpiImportStatus
-from .forms import KpiReadingForm, KpiUploadForm
+from ..kpi.importing import ensure_builtin_metrics
+from .forms import KpiMetricForm, KpiReadingForm, KpiUploadForm
 
 
 @role_required(REVIEWERS)
@@ -150,3 +151,45 @@ def kpi_import_remap(request: HttpRequest, tenant_slug: str, import_id: int) -> 
             messages.success(request, f"Saved the reading settings of “{kpi_import.source.name}” and checked the file again.")
             return redirect("kpi_import_detail", tenant_slug=request.tenant.slug, import_id=kpi_import.id)
     return render(request, "reports/kpi_import_detail.html", _detail_context(kpi_import, form), status=400)
+
+
+@role_required(REVIEWERS)
+def kpi_metrics(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    """The tenant's KPIs; enablement leads and admins add their own."""
+    tenant = request.tenant
+    can_edit = request.membership.role in AUTHORS
+    form = KpiMetricForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        require_role(request.membership, AUTHORS)  # managers read the list; leads and admins add
+        if form.is_valid():
+            try:
+                metric = services.kpi_metric_create(tenant=tenant, actor=request.user, **form.cleaned_data)
+            except ApplicationError as exc:
+                for field, problems in (exc.fields or {}).items():
+                    for problem in problems:
+                        form.add_error(field if field in form.fields else None, problem)
+                if not exc.fields:
+                    form.add_error(None, exc.message)
+            else:
+                messages.success(request, f"Added “{metric.label}”. Import files can now carry “{metric.key}”.")
+                return redirect("kpi_metrics", tenant_slug=tenant.slug)
+        status = 400
+    ensure_builtin_metrics(tenant=tenant)
+    metrics = selectors.kpi_metric_list(tenant=tenant)
+    return render(
+        request, "reports/kpi_metrics.html", {"metrics": metrics, "form": form, "can_edit": can_edit}, status=status
+    )
+
+
+@require_POST
+@role_required(AUTHORS)
+def kpi_metric_delete(request: HttpRequest, tenant_slug: str, metric_id: int) -> HttpResponse:
+    metric = selectors.kpi_metric_get(tenant=request.tenant, metric_id=metric_id)
+    try:
+        services.kpi_metric_delete(tenant=request.tenant, actor=request.user, metric=metric)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Removed “{metric.label}”.")
+    return redirect("kpi_metrics", tenant_slug=tenant_slug)

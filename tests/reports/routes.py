@@ -8,8 +8,21 @@ REVIEWERS = {MANAGER, LEAD, ADMIN}
 
 
 def seed(world) -> None:
+    from datetime import date
+
+    from reports import services
+    from reports.models import KpiValue
+
     manager = world.member(MANAGER)
     world.extra["kpi_import"] = previewed_import(world, manager)
+    # A custom metric with a value: removing it is refused every time, so each role sees the same.
+    metric = services.kpi_metric_create(
+        tenant=world.tenant, actor=world.member(ADMIN).user, key="refund_rate", label=f"Refunds at {world.tenant.name}"
+    )
+    KpiValue.objects.for_tenant(world.tenant).create(
+        tenant=world.tenant, membership=world.member(REP), metric=metric, period_start=date(2026, 3, 30), value=4.0
+    )
+    world.extra["custom_metric"] = metric
 
 
 def _import(world) -> dict:
@@ -18,6 +31,11 @@ def _import(world) -> dict:
 
 ROUTES = {
     "kpi_home": Route(TENANT_PAGE, only(REVIEWERS)),
+    "kpi_metrics": Route(TENANT_PAGE, only(REVIEWERS)),
+    "kpi_metric_delete": Route(
+        TENANT_PAGE, only({LEAD, ADMIN}, 302), method="POST",
+        kwargs=lambda w: {"metric_id": w.extra["custom_metric"].id}, has_object_ids=True,
+    ),
     "kpi_export": Route(TENANT_PAGE, only(REVIEWERS)),
     "kpi_import": Route(TENANT_PAGE, only(REVIEWERS)),
     "kpi_import_detail": Route(TENANT_PAGE, only(REVIEWERS), kwargs=_import, has_object_ids=True),
