@@ -3,6 +3,7 @@ imported like any other metric (by key or by one of their aliases)."""
 
 from __future__ import annotations
 
+import math
 import re
 
 from django.db import IntegrityError, transaction
@@ -67,7 +68,11 @@ def kpi_metric_create(
         errors["label"] = [f"Keep the name to 100 characters (this one has {len(label):,})."]
     if unit not in KpiUnit.values:
         errors["unit"] = [f"Pick one of: {', '.join(KpiUnit.values)}."]
-    if min_value is not None and max_value is not None and min_value >= max_value:
+    bounds = {"min_value": min_value, "max_value": max_value}
+    for name, bound in bounds.items():
+        if bound is not None and not math.isfinite(bound):
+            errors[name] = ["Give a plain number, or leave it empty."]
+    if not errors.keys() & bounds.keys() and None not in bounds.values() and min_value >= max_value:
         errors["max_value"] = ["The highest accepted value must be above the lowest."]
     if len(alias_list) > MAX_ALIASES:
         errors["aliases"] = [f"Up to {MAX_ALIASES} other names, please."]
