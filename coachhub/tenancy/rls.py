@@ -14,7 +14,8 @@ Which tenant a statement runs as, first match wins:
 1. `*` (every tenant) while an `all_tenants` queryset runs — the loud escape hatch for admin,
    migrations and lookups by user or secret;
 2. the request's or task's tenant context (`tenant_context`);
-3. the tenant a `for_tenant(tenant)` queryset or a tenant-owned row being saved names;
+3. the tenant a `for_tenant(tenant)` queryset names, or the tenant-owned row being saved, deleted or
+   reloaded, or the row a foreign key is followed from (the models' base manager);
 4. otherwise nothing: the policy admits no row.
 """
 
@@ -31,14 +32,14 @@ from .context import get_current_tenant
 SETTING = "coachhub.tenant"
 EVERY_TENANT = "*"
 
-# The tenant named by the queryset or row being evaluated (rule 2 and 3 above).
+# The tenant named by the queryset or row being evaluated (rules 1 and 3 above).
 _scope: contextvars.ContextVar[str | None] = contextvars.ContextVar("rls_scope", default=None)
 
 
 @contextmanager
 def rls_scope(value: int | str | None) -> Iterator[None]:
-    """Run the block's statements as tenant `value` (an id, or EVERY_TENANT) unless a tenant context
-    already decides. None leaves the current scope alone."""
+    """Run the block's statements as `value`: a tenant id (a tenant context, when active, still
+    decides) or EVERY_TENANT (which does). None leaves the current scope alone."""
     if value is None:
         yield
         return
