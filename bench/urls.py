@@ -4,7 +4,6 @@ from django.http import HttpResponse
 from django.urls import path
 
 from coachhub.core.timing import elapsed_ms
-
 from coachhub.urls import urlpatterns as coachhub_urlpatterns
 
 

@@ -43,8 +43,8 @@ class Command(BaseCommand):
         table_privileges = "SELECT, INSERT, UPDATE, DELETE" + (", TRUNCATE" if allow_truncate else "")
         with connection.cursor() as cursor:
             cursor.execute(
-                "DO $$ BEGIN CREATE ROLE %s LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS; "
-                "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$" % quoted
+                f"DO $$ BEGIN CREATE ROLE {quoted} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS; "
+                "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
             )
             cursor.execute("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = %s", [role])
             is_super, bypasses = cursor.fetchone()
