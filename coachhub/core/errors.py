@@ -38,6 +38,16 @@ class Conflict(ApplicationError):
     status_code = 409
 
 
+def form_apply_errors(form, exc: ApplicationError) -> None:
+    """Puts a service's refusal back on the page's form: each field problem on its field (or on the
+    form when the form has no such field), the message itself when no field is named."""
+    for name, problems in exc.fields.items():
+        for problem in problems if isinstance(problems, list) else [problems]:
+            form.add_error(name if name in form.fields else None, problem)
+    if not exc.fields:
+        form.add_error(None, exc.message)
+
+
 def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
 

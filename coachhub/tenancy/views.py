@@ -16,7 +16,7 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
-from coachhub.core.errors import ApplicationError
+from coachhub.core.errors import ApplicationError, form_apply_errors
 
 from . import selectors, services
 from .access import ADMIN, ALL_ROLES, role_required
@@ -35,15 +35,6 @@ from .forms import (
 )
 from .home import sections_for
 from .models import Role, Tenant, User
-
-
-def _apply_errors(form, exc: ApplicationError) -> None:
-    for name, problems in exc.fields.items():
-        problems = problems if isinstance(problems, list) else [problems]
-        for problem in problems:
-            form.add_error(name if name in form.fields else None, problem)
-    if not exc.fields:
-        form.add_error(None, exc.message)
 
 
 @method_decorator(ratelimit(key="ip", rate="coachhub.core.ratelimits.login_rate", method="POST", block=True), name="post")
@@ -99,7 +90,7 @@ def people(request: HttpRequest, tenant_slug: str) -> HttpResponse:
                 full_name=form.cleaned_data["full_name"], role=form.cleaned_data["role"], team=form.cleaned_data["team"],
             )
         except ApplicationError as exc:
-            _apply_errors(form, exc)
+            form_apply_errors(form, exc)
         else:
             messages.success(request, f"Invitation sent to {invitation.email}.")
             return redirect("people", tenant_slug=tenant.slug)
@@ -186,7 +177,7 @@ def teams(request: HttpRequest, tenant_slug: str) -> HttpResponse:
         try:
             team = services.team_create(tenant=tenant, actor=request.user, name=form.cleaned_data["name"])
         except ApplicationError as exc:
-            _apply_errors(form, exc)
+            form_apply_errors(form, exc)
         else:
             messages.success(request, f"Team {team.name} created.")
             return redirect("teams", tenant_slug=tenant.slug)
@@ -261,7 +252,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
                 full_name=form.cleaned_data.get("full_name", ""), current_user=request.user,
             )
         except ApplicationError as exc:
-            _apply_errors(form, exc)
+            form_apply_errors(form, exc)
         else:
             login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, f"Welcome to {invitation.tenant.name}!")
@@ -283,7 +274,7 @@ def platform_tenants(request: HttpRequest) -> HttpResponse:
         try:
             tenant, invitation = services.tenant_create(actor=request.user, **form.cleaned_data)
         except ApplicationError as exc:
-            _apply_errors(form, exc)
+            form_apply_errors(form, exc)
         else:
             messages.success(request, f"Tenant {tenant.name} created; {invitation.email} was invited as its admin.")
             return redirect(reverse("platform_tenants"))

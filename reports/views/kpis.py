@@ -11,13 +11,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from coachhub.core.errors import ApplicationError
+from coachhub.core.errors import ApplicationError, form_apply_errors
 from coachhub.core.limits import KPI_UPLOAD_LIMITED, RateLimited, enforce
 from coachhub.tenancy.access import AUTHORS, REVIEWERS, require_role, role_required
 
 from .. import selectors, services
-from ..models import KpiImportStatus
 from ..kpi.importing import ensure_builtin_metrics
+from ..models import KpiImportStatus
 from .forms import KpiMetricForm, KpiReadingForm, KpiUploadForm
 
 
@@ -166,11 +166,7 @@ def kpi_metrics(request: HttpRequest, tenant_slug: str) -> HttpResponse:
             try:
                 metric = services.kpi_metric_create(tenant=tenant, actor=request.user, **form.cleaned_data)
             except ApplicationError as exc:
-                for field, problems in (exc.fields or {}).items():
-                    for problem in problems:
-                        form.add_error(field if field in form.fields else None, problem)
-                if not exc.fields:
-                    form.add_error(None, exc.message)
+                form_apply_errors(form, exc)
             else:
                 messages.success(request, f"Added “{metric.label}”. Import files can now carry “{metric.key}”.")
                 return redirect("kpi_metrics", tenant_slug=tenant.slug)

@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from coachhub.core.errors import ApplicationError
+from coachhub.core.errors import ApplicationError, form_apply_errors
 from coachhub.tenancy import selectors as tenancy_selectors
 from coachhub.tenancy.access import ADMIN, role_required
 
@@ -30,9 +30,7 @@ def retention_settings(request: HttpRequest, tenant_slug: str) -> HttpResponse:
         try:
             services.retention_settings_update(tenant=tenant, actor=request.user, **form.cleaned_data)
         except ApplicationError as exc:
-            for name, problems in exc.fields.items():
-                for problem in problems:
-                    form.add_error(name if name in form.fields else None, problem)
+            form_apply_errors(form, exc)
         else:
             messages.success(request, "Retention settings saved. The daily cleanup applies them.")
             return redirect("retention_settings", tenant_slug=tenant.slug)
