@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import json
 import os
 import random
 import sys
@@ -30,6 +29,7 @@ from bench._server import (  # noqa: E402
     setup_django,
     uvicorn_server,
 )
+from tests.support.sse import parse_events  # noqa: E402
 
 LINES = [
     "I'm sorry this happened, I can hear how frustrating it is.",
@@ -51,10 +51,10 @@ async def one_turn(client, base: str, session_url: str, cookies: dict, text: str
         async for chunk in response.aiter_text():
             body += chunk
     client_ms = (time.perf_counter() - started) * 1000
-    if "event: error" in body:
+    events = dict(parse_events(body))
+    if "error" in events or "done" not in events:
         raise RuntimeError(body)
-    done = json.loads(body.split("event: done\ndata: ", 1)[1].split("\n", 1)[0])
-    return client_ms, done["status"] == "ended", done["server_ms"]
+    return client_ms, events["done"]["status"] == "ended", events["done"]["server_ms"]
 
 
 async def start_session(client, base: str, cookies: dict, version_id: int) -> str:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import warnings
 
 from coachhub.tenancy.context import tenant_context
 from scenarios.library import library_get
 from scenarios.models import Scenario, ScenarioVersion
+from tests.support.sse import parse_events
 
 
 def publish_library_scenario(tenant, slug: str = "wrong-suit-before-wedding") -> ScenarioVersion:
@@ -26,9 +26,4 @@ def read_events(response) -> list[tuple[str, dict]]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Django notes it consumes an async iterator synchronously
         body = b"".join(response).decode() if response.streaming else response.content.decode()
-    events = []
-    for block in body.split("\n\n"):
-        lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
-        if "event" in lines:
-            events.append((lines["event"], json.loads(lines["data"])))
-    return events
+    return parse_events(body)

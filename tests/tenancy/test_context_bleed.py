@@ -9,7 +9,6 @@ fence: a statement run under the wrong tenant finds no row and the request or ta
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 
 import pytest
@@ -25,21 +24,13 @@ from sessions.models import PracticeSession, Turn
 from tests.conftest import build_world
 from tests.scoring.factories import ended_session
 from tests.sessions.helpers import publish_library_scenario
+from tests.support.sse import parse_events
 
 LINES = [
     "I'm so sorry about this, I understand how stressful it is.",
     "Could you tell me the order number so I can check it right now?",
     "Here is what I can do: I'll arrange a replacement today and email you by 5pm.",
 ]
-
-
-def _events(body: bytes) -> list[tuple[str, dict]]:
-    events = []
-    for block in body.decode().split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
-        if "event" in fields:
-            events.append((fields["event"], json.loads(fields["data"])))
-    return events
 
 
 @pytest.mark.django_db
@@ -61,7 +52,7 @@ def test_interleaved_streamed_turns_and_pages_of_two_tenants_stay_apart(world_a,
     async def say(client: AsyncClient, slug: str, session_id: int, text: str) -> list[tuple[str, dict]]:
         response = await client.post(f"/t/{slug}/sessions/{session_id}/turns/", {"text": text})
         body = b"".join([chunk async for chunk in response.streaming_content])
-        return _events(body)
+        return parse_events(body.decode())
 
     async def page(client: AsyncClient, slug: str) -> str:
         response = await client.get(f"/t/{slug}/sessions/")
