@@ -23,6 +23,17 @@ def services_required() -> bool:
     return os.environ.get("REQUIRE_SERVICES") == "1"
 
 
+def require_postgresql(why: str) -> None:
+    """Skips the calling test on SQLite (`why` says what needs PostgreSQL); fails it under CI."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        message = f"{why}: the test database is not PostgreSQL (set DATABASE_URL)"
+        if services_required():
+            pytest.fail(message)
+        pytest.skip(message)
+
+
 @dataclass
 class World:
     """One tenant with a member of every role, a team (manager coaches, rep and rep2 belong) and an

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, connections
+from django.db import connections
 from django.utils import timezone
 
 from coachhub.celery import app as celery_app
@@ -27,7 +27,7 @@ from scoring.models import BehaviorScore, ScoreStatus, SessionScore
 from scoring.tasks import MAX_RETRIES, score_session, sweep_unscored_sessions
 from scoring.transcript import Transcript
 from sessions.models import Turn
-from tests.conftest import services_required
+from tests.conftest import require_postgresql
 from tests.scoring.factories import SUPPORTIVE_LINES, ended_session
 from tests.scoring.judge_answers import judge_scores, valid_judge_json
 from tests.support.celery_worker import DEAD_BROKER, _point_app_at
@@ -102,10 +102,7 @@ def test_a_presumed_dead_claimant_cannot_overwrite_the_takeover(world_a):
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_jobs_score_once():
     """Real concurrent runs on PostgreSQL: several workers pick up the same session at once."""
-    if connection.vendor != "postgresql":
-        if services_required():
-            pytest.fail("REQUIRE_SERVICES=1 but the test database is not PostgreSQL")
-        pytest.skip("row locks need PostgreSQL (set DATABASE_URL)")
+    require_postgresql("row locks")
     from tests.conftest import build_world
 
     world = build_world("Race Co", "race")

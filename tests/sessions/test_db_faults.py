@@ -28,7 +28,7 @@ from coachhub.tenancy import services as tenancy_services
 from coachhub.tenancy.context import tenant_context
 from coachhub.tenancy.models import Role, TokenLedger
 from sessions.models import PracticeSession, Turn
-from tests.conftest import World, build_world, services_required
+from tests.conftest import World, build_world, require_postgresql
 from tests.sessions.helpers import publish_library_scenario
 from tests.support.openai_server import CANNED_CUSTOMER_LINE, OpenAIServer, canned_customer_reply, reply
 
@@ -37,11 +37,7 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def postgres_only():
-    if connections["default"].vendor != "postgresql":
-        message = "dropping a PostgreSQL backend needs PostgreSQL (set DATABASE_URL)"
-        if services_required():
-            pytest.fail(message)
-        pytest.skip(message)
+    require_postgresql("dropping a PostgreSQL backend")
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from coachhub.tenancy.budget import BudgetExceeded, budget_reserve, budget_settl
 from coachhub.tenancy.context import tenant_context
 from coachhub.tenancy.models import AISettings
 from sessions.models import Turn
-from tests.conftest import build_world, services_required
+from tests.conftest import build_world, require_postgresql
 from tests.sessions.helpers import publish_library_scenario, read_events
 
 
@@ -46,10 +46,7 @@ def test_exhausted_budget_refuses_the_turn_with_nothing_saved(world_a, client_fo
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_reservations_never_pass_the_budget():
-    if connection.vendor != "postgresql":
-        if services_required():
-            pytest.fail("this concurrency test needs PostgreSQL")
-        pytest.skip("SQLite serializes writers; the row-lock behavior is PostgreSQL's")
+    require_postgresql("concurrent reservations rely on PostgreSQL's row locks")
     world = build_world("Budget Co", "budget-co")
     _budget(world, monthly=10_000)
     granted, refused = [], []
@@ -95,10 +92,7 @@ def test_per_minute_budget_caps_bursts(world_a):
 def test_concurrent_llm_turns_stop_at_the_budget_with_every_session_intact(openai_server):
     """30 reps send a turn at the same moment against the loopback LLM: the month's use never passes
     the budget by more than one request, refused reps get a clear message, and no turn is lost."""
-    if connection.vendor != "postgresql":
-        if services_required():
-            pytest.fail("this concurrency test needs PostgreSQL")
-        pytest.skip("SQLite serializes writers; the row-lock behavior is PostgreSQL's")
+    require_postgresql("concurrent reservations rely on PostgreSQL's row locks")
     from coachhub.core.errors import ApplicationError
     from sessions import services as session_services
     from tests.factories import MembershipFactory, UserFactory

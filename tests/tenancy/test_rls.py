@@ -15,7 +15,7 @@ from coachhub.tenancy.context import tenant_context
 from coachhub.tenancy.models import Role, TenantOwnedModel
 from coachhub.tenancy.rls import POLICY
 from sessions.models import PracticeSession
-from tests.conftest import services_required
+from tests.conftest import require_postgresql
 from tests.scoring.factories import ended_session
 
 pytestmark = pytest.mark.django_db
@@ -23,11 +23,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def _postgresql_only():
-    if connection.vendor != "postgresql":
-        message = "row-level security is PostgreSQL's: set DATABASE_URL"
-        if services_required():
-            pytest.fail(message)
-        pytest.skip(message)
+    require_postgresql("row-level security is PostgreSQL's")
 
 
 @pytest.fixture
