@@ -13,19 +13,19 @@ from coachhub.tenancy.models import Tenant, User
 from coachhub.tenancy.services import audit_record
 
 from ..models import KpiMetric, KpiUnit, KpiValue
-from .importing import ensure_builtin_metrics
+from .importing import metric_rules
 
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,49}$")
 MAX_ALIASES = 10
 
 
 def _names_in_use(tenant: Tenant) -> dict[str, str]:
-    """Every key and alias the tenant's metrics answer to (lowercased) → the metric's label."""
-    names: dict[str, str] = {}
-    for metric in KpiMetric.objects.for_tenant(tenant):
-        for name in [metric.key, *(metric.aliases or [])]:
-            names[str(name).strip().lower()] = metric.label
-    return names
+    """Every key and alias the tenant's metrics (built-in ones included) answer to, lowercased → the
+    metric's label: the same names an import reads."""
+    rules, aliases = metric_rules(tenant=tenant)
+    return {
+        str(name).strip().lower(): rule.label for rule in rules for name in [rule.key, *aliases[rule.key]]
+    }
 
 
 def _parse_aliases(raw: str | list[str]) -> list[str]:
@@ -52,7 +52,6 @@ def kpi_metric_create(
     aliases: str | list[str] = "",
 ) -> KpiMetric:
     """Adds a custom KPI. Every problem is reported by field, and nothing is saved unless all is well."""
-    ensure_builtin_metrics(tenant=tenant)
     key = (key or "").strip().lower()
     label = " ".join((label or "").split())
     alias_list = _parse_aliases(aliases)
