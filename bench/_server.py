@@ -165,6 +165,50 @@ def uvicorn_server(*, workers: int = 1, env: dict | None = None):
         process.wait(timeout=20)
 
 
+@contextmanager
+def celery_worker(*, env: dict, concurrency: int = 1):
+    """A real Celery worker (prefork) on the bench's Redis, as production runs one beside the web
+    tier: tasks a request enqueues (scoring an ended session, refreshing dashboards) run there, not
+    inside the request. Yields the worker's log path."""
+    import signal
+    import tempfile
+
+    log_path = Path(tempfile.gettempdir()) / f"bench_worker_{os.getpid()}.log"
+    with open(log_path, "wb") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "coachhub", "worker", "--pool=prefork",
+             f"--concurrency={concurrency}", "--loglevel=INFO", "--without-gossip", "--without-mingle",
+             "--without-heartbeat"],
+            cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while b"ready" not in log_path.read_bytes():
+            if time.monotonic() > deadline or worker.poll() is not None:
+                raise SystemExit(f"the Celery worker did not start; see {log_path}")
+            time.sleep(0.2)
+        yield log_path
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+
+
+def bench_redis_url() -> str:
+    """The Redis the served app uses for its cache, logins and Celery queue (BENCH_REDIS_URL), flushed
+    first so no queued task of an earlier run lands in this one."""
+    import redis
+
+    url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/7")
+    try:
+        redis.Redis.from_url(url).flushdb()
+    except redis.RedisError as exc:
+        raise SystemExit(f"Redis is not reachable at {url} (BENCH_REDIS_URL): {exc}") from None
+    return url
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     if not ordered:

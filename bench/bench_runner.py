@@ -22,6 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._server import (  # noqa: E402
     app_role_url,
+    bench_redis_url,
+    celery_worker,
     login_cookies,
     percentile,
     pgbouncer,
@@ -119,40 +121,48 @@ async def main(args, version_id: int, cookies: list[dict]) -> None:
         max_connections=args.sessions + 10, max_keepalive_connections=args.sessions + 10, keepalive_expiry=2.0
     )
     direct = os.environ["DATABASE_URL"]
-    with pgbouncer(app_role_url(direct)) as pooled, uvicorn_server(
-        workers=args.workers, env={
+    with pgbouncer(app_role_url(direct)) as pooled:
+        env = {
             "DATABASE_URL": pooled,
             "DATABASE_DISABLE_SERVER_SIDE_CURSORS": "true",
             "DATABASE_RELEASE_STREAM_CONNECTIONS": os.environ.get("DATABASE_RELEASE_STREAM_CONNECTIONS", "false"),
             "DATABASE_CONN_MAX_AGE": os.environ.get("DATABASE_CONN_MAX_AGE", "0"),
+            "REDIS_URL": bench_redis_url(),
         }
-    ) as base:
-        async with httpx.AsyncClient(timeout=60, limits=limits) as client:
-            # Warm up (imports, connections, caches).
-            await rep_loop(client, base, cookies[0], version_id, 5, [])
-            solo, bare_solo = [], []
-            await rep_loop(client, base, cookies[0], version_id, 100, solo)
-            await bare_loop(client, base, 200, bare_solo)
-            crowd, bare_crowd, flood, bare_flood = [], [], [], []
-            # 200 reps practicing at once: each reads and types between turns (--think seconds).
-            await asyncio.gather(
-                *(rep_loop(client, base, c, version_id, args.turns, crowd, args.think) for c in cookies)
-            )
-            # The bare endpoint under the same load: as many clients, the same pauses.
-            await asyncio.gather(
-                *(bare_loop(client, base, args.turns, bare_crowd, args.think, c["sessionid"]) for c in cookies)
-            )
-            # Saturation: every session sends its next line the moment the reply lands.
-            started = time.perf_counter()
-            await asyncio.gather(*(rep_loop(client, base, c, version_id, args.turns, flood) for c in cookies))
-            flood_s = time.perf_counter() - started
-            started = time.perf_counter()
-            await asyncio.gather(*(bare_loop(client, base, args.turns, bare_flood) for _ in cookies))
-            bare_flood_s = time.perf_counter() - started
+        with celery_worker(env=env), uvicorn_server(workers=args.workers, env=env) as base:
+            await run_phases(args, base, version_id, cookies, limits)
+
+
+async def run_phases(args, base: str, version_id: int, cookies: list[dict], limits) -> None:
+    import httpx
+
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+        # Warm up (imports, connections, caches).
+        await rep_loop(client, base, cookies[0], version_id, 5, [])
+        solo, bare_solo = [], []
+        await rep_loop(client, base, cookies[0], version_id, 100, solo)
+        await bare_loop(client, base, 200, bare_solo)
+        crowd, bare_crowd, flood, bare_flood = [], [], [], []
+        # 200 reps practicing at once: each reads and types between turns (--think seconds).
+        await asyncio.gather(
+            *(rep_loop(client, base, c, version_id, args.turns, crowd, args.think) for c in cookies)
+        )
+        # The bare endpoint under the same load: as many clients, the same pauses.
+        await asyncio.gather(
+            *(bare_loop(client, base, args.turns, bare_crowd, args.think, c["sessionid"]) for c in cookies)
+        )
+        # Saturation: every session sends its next line the moment the reply lands.
+        started = time.perf_counter()
+        await asyncio.gather(*(rep_loop(client, base, c, version_id, args.turns, flood) for c in cookies))
+        flood_s = time.perf_counter() - started
+        started = time.perf_counter()
+        await asyncio.gather(*(bare_loop(client, base, args.turns, bare_flood) for _ in cookies))
+        bare_flood_s = time.perf_counter() - started
     print(
         f"CoachHub runner bench — uvicorn workers={args.workers}, PostgreSQL via PgBouncer (transaction pooling), "
-        "embedded customer, loopback. server: from the request reaching Django to the reply's `done` event "
-        "(reported in it); client: POST → `done` received, load generator on the same cores"
+        "embedded customer, Redis cache/sessions/queue with a Celery worker (prefork x1) on the same cores, loopback. "
+        "server: from the request reaching Django to the reply's `done` event (reported in it); "
+        "client: POST → `done` received, load generator on the same cores"
     )
     report("rep turn, 1 session", solo)
     report("bare Django endpoint, 1 client", bare_solo)

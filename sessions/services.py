@@ -174,13 +174,63 @@ def voice_turn_transcribe(*, rep: Membership, upload) -> tuple[str, dict, bytes]
     return transcription.text, delivery, raw
 
 
-@transaction.atomic
+@dataclass(frozen=True)
+class TurnTaken:
+    """A saved rep line. `reply` is the customer's answer when the engine gave it in the same
+    transaction (the embedded customer); otherwise None and `context` is what the engine needs."""
+
+    rep_turn: Turn
+    context: ReplyContext
+    reply: Turn | None = None
+    session: PracticeSession | None = None
+
+
 def session_rep_turn_record(
     *, tenant: Tenant, rep: Membership, session_id: int, text: str, delivery: dict | None = None, audio=None
 ) -> tuple[Turn, ReplyContext]:
     """Saves the rep's line and returns what the engine needs to answer it, in one transaction.
     Refuses (with the session intact) when the session ended, when the customer hasn't answered
     the previous line yet, or when the text is empty or too long."""
+    taken = _turn_take(
+        tenant=tenant, rep=rep, session_id=session_id, text=text, delivery=delivery, audio=audio, inline=False
+    )
+    return taken.rep_turn, taken.context
+
+
+def session_turn_take(
+    *, tenant: Tenant, rep: Membership, session_id: int, text: str, delivery: dict | None = None, audio=None
+) -> TurnTaken:
+    """Saves the rep's line, as `session_rep_turn_record`. An engine that answers in-process (the
+    embedded customer: pure Python, well under a millisecond) answers in the same transaction: one
+    session lock, both turns in one INSERT, one UPDATE of the session, and no second connection. A
+    remote engine (the LLM) is left to answer afterwards, streamed, so its wait holds no lock."""
+    return _turn_take(
+        tenant=tenant, rep=rep, session_id=session_id, text=text, delivery=delivery, audio=audio, inline=True
+    )
+
+
+def session_turn_exchange(
+    *, tenant: Tenant, rep: Membership, session_id: int, text: str, delivery: dict | None = None, audio=None
+) -> tuple[Turn, Turn]:
+    """The rep's saved line and the customer's stored reply, synchronously (API clients). Errors as
+    `session_turn_take`, then as `session_reply` (the line stays saved when the reply fails)."""
+    taken = session_turn_take(tenant=tenant, rep=rep, session_id=session_id, text=text, delivery=delivery, audio=audio)
+    if taken.reply is not None:
+        return taken.rep_turn, taken.reply
+    return taken.rep_turn, session_reply(tenant=tenant, rep=rep, session_id=session_id, context=taken.context)
+
+
+def _turn_take(*, tenant, rep, session_id, text, delivery, audio, inline: bool) -> TurnTaken:
+    taken = _turn_take_atomic(
+        tenant=tenant, rep=rep, session_id=session_id, text=text, delivery=delivery, audio=audio, inline=inline
+    )
+    if taken is None:  # the session ran past its time limit; its end is committed
+        raise Conflict("Time's up for this scenario: the session has ended.", code="session_ended")
+    return taken
+
+
+@transaction.atomic
+def _turn_take_atomic(*, tenant, rep, session_id, text, delivery, audio, inline: bool) -> TurnTaken | None:
     if audio is None:  # a recording was counted before it was transcribed (voice_turn_transcribe)
         enforce(
             action="turn", user_id=rep.user_id,
@@ -204,24 +254,45 @@ def session_rep_turn_record(
     spec = session.version.as_spec()
     if _past_time_limit(session, spec):
         _end(tenant=tenant, session=session, reason=EndReason.TIMED_OUT)
-        raise Conflict("Time's up for this scenario: the session has ended.", code="session_ended")
+        return None
     # Reserved in this transaction: over budget, the rep's line is refused and nothing is saved.
     ai_settings = ai_settings_get(tenant=tenant) if session.engine == EngineChoice.LLM else None
     reservation = _reserve_tokens(tenant, session.engine, [t.text for t in turns] + [text], ai_settings)
     now = timezone.now()
     latency = int((now - last.created_at).total_seconds() * 1000) if last is not None else None
-    turn = Turn.objects.for_tenant(tenant).create(
+    rep_turn = Turn(
         tenant=tenant, session=session, index=(last.index + 1) if last else 0, speaker=Speaker.REP, text=text,
         created_at=now, latency_ms=latency, delivery=delivery or {}, audio=audio or "",
     )
-    session.last_activity_at = now
-    session.save(update_fields=["last_activity_at"])
     context = ReplyContext(
         session_id=session.id, engine=session.engine, spec=spec, state=session.engine_state, rep_text=text,
-        history=tuple(Utterance(speaker=t.speaker, text=t.text) for t in turns), rep_turn_index=turn.index,
+        history=tuple(Utterance(speaker=t.speaker, text=t.text) for t in turns), rep_turn_index=rep_turn.index,
         llm_config=_llm_config_if_needed(tenant, session.engine, ai_settings), reservation=reservation,
     )
-    return turn, context
+    answer = _answer_inline(context) if inline else None
+    if answer is None:
+        Turn.objects.for_tenant(tenant).bulk_create([rep_turn])
+        session.last_activity_at = now
+        session.save(update_fields=["last_activity_at"])
+        return TurnTaken(rep_turn=rep_turn, context=context)
+    customer, state = answer
+    reply = _customer_turn(tenant=tenant, session=session, index=rep_turn.index + 1, turn=customer)
+    Turn.objects.for_tenant(tenant).bulk_create([rep_turn, reply])
+    _session_replied(tenant=tenant, session=session, reply=reply, turn=customer, state=state)
+    return TurnTaken(rep_turn=rep_turn, context=context, reply=reply, session=session)
+
+
+def _answer_inline(context: ReplyContext) -> tuple[CustomerTurn, dict] | None:
+    """The reply of an engine that answers in-process, or None: a remote engine, or one that failed
+    (the rep's line is still saved, and the usual reply path reports the failure and offers a retry)."""
+    engine = engine_for(context)
+    if not getattr(engine, "answers_inline", False):
+        return None
+    try:
+        return engine.respond(context.spec, context.state, context.rep_text, history=context.history)
+    except EngineError as exc:
+        logger.warning("customer engine failed session=%s: %s", context.session_id, exc)
+        return None
 
 
 # What a customer call costs beyond the transcript: persona instructions in, one reply out.
@@ -285,13 +356,18 @@ def session_customer_reply_apply(
     if session.status != SessionStatus.ACTIVE:
         raise Conflict("This session has ended.", code="session_ended")
     customer_turn = _customer_turn_create(tenant=tenant, session=session, index=rep_turn_index + 1, turn=turn)
+    _session_replied(tenant=tenant, session=session, reply=customer_turn, turn=turn, state=state)
+    return customer_turn, session
+
+
+def _session_replied(*, tenant: Tenant, session: PracticeSession, reply: Turn, turn: CustomerTurn, state: dict) -> None:
+    """The session after the customer's reply: the engine's new state, and its end if the reply ended it."""
     session.engine_state = state
     session.frustration = turn.frustration
-    session.last_activity_at = customer_turn.created_at
+    session.last_activity_at = reply.created_at
     session.save(update_fields=["engine_state", "frustration", "last_activity_at"])
     if turn.end_reason:
         _end(tenant=tenant, session=session, reason=_ENGINE_END_REASONS.get(turn.end_reason, EndReason.TIMED_OUT))
-    return customer_turn, session
 
 
 def session_reply(*, tenant: Tenant, rep: Membership, session_id: int, context: ReplyContext | None = None) -> Turn:
@@ -419,11 +495,17 @@ def _refresh_dashboards(*, tenant: Tenant, session: PracticeSession) -> None:
         rep_week_refresh_on_commit(tenant=tenant, session_id=session.id)
 
 
-def _customer_turn_create(*, tenant: Tenant, session: PracticeSession, index: int, turn: CustomerTurn) -> Turn:
-    return Turn.objects.for_tenant(tenant).create(
+def _customer_turn(*, tenant: Tenant, session: PracticeSession, index: int, turn: CustomerTurn) -> Turn:
+    return Turn(
         tenant=tenant, session=session, index=index, speaker=Speaker.CUSTOMER, text=turn.text,
-        frustration=turn.frustration, cues=list(turn.cues), revealed=list(turn.revealed),
+        frustration=turn.frustration, cues=list(turn.cues), revealed=list(turn.revealed), created_at=timezone.now(),
     )
+
+
+def _customer_turn_create(*, tenant: Tenant, session: PracticeSession, index: int, turn: CustomerTurn) -> Turn:
+    customer_turn = _customer_turn(tenant=tenant, session=session, index=index, turn=turn)
+    customer_turn.save()
+    return customer_turn
 
 
 @transaction.atomic

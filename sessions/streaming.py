@@ -70,6 +70,27 @@ def _session_state(session: PracticeSession, tenant: Tenant) -> dict[str, Any]:
     }
 
 
+def _done(stored, session: PracticeSession, tenant: Tenant, arrived_at: float | None) -> str:
+    return sse(
+        "done",
+        {
+            "turn": {"index": stored.index, "text": stored.text, "frustration": stored.frustration},
+            **_session_state(session, tenant),
+            **({"server_ms": elapsed_ms(arrived_at)} if arrived_at is not None else {}),
+        },
+    )
+
+
+def answered_events(*, tenant: Tenant, taken: services.TurnTaken, arrived_at: float | None = None) -> list[str]:
+    """The SSE body of a turn whose reply was stored with the rep's line (the embedded customer):
+    the same `saved`, `delta`, `done` sequence a streamed reply produces."""
+    return [
+        sse("saved", {"turn": {"index": taken.rep_turn.index, "text": taken.rep_turn.text}}),
+        sse("delta", {"text": taken.reply.text}),
+        _done(taken.reply, taken.session, tenant, arrived_at),
+    ]
+
+
 async def reply_events(
     *,
     tenant: Tenant,
@@ -110,15 +131,7 @@ async def reply_events(
             used_tokens=services.tokens_used(context.state, state),
         )
         settled = True
-        session_state = _session_state(session, tenant)
-        yield sse(
-            "done",
-            {
-                "turn": {"index": stored.index, "text": stored.text, "frustration": stored.frustration},
-                **session_state,
-                **({"server_ms": elapsed_ms(arrived_at)} if arrived_at is not None else {}),
-            },
-        )
+        yield _done(stored, session, tenant, arrived_at)
     except ApplicationError as exc:
         yield sse("error", {"code": exc.code, "message": exc.message})
     except DatabaseError as exc:

@@ -19,7 +19,7 @@ from scenarios.models import ScenarioVersion, VersionStatus
 
 from . import selectors, services
 from .models import SessionStatus
-from .streaming import in_tenant, reply_events, sse
+from .streaming import answered_events, in_tenant, reply_events, sse
 
 
 @role_required(ALL_ROLES)
@@ -145,15 +145,26 @@ def session_turn(request: HttpRequest, tenant_slug: str, session_id: int) -> Htt
     """Saves the rep's line, then streams the customer's reply."""
     tenant, rep = request.tenant, request.membership
     try:
-        turn, context = services.session_rep_turn_record(
+        taken = services.session_turn_take(
             tenant=tenant, rep=rep, session_id=session_id, text=request.POST.get("text", "")
         )
     except ApplicationError as exc:
         return _stream_error(exc)
-    saved = sse("saved", {"turn": {"index": turn.index, "text": turn.text}})
+    return _reply_stream(request, taken)
+
+
+def _reply_stream(request: HttpRequest, taken: services.TurnTaken, first: list[str] = ()) -> StreamingHttpResponse:
+    """The reply to a saved rep line: already stored with it (embedded customer), or streamed now."""
+    arrived_at = getattr(request, "arrived_at", None)
+    if taken.reply is not None:  # the whole body is known: no stream to hold open, no thread to consume it
+        body = "".join([*first, *answered_events(tenant=request.tenant, taken=taken, arrived_at=arrived_at)])
+        response = HttpResponse(body, content_type="text/event-stream; charset=utf-8")
+        response["Cache-Control"] = "no-cache"
+        return response
+    saved = sse("saved", {"turn": {"index": taken.rep_turn.index, "text": taken.rep_turn.text}})
     return _stream(reply_events(
-        tenant=tenant, rep=rep, session_id=session_id, first=[saved], context=context,
-        arrived_at=getattr(request, "arrived_at", None),
+        tenant=request.tenant, rep=request.membership, session_id=taken.context.session_id, first=[*first, saved],
+        context=taken.context, arrived_at=arrived_at,
     ))
 
 
@@ -180,20 +191,13 @@ async def session_voice_turn(request: HttpRequest, tenant_slug: str, session_id:
         text, delivery, raw = await sync_to_async(services.voice_turn_transcribe, thread_sensitive=False)(
             rep=rep, upload=request.FILES.get("audio")
         )
-        turn, context = await in_tenant(
-            tenant, services.session_rep_turn_record, tenant=tenant, rep=rep, session_id=session_id,
+        taken = await in_tenant(
+            tenant, services.session_turn_take, tenant=tenant, rep=rep, session_id=session_id,
             text=text, delivery=delivery, audio=ContentFile(raw, name=f"s{session_id}.audio"),
         )
     except ApplicationError as exc:
         return _stream_error(exc)
-    first = [
-        sse("transcript", {"text": text, "delivery": delivery}),
-        sse("saved", {"turn": {"index": turn.index, "text": turn.text}}),
-    ]
-    return _stream(reply_events(
-        tenant=tenant, rep=rep, session_id=session_id, first=first, context=context,
-        arrived_at=getattr(request, "arrived_at", None),
-    ))
+    return _reply_stream(request, taken, first=[sse("transcript", {"text": text, "delivery": delivery})])
 
 
 def _stream_error(exc: ApplicationError) -> HttpResponse:

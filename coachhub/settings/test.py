@@ -20,6 +20,7 @@ USER_RATE_LIMITS = {
 # Per-process cache: tests that clear it (rate-limit tests) must never flush the Redis database
 # that also holds Celery's queues.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+SESSION_ENGINE = "django.contrib.sessions.backends.db"  # a per-process cache must not front logins
 # Tests always run Celery tasks inline unless a test starts a real worker itself.
 CELERY_TASK_ALWAYS_EAGER = True
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}

@@ -54,6 +54,7 @@ def membership_by_tenant_slug(*, slug: str, user: User) -> Membership | None:
         Membership.objects.all_tenants()
         .select_related("tenant")
         .filter(tenant__slug=slug, tenant__is_active=True, user=user, is_active=True)
+        .order_by("pk")  # one row at most; the default ordering would join users just to sort it
         .first()
     )
     if membership is not None:

@@ -68,11 +68,8 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
         session = self._own(kwargs["pk"])
         data = s.TurnInput(data=request.data)
         data.is_valid(raise_exception=True)
-        rep_turn, context = services.session_rep_turn_record(
+        rep_turn, customer_turn = services.session_turn_exchange(
             tenant=self.tenant, rep=self.membership, session_id=session.id, text=data.validated_data["text"]
-        )
-        customer_turn = services.session_reply(
-            tenant=self.tenant, rep=self.membership, session_id=session.id, context=context
         )
         body = {"rep_turn": rep_turn, "customer_turn": customer_turn, "session": self.scoped_queryset().get(pk=session.pk)}
         return Response(s.TurnExchangeOutput(body).data)
@@ -85,12 +82,9 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
         refused (400/413/422) with the session intact."""
         session = self._own(kwargs["pk"])
         text, delivery, raw = services.voice_turn_transcribe(rep=self.membership, upload=request.FILES.get("audio"))
-        rep_turn, context = services.session_rep_turn_record(
+        rep_turn, customer_turn = services.session_turn_exchange(
             tenant=self.tenant, rep=self.membership, session_id=session.id, text=text, delivery=delivery,
             audio=ContentFile(raw, name=f"s{session.id}.audio"),
-        )
-        customer_turn = services.session_reply(
-            tenant=self.tenant, rep=self.membership, session_id=session.id, context=context
         )
         body = {
             "rep_turn": rep_turn, "customer_turn": customer_turn, "delivery": delivery,

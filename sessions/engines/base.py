@@ -92,6 +92,8 @@ class CustomerEngine(Protocol):
 
     name: str
     model: str
+    # Optional: an engine that answers in-process and at once sets ``answers_inline = True``; the
+    # runner then stores its reply in the same transaction as the rep's line instead of streaming it.
 
     def start(self, spec: ScenarioSpec, *, seed: int) -> tuple[CustomerTurn, EngineState]:
         """The customer's opening line and the initial state."""

@@ -1,8 +1,11 @@
 """The role-play runner through its pages: start, stream turns, end, results; turns are never
 lost; sessions stay with their rep and tenant."""
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from coachhub.tenancy.context import tenant_context
 from scenarios.models import AssignmentRecipient, ScenarioVersion
@@ -170,3 +173,39 @@ def test_a_turns_done_event_reports_its_server_side_time(world_a, client_for):
     session_id = _start(rep, "acme", version)
     done = _say(rep, "acme", session_id, "I'm sorry about this, let me help.")[-1]
     assert done[0] == "done" and isinstance(done[1]["server_ms"], float) and done[1]["server_ms"] >= 0
+
+
+def test_a_turn_past_the_scenarios_time_limit_ends_the_session_as_timed_out(world_a, client_for):
+    version = publish_library_scenario(world_a.tenant)
+    rep = client_for(world_a.member("rep"))
+    session_id = _start(rep, "acme", version)
+    limit = version.as_spec().end_conditions.time_limit_minutes
+    assert limit, "the library scenario has a time limit"
+    with tenant_context(world_a.tenant):
+        PracticeSession.objects.filter(id=session_id).update(
+            started_at=timezone.now() - timedelta(minutes=limit, seconds=1)
+        )
+    events = _say(rep, "acme", session_id, "Sorry for the wait, let me check that for you.")
+    assert events == [("error", {"code": "session_ended", "message": "Time's up for this scenario: the session has ended."})]
+    with tenant_context(world_a.tenant):
+        session = PracticeSession.objects.get(id=session_id)
+        assert (session.status, session.end_reason) == ("ended", "timed_out")
+        assert Turn.objects.filter(session_id=session_id).count() == 1, "only the opening line: the late one wasn't saved"
+    assert rep.get(f"/t/acme/sessions/{session_id}/").status_code == 200
+
+
+def test_a_damaged_engine_state_keeps_the_reps_line_and_offers_a_retry(world_a, client_for):
+    version = publish_library_scenario(world_a.tenant)
+    rep = client_for(world_a.member("rep"))
+    session_id = _start(rep, "acme", version)
+    with tenant_context(world_a.tenant):
+        good_state = PracticeSession.objects.get(id=session_id).engine_state
+        PracticeSession.objects.filter(id=session_id).update(engine_state={"engine": "something-else"})
+    events = _say(rep, "acme", session_id, "I'm sorry about the suit, let me fix this.")
+    assert [kind for kind, _ in events] == ["saved", "error"]
+    assert events[1][1]["code"] == "customer_unavailable" and events[1][1]["retry"] is True
+    with tenant_context(world_a.tenant):
+        assert list(Turn.objects.filter(session_id=session_id).values_list("speaker", flat=True)) == ["customer", "rep"]
+        PracticeSession.objects.filter(id=session_id).update(engine_state=good_state)
+    retried = read_events(rep.post(f"/t/acme/sessions/{session_id}/reply/"))
+    assert retried[-1][0] == "done" and retried[-1][1]["turn"]["index"] == 2

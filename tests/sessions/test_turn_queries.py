@@ -1,10 +1,11 @@
 """Pins how many queries a rep turn costs, so the runner's hot path can't quietly grow.
 
 A turn through the page is: the login session and its user, the tenant and the rep's membership
-(middleware); saving the rep's line (lock the session, read the transcript, insert the turn, touch
-the session) in its own transaction; storing the customer's reply (lock the session, check the
-reply isn't stored yet, insert it, update the session) in a second one. Inside a test's wrapping
-transaction each `atomic` block shows up as a SAVEPOINT / RELEASE pair.
+(middleware). With the embedded customer, whose reply is computed in-process, one transaction then
+locks the session, reads the transcript, inserts the rep's line and the reply in one INSERT and
+updates the session. With the LLM the rep's line is saved first (its own transaction) and the
+streamed reply is stored in a second one, so the wait on the model holds no lock. Inside a test's
+wrapping transaction each `atomic` block shows up as a SAVEPOINT / RELEASE pair.
 """
 
 import pytest
@@ -36,22 +37,22 @@ def _statements(queries: list[str]) -> list[str]:
     return [q for q in queries if not q.upper().startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "BEGIN", "COMMIT"))]
 
 
-def test_an_embedded_turn_costs_eleven_statements_in_two_transactions(world_a, client_for):
+def test_an_embedded_turn_costs_seven_statements_in_one_transaction(world_a, client_for):
     version = publish_library_scenario(world_a.tenant)
     rep = client_for(world_a.member("rep"))
     session_id = _start(rep, version)
     _turn_queries(rep, session_id)  # the first turn of a session is no different, but warm up anyway
     queries = _turn_queries(rep, session_id)
     statements = _statements(queries)
-    # 3 to authenticate and resolve tenant and membership (one join), 4 to save the rep's line,
-    # 4 to store the reply.
-    assert len(statements) == 11, "\n".join(statements)
-    assert len(queries) - len(statements) == 4, "two transactions, each a savepoint pair under the test"
-    line_lock, reply_lock = [q for q in statements if 'FROM "roleplay_practicesession"' in q]
+    # 3 to authenticate and resolve tenant and membership (one join), then lock the session, read
+    # the transcript, insert both turns, update the session.
+    assert len(statements) == 7, "\n".join(statements)
+    assert len(queries) - len(statements) == 2, "one transaction, a savepoint pair under the test"
+    (lock,) = [q for q in statements if 'FROM "roleplay_practicesession"' in q]
     if connection.features.has_select_for_update:
-        assert "FOR UPDATE" in line_lock and "FOR UPDATE" in reply_lock
-    # The reply's transaction doesn't need the scenario spec: it must not drag the version row along.
-    assert "scenarios_scenarioversion" in line_lock and "scenarios_scenarioversion" not in reply_lock
+        assert "FOR UPDATE" in lock
+    (insert,) = [q for q in statements if q.startswith('INSERT INTO "roleplay_turn"')]
+    assert "'rep'" in insert and "'customer'" in insert, "the rep's line and the reply go in one INSERT"
 
 
 def test_an_llm_turn_adds_only_the_budget_and_endpoint_reads(world_a, client_for, openai_server):
@@ -64,6 +65,13 @@ def test_an_llm_turn_adds_only_the_budget_and_endpoint_reads(world_a, client_for
     session_id = _start(rep, version)
     _turn_queries(rep, session_id)
     statements = _statements(_turn_queries(rep, session_id))
-    # The embedded turn's 11, plus: the AI settings (read once for the budget and the endpoint), the
-    # conditional update of the month's ledger row to reserve tokens, and settling the reservation.
+    # 3 for the middleware; saving the line: lock the session, read the transcript, read the AI
+    # settings (once, for the budget and the endpoint), reserve tokens on the month's ledger row,
+    # insert the line, touch the session; storing the reply: settle the reservation, lock the
+    # session, check the reply isn't stored yet, insert it, update the session.
     assert len(statements) == 14, "\n".join(statements)
+    line_lock, reply_lock = [q for q in statements if 'FROM "roleplay_practicesession"' in q]
+    if connection.features.has_select_for_update:
+        assert "FOR UPDATE" in line_lock and "FOR UPDATE" in reply_lock
+    # The reply's transaction doesn't need the scenario spec: it must not drag the version row along.
+    assert "scenarios_scenarioversion" in line_lock and "scenarios_scenarioversion" not in reply_lock

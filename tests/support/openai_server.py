@@ -251,6 +251,9 @@ class _HTTPServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive and chunked transfer, as real providers speak
+    # TCP_NODELAY, as real providers' servers (uvicorn, nginx) set it: with Nagle on, each small SSE
+    # chunk after the first waits for the client's delayed ACK, up to 40 ms on loopback.
+    disable_nagle_algorithm = True
     server: _HTTPServer
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature

@@ -16,6 +16,7 @@ from asgiref.sync import async_to_sync
 from django.db import connection
 from django.test import AsyncClient
 
+from coachhub.tenancy import services as tenancy_services
 from coachhub.tenancy.context import get_current_tenant, tenant_context
 from coachhub.tenancy.models import Role
 from scoring.models import ScoreStatus, SessionScore
@@ -34,8 +35,14 @@ LINES = [
 
 
 @pytest.mark.django_db
-def test_interleaved_streamed_turns_and_pages_of_two_tenants_stay_apart(world_a, world_b, client_for):
+def test_interleaved_streamed_turns_and_pages_of_two_tenants_stay_apart(world_a, world_b, client_for, openai_server):
     worlds = {"acme": world_a, "bolt": world_b}
+    # acme's customer is the LLM: its replies stream, hopping between the event loop and the thread;
+    # bolt's is the embedded customer, answered inside the request. Both kinds interleave below.
+    tenancy_services.ai_settings_update(
+        tenant=world_a.tenant, actor=world_a.member(Role.TENANT_ADMIN).user, customer_engine="llm",
+        scorer_engine="embedded", llm_base_url=openai_server.base_url, llm_model="coachhub-test-model",
+    )
     versions = {
         "acme": publish_library_scenario(world_a.tenant, "wrong-suit-before-wedding"),
         "bolt": publish_library_scenario(world_b.tenant, "cafe-internet-outage"),
@@ -51,7 +58,11 @@ def test_interleaved_streamed_turns_and_pages_of_two_tenants_stay_apart(world_a,
 
     async def say(client: AsyncClient, slug: str, session_id: int, text: str) -> list[tuple[str, dict]]:
         response = await client.post(f"/t/{slug}/sessions/{session_id}/turns/", {"text": text})
-        body = b"".join([chunk async for chunk in response.streaming_content])
+        assert response.streaming == (slug == "acme"), "LLM replies stream; embedded ones come whole"
+        if response.streaming:
+            body = b"".join([chunk async for chunk in response.streaming_content])
+        else:
+            body = response.content
         return parse_events(body.decode())
 
     async def page(client: AsyncClient, slug: str) -> str:
@@ -82,7 +93,7 @@ def test_interleaved_streamed_turns_and_pages_of_two_tenants_stay_apart(world_a,
         for position, outcome in enumerate(round_results):
             slug = ("acme", "bolt")[(position // 2) % 2]
             other = world_b if slug == "acme" else world_a
-            if position % 2 == 0:  # a streamed turn
+            if position % 2 == 0:  # a turn
                 kinds = [kind for kind, _ in outcome]
                 assert kinds[0] == "saved" and kinds[-1] == "done", outcome
             else:  # a page
