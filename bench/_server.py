@@ -209,6 +209,24 @@ def bench_redis_url() -> str:
     return url
 
 
+@contextmanager
+def served_app(*, workers: int = 1):
+    """CoachHub as deployed, on loopback: uvicorn (ASGI) connecting as the application role through
+    PgBouncer in transaction mode with a per-process connection pool, Redis for cache, logins and the
+    Celery queue, and a real worker for the tasks requests enqueue. Yields the base URL."""
+    with pgbouncer(app_role_url(os.environ["DATABASE_URL"])) as pooled:
+        env = {
+            "DATABASE_URL": pooled,
+            "DATABASE_DISABLE_SERVER_SIDE_CURSORS": "true",
+            "DATABASE_RELEASE_STREAM_CONNECTIONS": os.environ.get("DATABASE_RELEASE_STREAM_CONNECTIONS", "false"),
+            "DATABASE_CONN_MAX_AGE": os.environ.get("DATABASE_CONN_MAX_AGE", "0"),
+            "DATABASE_POOL_SIZE": os.environ.get("DATABASE_POOL_SIZE", "32"),
+            "REDIS_URL": bench_redis_url(),
+        }
+        with celery_worker(env=env), uvicorn_server(workers=workers, env=env) as base:
+            yield base
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     if not ordered:

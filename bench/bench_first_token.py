@@ -1,8 +1,9 @@
 """Time to the first streamed token through CoachHub minus the same loopback LLM server's own.
 
-Starts the loopback OpenAI-compatible server, measures its time to first content chunk with a
-plain streaming client, then the time from POSTing a rep turn to CoachHub (uvicorn, PostgreSQL via
-PgBouncer) to the first `delta` event of the customer's reply. Prints figures, never pass/fail.
+Starts the loopback OpenAI-compatible server, measures the time from POSTing a rep turn to CoachHub
+(uvicorn, PostgreSQL via PgBouncer, Redis, a Celery worker) to the first `delta` event of the
+customer's reply, then the server's own time to first content chunk for the very request CoachHub
+sent it, with a plain streaming client. Prints figures, never pass/fail.
 
     .venv/bin/python bench/bench_first_token.py [--runs 60]
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
+import json
 import sys
 import time
 from pathlib import Path
@@ -19,13 +20,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._server import (  # noqa: E402
-    app_role_url,
     login_cookies,
     percentile,
-    pgbouncer,
     seed_reps,
+    served_app,
     setup_django,
-    uvicorn_server,
 )
 from tests.support.openai_server import OpenAIServer  # noqa: E402
 
@@ -47,17 +46,25 @@ def prepare(server: OpenAIServer):
     return version.id, login_cookies(admin.user)
 
 
-async def direct_ttft(server: OpenAIServer, runs: int) -> list[float]:
+def _first_text(line: str) -> bool:
+    """Whether an SSE line is a chunk carrying text (the stream opens with an empty role chunk)."""
+    if not line.startswith("data: ") or line == "data: [DONE]":
+        return False
+    choices = json.loads(line[6:]).get("choices") or [{}]
+    return bool((choices[0].get("delta") or {}).get("content"))
+
+
+async def direct_ttft(server: OpenAIServer, runs: int, body: dict) -> list[float]:
+    """The LLM server's own time to first token for `body`: the very request CoachHub sent it."""
     import httpx
 
-    body = {"model": "bench-model", "stream": True, "messages": [{"role": "user", "content": LINE}]}
     results = []
     async with httpx.AsyncClient(timeout=30) as client:
         for _ in range(runs):
             started = time.perf_counter()
             async with client.stream("POST", f"{server.base_url}/chat/completions", json=body) as response:
                 async for line in response.aiter_lines():
-                    if line.startswith("data: ") and '"content"' in line:
+                    if _first_text(line):
                         results.append((time.perf_counter() - started) * 1000)
                         break
     return results
@@ -93,17 +100,13 @@ def main() -> None:
     server = OpenAIServer(chunk_chars=4, chunk_delay_s=0.005).start()
     try:
         version_id, cookies = prepare(server)
-        direct = asyncio.run(direct_ttft(server, args.runs))
-        with pgbouncer(app_role_url(os.environ["DATABASE_URL"])) as pooled, uvicorn_server(
-            workers=1, env={
-            "DATABASE_URL": pooled,
-            "DATABASE_DISABLE_SERVER_SIDE_CURSORS": "true",
-            "DATABASE_RELEASE_STREAM_CONNECTIONS": os.environ.get("DATABASE_RELEASE_STREAM_CONNECTIONS", "false"),
-            "DATABASE_CONN_MAX_AGE": os.environ.get("DATABASE_CONN_MAX_AGE", "0"),
-        }
-        ) as base:
-            asyncio.run(coachhub_ttft(base, version_id, cookies, 5))  # warm up
+        with served_app(workers=1) as base:
+            asyncio.run(coachhub_ttft(base, version_id, cookies, 16))  # warm up
             through = asyncio.run(coachhub_ttft(base, version_id, cookies, args.runs))
+        # The baseline replays a request CoachHub sent (persona prompt, transcript and all), so both
+        # sides ask the server for the same work.
+        body = server.chat_requests()[-1]
+        direct = asyncio.run(direct_ttft(server, args.runs, body))
     finally:
         server.stop()
     print("Time to first streamed token (loopback LLM server, uvicorn, PostgreSQL via PgBouncer)")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import os
 import random
 import sys
 import time
@@ -21,15 +20,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._server import (  # noqa: E402
-    app_role_url,
-    bench_redis_url,
-    celery_worker,
     login_cookies,
     percentile,
-    pgbouncer,
     seed_reps,
+    served_app,
     setup_django,
-    uvicorn_server,
 )
 from tests.support.sse import parse_events  # noqa: E402
 
@@ -120,17 +115,8 @@ async def main(args, version_id: int, cookies: list[dict]) -> None:
     limits = httpx.Limits(
         max_connections=args.sessions + 10, max_keepalive_connections=args.sessions + 10, keepalive_expiry=2.0
     )
-    direct = os.environ["DATABASE_URL"]
-    with pgbouncer(app_role_url(direct)) as pooled:
-        env = {
-            "DATABASE_URL": pooled,
-            "DATABASE_DISABLE_SERVER_SIDE_CURSORS": "true",
-            "DATABASE_RELEASE_STREAM_CONNECTIONS": os.environ.get("DATABASE_RELEASE_STREAM_CONNECTIONS", "false"),
-            "DATABASE_CONN_MAX_AGE": os.environ.get("DATABASE_CONN_MAX_AGE", "0"),
-            "REDIS_URL": bench_redis_url(),
-        }
-        with celery_worker(env=env), uvicorn_server(workers=args.workers, env=env) as base:
-            await run_phases(args, base, version_id, cookies, limits)
+    with served_app(workers=args.workers) as base:
+        await run_phases(args, base, version_id, cookies, limits)
 
 
 async def run_phases(args, base: str, version_id: int, cookies: list[dict], limits) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -19,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._server import login_cookies, percentile, pgbouncer, seed_reps, setup_django, uvicorn_server  # noqa: E402
+from bench._server import login_cookies, percentile, seed_reps, served_app, setup_django  # noqa: E402
 
 LINES = [
     "I am so sorry the app kept sending you back to the menu. Let me cancel that for you right now.",
@@ -69,9 +68,7 @@ def main() -> None:
     _, version, reps = seed_reps(1)
     cookies = login_cookies(get_user_model().objects.get(pk=reps[0].user_id))
     clips = [speech(line) for line in LINES]
-    with pgbouncer(os.environ["DATABASE_URL"]) as pooled, uvicorn_server(
-        workers=1, env={"DATABASE_URL": pooled, "DATABASE_DISABLE_SERVER_SIDE_CURSORS": "true"}
-    ) as base:
+    with served_app(workers=1) as base:
         asyncio.run(run(base, version.id, cookies, clips, 2))  # warm up: loads the model once
         totals, transcription = asyncio.run(run(base, version.id, cookies, clips, args.runs))
     print("Voice turn end to end (espeak-ng clips of ~5 s, tiny.en int8, embedded customer, loopback)")

@@ -83,6 +83,13 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Behind PgBouncer in transaction mode (recommended for many concurrent streams) server-side
 # cursors must be off.
 DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("DATABASE_DISABLE_SERVER_SIDE_CURSORS", default=False)
+# The ASGI web process opens a connection per request (each request runs in its own thread): with
+# DATABASE_POOL_SIZE > 0 closed connections stay open in a per-process pool for the next request
+# (coachhub.core.dbpool). For uvicorn only; Celery's prefork workers keep connections per process.
+DATABASE_POOL_SIZE = env.int("DATABASE_POOL_SIZE", default=0)
+if DATABASE_POOL_SIZE > 0 and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = "coachhub.core.dbpool"
+    DATABASES["default"]["POOL_SIZE"] = DATABASE_POOL_SIZE
 # Streams return their connection between database hops, so open streams don't exhaust
 # PostgreSQL's connection limit. Behind PgBouncer this can be turned off.
 DATABASE_RELEASE_STREAM_CONNECTIONS = env.bool("DATABASE_RELEASE_STREAM_CONNECTIONS", default=True)
@@ -122,7 +129,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # --- Cache, broker, Celery -------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {"default": {"BACKEND": "coachhub.core.cache.RedisCache", "LOCATION": REDIS_URL}}
     # Logins are read from Redis (written through to the database): one query less on every request.
     # Only with a cache every process shares: a per-process cache would keep a logged-out session alive.
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
@@ -148,7 +155,7 @@ TRANSCRIPTION_MODEL = env("TRANSCRIPTION_MODEL", default="")
 TRANSCRIPTION_COMPUTE_TYPE = env("TRANSCRIPTION_COMPUTE_TYPE", default="int8")
 TRANSCRIPTION_CPU_THREADS = env.int("TRANSCRIPTION_CPU_THREADS", default=0)
 # 5 reads short, clipped rep phrases best; 1 (greedy) is ~20% faster (bench/bench_transcription.py).
-TRANSCRIPTION_BEAM_SIZE = env.int("TRANSCRIPTION_BEAM_SIZE", default=5)
+TRANSCRIPTION_BEAM_SIZE = env.int("TRANSCRIPTION_BEAM_SIZE", default=3)
 TRANSCRIPTION_VAD = env.bool("TRANSCRIPTION_VAD", default=True)
 AUDIO_MAX_BYTES = env.int("AUDIO_MAX_BYTES", default=10 * 1024 * 1024)
 AUDIO_MAX_SECONDS = env.int("AUDIO_MAX_SECONDS", default=120)

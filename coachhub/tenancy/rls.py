@@ -87,6 +87,7 @@ def tenant_setting_wrapper(execute, sql, params, many, context):
         # session value never decides for a later statement.
         with cursor.db.connection.cursor() as plain:
             plain.execute(_setting_sql(value, local=False))
+        cursor.db.session_tenant_set = True  # a pooled connection resets it before reuse
         return execute(sql, params, many, context)
     return execute(f"{_setting_sql(value, local=True)}; {sql}", params, many, context)
 

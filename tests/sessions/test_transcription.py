@@ -38,7 +38,7 @@ from tests.sessions.audio import (
     word_error_rate,
 )
 
-# Measured 0.12 over REP_LINES with tiny.en int8, beam 5 (bench/bench_transcription.py); espeak's
+# Measured 0.12 over REP_LINES with tiny.en int8, beams 2–5 (bench/bench_transcription.py); espeak's
 # robotic voice costs most of it ("update you by" -> "end up date you"). The bound leaves room for
 # CPU-dependent int8 kernels while still failing on a broken pipeline (wrong rate, garbage audio).
 MAX_CORPUS_WER = 0.25
