@@ -142,3 +142,28 @@ def test_redis_cache_instances_of_one_process_share_connections():
         thread.join()
     opened = server.info("stats")["total_connections_received"] - before
     assert opened <= 1, f"20 requests opened {opened} Redis connections"
+
+
+def test_a_burst_of_concurrent_requests_waits_for_a_shared_redis_connection_instead_of_failing():
+    if not settings.REDIS_URL:
+        message = "needs Redis (set REDIS_URL)"
+        pytest.fail(message) if services_required() else pytest.skip(message)
+    requests = 150  # more than redis-py's default pool allows at once (100)
+    start = threading.Barrier(requests)
+    failures = []
+
+    def one_request():
+        cache = RedisCache(settings.REDIS_URL, {"KEY_PREFIX": "connection-burst-test"})
+        start.wait()
+        try:
+            cache.set("seen", 1)
+            cache.get("seen")
+        except Exception as exc:  # noqa: BLE001 - any failure is what this test looks for
+            failures.append(repr(exc))
+
+    threads = [threading.Thread(target=one_request) for _ in range(requests)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
