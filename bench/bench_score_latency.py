@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -90,7 +87,7 @@ def main() -> None:
     redis.Redis.from_url(redis_url).flushdb()
     call_command("migrate", verbosity=0)
 
-    from coachhub.celery import app
+    from bench._server import celery_worker
     from coachhub.tenancy.context import tenant_context
     from coachhub.tenancy.models import Membership, Role, Tenant, User
     from scenarios.library import library_get
@@ -102,15 +99,8 @@ def main() -> None:
     spec = library_get("wrong-suit-before-wedding")
     tenant = Tenant.objects.create(name="Bench", slug="bench")
     user = User.objects.create_user("rep@bench.example", "bench-password-123")
-    log_path = Path(tempfile.gettempdir()) / "bench_score_worker.log"
-    worker_log = open(log_path, "wb")  # noqa: SIM115
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "coachhub", "worker", "--pool=prefork",
-         f"--concurrency={args.concurrency}", "--loglevel=WARNING", "--without-gossip", "--without-mingle"],
-        cwd=ROOT, env=dict(os.environ), stdout=worker_log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
     try:
-        with tenant_context(tenant):
+        with celery_worker(env={}, concurrency=args.concurrency), tenant_context(tenant):
             rep = Membership.objects.create(tenant=tenant, user=user, role=Role.REP)
             scenario = Scenario.objects.create(tenant=tenant, slug=spec.slug, title=spec.title, moment=spec.moment)
             version = ScenarioVersion.objects.create(tenant=tenant, scenario=scenario, number=1,
@@ -130,11 +120,6 @@ def main() -> None:
             def visible(session_id: int) -> bool:
                 return SessionScore.objects.filter(session_id=session_id, status=ScoreStatus.DONE,
                                                    is_current=True).exists()
-
-            deadline = time.monotonic() + 60
-            while not app.control.ping(timeout=0.5):
-                if time.monotonic() > deadline or worker.poll() is not None:
-                    raise SystemExit(f"the worker did not start; see {log_path}")
 
             def one_at_a_time(count: int) -> list[float]:
                 latencies = []
@@ -177,11 +162,6 @@ def main() -> None:
         _report(f"burst of {args.sessions} ended together", list(burst.values()))
         _report("job run time (claim → result)", service)
     finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
         from django.db import connections
 
         connections.close_all()
