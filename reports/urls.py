@@ -9,6 +9,7 @@ urlpatterns = [
     path("kpis/export.csv", views.kpi_export, name="kpi_export"),
     path("kpis/import/", views.kpi_import, name="kpi_import"),
     path("kpis/metrics/", views.kpi_metrics, name="kpi_metrics"),
+    path("kpis/metrics/<int:metric_id>/edit/", views.kpi_metric_edit, name="kpi_metric_edit"),
     path("kpis/metrics/<int:metric_id>/delete/", views.kpi_metric_delete, name="kpi_metric_delete"),
     path("kpis/imports/<int:import_id>/", views.kpi_import_detail, name="kpi_import_detail"),
     path("kpis/imports/<int:import_id>/progress/", views.kpi_import_progress, name="kpi_import_progress"),

@@ -24,6 +24,17 @@ class KpiMetricInput(serializers.Serializer):
     )
 
 
+class KpiMetricChangeInput(serializers.Serializer):
+    """The fields to change on a custom KPI; the key can't change. Omitted fields keep their value."""
+
+    label = serializers.CharField(max_length=100, required=False)
+    unit = serializers.ChoiceField(choices=["percent", "seconds", "score", "number"], required=False)
+    higher_is_better = serializers.BooleanField(required=False)
+    min_value = serializers.FloatField(required=False, allow_null=True)
+    max_value = serializers.FloatField(required=False, allow_null=True)
+    aliases = serializers.ListField(child=serializers.CharField(max_length=50), required=False, max_length=10)
+
+
 class KpiRowErrorOutput(serializers.Serializer):
     line = serializers.IntegerField(allow_null=True, help_text="Line in the file; the header is line 1.")
     column = serializers.CharField(allow_blank=True)

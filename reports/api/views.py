@@ -92,7 +92,7 @@ class KpiMetricViewSet(mixins.ListModelMixin, TenantViewSet):
 
     model = KpiMetric
     serializer_class = s.KpiMetricOutput
-    role_map = {"GET": REVIEWERS, "POST": AUTHORS}
+    role_map = {"GET": REVIEWERS, "POST": AUTHORS, "PATCH": AUTHORS}
 
     def scoped_queryset(self):
         return selectors.kpi_metric_list(tenant=self.tenant)
@@ -109,4 +109,20 @@ class KpiMetricViewSet(mixins.ListModelMixin, TenantViewSet):
         data.is_valid(raise_exception=True)
         metric = services.kpi_metric_create(tenant=self.tenant, actor=request.user, **data.validated_data)
         return Response(s.KpiMetricOutput(metric).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.KpiMetricChangeInput, responses=s.KpiMetricOutput)
+    def partial_update(self, request, *args, **kwargs):
+        """Change a custom KPI (enablement leads and admins): name, unit, direction, accepted range or
+        other names, not its key. 400 `invalid_metric` names each bad field; 409 `metric_builtin`."""
+        metric = self.get_object()
+        data = s.KpiMetricChangeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        current = {
+            "label": metric.label, "unit": metric.unit, "higher_is_better": metric.higher_is_better,
+            "min_value": metric.min_value, "max_value": metric.max_value, "aliases": list(metric.aliases or []),
+        }
+        metric = services.kpi_metric_update(
+            tenant=self.tenant, actor=request.user, metric=metric, **{**current, **data.validated_data}
+        )
+        return Response(s.KpiMetricOutput(metric).data)
 

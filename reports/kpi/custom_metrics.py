@@ -7,6 +7,7 @@ import math
 import re
 
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Max, Min
 
 from coachhub.core.errors import ApplicationError, Conflict
 from coachhub.tenancy.models import Tenant, User
@@ -38,6 +39,36 @@ def _parse_aliases(raw: str | list[str]) -> list[str]:
     return aliases
 
 
+def _definition_errors(
+    *, in_use: dict[str, str], label: str, unit: str, min_value: float | None, max_value: float | None,
+    alias_list: list[str], own_key: str,
+) -> dict[str, list[str]]:
+    """What's wrong with a metric's name, unit, accepted range and other names, by field. `in_use`
+    holds the names other metrics answer to."""
+    errors: dict[str, list[str]] = {}
+    if not label:
+        errors["label"] = ["Give the metric a name people will read on the scorecard."]
+    elif len(label) > 100:
+        errors["label"] = [f"Keep the name to 100 characters (this one has {len(label):,})."]
+    if unit not in KpiUnit.values:
+        errors["unit"] = [f"Pick one of: {', '.join(KpiUnit.values)}."]
+    bounds = {"min_value": min_value, "max_value": max_value}
+    for name, bound in bounds.items():
+        if bound is not None and not math.isfinite(bound):
+            errors[name] = ["Give a plain number, or leave it empty."]
+    if not errors.keys() & bounds.keys() and None not in bounds.values() and min_value >= max_value:
+        errors["max_value"] = ["The highest accepted value must be above the lowest."]
+    if len(alias_list) > MAX_ALIASES:
+        errors["aliases"] = [f"Up to {MAX_ALIASES} other names, please."]
+    elif taken := [a for a in alias_list if a.lower() in in_use or a.lower() == own_key or len(a) > 50]:
+        alias = taken[0]
+        errors["aliases"] = [
+            f"“{alias}” is longer than 50 characters." if len(alias) > 50
+            else f"“{alias}” already names the metric “{in_use.get(alias.lower(), label)}”."
+        ]
+    return errors
+
+
 @transaction.atomic
 def kpi_metric_create(
     *,
@@ -55,32 +86,16 @@ def kpi_metric_create(
     key = (key or "").strip().lower()
     label = " ".join((label or "").split())
     alias_list = _parse_aliases(aliases)
-    errors: dict[str, list[str]] = {}
     in_use = _names_in_use(tenant)
+    errors: dict[str, list[str]] = {}
     if not KEY_PATTERN.match(key):
         errors["key"] = ["Use 2–50 lowercase letters, digits and underscores, starting with a letter (e.g. refund_rate)."]
     elif key in in_use:
         errors["key"] = [f"“{key}” already names the metric “{in_use[key]}”."]
-    if not label:
-        errors["label"] = ["Give the metric a name people will read on the scorecard."]
-    elif len(label) > 100:
-        errors["label"] = [f"Keep the name to 100 characters (this one has {len(label):,})."]
-    if unit not in KpiUnit.values:
-        errors["unit"] = [f"Pick one of: {', '.join(KpiUnit.values)}."]
-    bounds = {"min_value": min_value, "max_value": max_value}
-    for name, bound in bounds.items():
-        if bound is not None and not math.isfinite(bound):
-            errors[name] = ["Give a plain number, or leave it empty."]
-    if not errors.keys() & bounds.keys() and None not in bounds.values() and min_value >= max_value:
-        errors["max_value"] = ["The highest accepted value must be above the lowest."]
-    if len(alias_list) > MAX_ALIASES:
-        errors["aliases"] = [f"Up to {MAX_ALIASES} other names, please."]
-    elif taken := [a for a in alias_list if a.lower() in in_use or a.lower() == key or len(a) > 50]:
-        alias = taken[0]
-        errors["aliases"] = [
-            f"“{alias}” is longer than 50 characters." if len(alias) > 50
-            else f"“{alias}” already names the metric “{in_use.get(alias.lower(), label)}”."
-        ]
+    errors |= _definition_errors(
+        in_use=in_use, label=label, unit=unit, min_value=min_value, max_value=max_value, alias_list=alias_list,
+        own_key=key,
+    )
     if errors:
         raise ApplicationError("The metric wasn't added: fix the fields below.", code="invalid_metric", fields=errors)
     try:
@@ -95,6 +110,66 @@ def kpi_metric_create(
         tenant=tenant, actor=actor, action="kpi_metric.created", target=metric,
         summary=f"Added the KPI “{label}” ({key})", data={"key": key, "unit": unit},
     )
+    return metric
+
+
+@transaction.atomic
+def kpi_metric_update(
+    *,
+    tenant: Tenant,
+    actor: User,
+    metric: KpiMetric,
+    label: str,
+    unit: str,
+    higher_is_better: bool,
+    min_value: float | None,
+    max_value: float | None,
+    aliases: str | list[str],
+) -> KpiMetric:
+    """Changes a custom KPI's name, unit, direction, accepted range or other names. The key stays:
+    files, column mappings and the API name the metric by it. Once values are imported the unit
+    can't change (they were measured in it) and the range must still hold every stored value."""
+    metric = KpiMetric.objects.for_tenant(tenant).select_for_update().get(pk=metric.pk)
+    if metric.is_builtin:
+        raise Conflict(f"“{metric.label}” is built in and can't be changed.", code="metric_builtin")
+    label = " ".join((label or "").split())
+    alias_list = _parse_aliases(aliases)
+    own_names = {metric.key, *(str(a).lower() for a in metric.aliases or [])}
+    in_use = {name: owner for name, owner in _names_in_use(tenant).items() if name not in own_names}
+    errors = _definition_errors(
+        in_use=in_use, label=label, unit=unit, min_value=min_value, max_value=max_value, alias_list=alias_list,
+        own_key=metric.key,
+    )
+    stored = KpiValue.objects.for_tenant(tenant).filter(metric_id=metric.id).aggregate(
+        count=Count("id"), lowest=Min("value"), highest=Max("value")
+    )
+    if stored["count"]:
+        if unit != metric.unit and "unit" not in errors:
+            count = stored["count"]
+            errors["unit"] = [
+                f"{count:,} imported value{'s were' if count != 1 else ' was'} measured in "
+                f"{metric.get_unit_display()}: the unit stays."
+            ]
+        if min_value is not None and "min_value" not in errors and stored["lowest"] < min_value:
+            errors["min_value"] = [f"Imported values go down to {stored['lowest']:g}: allow at least that."]
+        if max_value is not None and "max_value" not in errors and stored["highest"] > max_value:
+            errors["max_value"] = [f"Imported values go up to {stored['highest']:g}: allow at least that."]
+    if errors:
+        raise ApplicationError("The metric wasn't changed: fix the fields below.", code="invalid_metric", fields=errors)
+    before = {"label": metric.label, "unit": metric.unit, "higher_is_better": metric.higher_is_better,
+              "min_value": metric.min_value, "max_value": metric.max_value, "aliases": list(metric.aliases or [])}
+    after = {"label": label, "unit": unit, "higher_is_better": higher_is_better, "min_value": min_value,
+             "max_value": max_value, "aliases": alias_list}
+    changed = {name: value for name, value in after.items() if before[name] != value}
+    if changed:
+        for name, value in changed.items():
+            setattr(metric, name, value)
+        metric.save(update_fields=list(changed))
+        audit_record(
+            tenant=tenant, actor=actor, action="kpi_metric.updated", target=metric,
+            summary=f"Changed the KPI “{label}” ({metric.key})",
+            data={"key": metric.key, "changed": {name: [before[name], value] for name, value in changed.items()}},
+        )
     return metric
 
 

@@ -9,6 +9,7 @@ from .kpis import (
     kpi_import_progress,
     kpi_import_remap,
     kpi_metric_delete,
+    kpi_metric_edit,
     kpi_metrics,
 )
 
@@ -21,5 +22,6 @@ __all__ = [
     "kpi_import_progress",
     "kpi_import_remap",
     "kpi_metric_delete",
+    "kpi_metric_edit",
     "kpi_metrics",
 ]

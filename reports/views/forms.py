@@ -66,3 +66,17 @@ class KpiMetricForm(forms.Form):
         label="Other names in files", required=False, max_length=600,
         help_text="Comma-separated column or metric names your help desk uses for it, e.g. “Refund %, refunds”.",
     )
+
+
+class KpiMetricEditForm(KpiMetricForm):
+    """A custom KPI's definition, all but the key: files and mappings name the metric by it."""
+
+    key = None
+
+    @classmethod
+    def for_metric(cls, metric, data=None) -> "KpiMetricEditForm":
+        initial = {
+            "label": metric.label, "unit": metric.unit, "higher_is_better": "true" if metric.higher_is_better else "false",
+            "min_value": metric.min_value, "max_value": metric.max_value, "aliases": ", ".join(metric.aliases or []),
+        }
+        return cls(data, initial=initial)

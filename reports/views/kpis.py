@@ -18,7 +18,7 @@ from coachhub.tenancy.access import AUTHORS, REVIEWERS, require_role, role_requi
 from .. import selectors, services
 from ..kpi.importing import ensure_builtin_metrics
 from ..models import KpiImportStatus
-from .forms import KpiMetricForm, KpiReadingForm, KpiUploadForm
+from .forms import KpiMetricEditForm, KpiMetricForm, KpiReadingForm, KpiUploadForm
 
 
 @role_required(REVIEWERS)
@@ -176,6 +176,30 @@ def kpi_metrics(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     return render(
         request, "reports/kpi_metrics.html", {"metrics": metrics, "form": form, "can_edit": can_edit}, status=status
     )
+
+
+@role_required(AUTHORS)
+def kpi_metric_edit(request: HttpRequest, tenant_slug: str, metric_id: int) -> HttpResponse:
+    """Change a custom KPI's name, unit, direction, accepted range or other names (not its key)."""
+    metric = selectors.kpi_metric_get(tenant=request.tenant, metric_id=metric_id)
+    if metric.is_builtin:
+        messages.error(request, f"“{metric.label}” is built in and can't be changed.")
+        return redirect("kpi_metrics", tenant_slug=tenant_slug)
+    form = KpiMetricEditForm.for_metric(metric, request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                metric = services.kpi_metric_update(
+                    tenant=request.tenant, actor=request.user, metric=metric, **form.cleaned_data
+                )
+            except ApplicationError as exc:
+                form_apply_errors(form, exc)
+            else:
+                messages.success(request, f"Saved “{metric.label}”.")
+                return redirect("kpi_metrics", tenant_slug=tenant_slug)
+        status = 400
+    return render(request, "reports/kpi_metric_edit.html", {"metric": metric, "form": form}, status=status)
 
 
 @require_POST

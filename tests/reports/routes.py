@@ -32,6 +32,10 @@ def _import(world) -> dict:
 ROUTES = {
     "kpi_home": Route(TENANT_PAGE, only(REVIEWERS)),
     "kpi_metrics": Route(TENANT_PAGE, only(REVIEWERS)),
+    "kpi_metric_edit": Route(
+        TENANT_PAGE, only({LEAD, ADMIN}), kwargs=lambda w: {"metric_id": w.extra["custom_metric"].id},
+        has_object_ids=True,
+    ),
     "kpi_metric_delete": Route(
         TENANT_PAGE, only({LEAD, ADMIN}, 302), method="POST",
         kwargs=lambda w: {"metric_id": w.extra["custom_metric"].id}, has_object_ids=True,
@@ -59,4 +63,8 @@ ROUTES = {
         kwargs=lambda w: {"pk": w.extra["kpi_import"].id}, has_object_ids=True,
     ),
     "api-kpi-metric-list": Route(TENANT_API, only(REVIEWERS)),
+    "api-kpi-metric-detail": Route(
+        TENANT_API, only({LEAD, ADMIN}), method="PATCH", data=lambda w: {"label": "Refund rate"},
+        kwargs=lambda w: {"pk": w.extra["custom_metric"].id}, has_object_ids=True,
+    ),
 }

@@ -113,3 +113,89 @@ def test_the_api_adds_metrics_for_leads_with_the_one_error_shape(world_a):
                                  content_type="application/json")
     assert denied.status_code == 403
     assert _custom(world_a) == ["refund_rate"]
+
+
+def _refund_rate(world, client):
+    assert client.post("/t/acme/kpis/metrics/", REFUND_RATE).status_code == 302
+    with tenant_context(world.tenant):
+        return KpiMetric.objects.get(key="refund_rate")
+
+
+def test_a_lead_renames_a_metric_and_gives_it_another_file_name_that_imports_then_accept(
+    world_a, client_for, django_capture_on_commit_callbacks
+):
+    lead = client_for(world_a.member("enablement_lead"))
+    metric = _refund_rate(world_a, lead)
+    form = lead.get(f"/t/acme/kpis/metrics/{metric.id}/edit/").content.decode()
+    assert 'value="Refund rate"' in form and "refund_rate" in form
+    response = lead.post(
+        f"/t/acme/kpis/metrics/{metric.id}/edit/",
+        {**REFUND_RATE, "label": "Refunds issued (%)", "aliases": "Refund %, refunds issued, Refund pct"},
+    )
+    assert response.status_code == 302
+    page = lead.get("/t/acme/kpis/metrics/").content.decode()
+    assert "Refunds issued (%)" in page and "Refund pct" in page
+    with tenant_context(world_a.tenant):
+        metric.refresh_from_db()
+        assert (metric.key, metric.label) == ("refund_rate", "Refunds issued (%)")
+        event = AuditEvent.objects.get(action="kpi_metric.updated")
+        assert event.data["changed"]["label"] == ["Refund rate", "Refunds issued (%)"]
+    # A long file naming the metric by its new other name imports into it.
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    rep = world_a.member("rep")
+    csv = f"rep_email,period_start,metric,value\n{rep.user.email},2026-03-30,Refund pct,4\n".encode()
+    upload = lead.post("/t/acme/kpis/import/", {"file": SimpleUploadedFile("r.csv", csv), "source": "Desk"})
+    assert upload.status_code == 302, upload.content.decode()[:2000]
+    import_id = int(upload["Location"].rstrip("/").split("/")[-1])
+    with django_capture_on_commit_callbacks(execute=True):
+        assert lead.post(f"/t/acme/kpis/imports/{import_id}/commit/").status_code == 302
+    with tenant_context(world_a.tenant):
+        assert KpiValue.objects.get(membership=rep, metric=metric).value == 4.0
+
+
+def test_an_edit_that_would_strand_imported_values_is_refused_field_by_field(world_a, client_for):
+    admin = client_for(world_a.member("tenant_admin"))
+    metric = _refund_rate(world_a, admin)
+    with tenant_context(world_a.tenant):
+        KpiValue.objects.create(
+            tenant=world_a.tenant, membership=world_a.member("rep"), metric=metric, period_start="2026-03-30", value=42.0
+        )
+    response = admin.post(
+        f"/t/acme/kpis/metrics/{metric.id}/edit/",
+        {**REFUND_RATE, "unit": "seconds", "max_value": "40", "aliases": "CSAT"},
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "1 imported value was measured in %: the unit stays." in page
+    assert "Imported values go up to 42: allow at least that." in page
+    assert "already names the metric" in page
+    with tenant_context(world_a.tenant):
+        metric.refresh_from_db()
+        assert (metric.unit, metric.max_value, metric.aliases) == ("percent", 100.0, ["Refund %", "refunds issued"])
+        assert not AuditEvent.objects.filter(action="kpi_metric.updated").exists()
+
+
+def test_built_in_metrics_cant_be_edited(world_a, client_for):
+    admin = client_for(world_a.member("tenant_admin"))
+    admin.get("/t/acme/kpis/metrics/")  # creates the built-in metrics
+    with tenant_context(world_a.tenant):
+        csat = KpiMetric.objects.get(key="csat")
+    refused = admin.get(f"/t/acme/kpis/metrics/{csat.id}/edit/", follow=True)
+    assert "is built in and can&#x27;t be changed" in refused.content.decode()
+    api = admin.patch(f"/api/v1/t/acme/kpi-metrics/{csat.id}/", {"label": "Happiness"}, content_type="application/json")
+    assert api.status_code == 409 and api.json()["error"]["code"] == "metric_builtin"
+
+
+def test_the_api_changes_only_the_fields_it_is_sent(world_a, client_for):
+    lead = client_for(world_a.member("enablement_lead"))
+    metric = _refund_rate(world_a, lead)
+    response = lead.patch(
+        f"/api/v1/t/acme/kpi-metrics/{metric.id}/", {"higher_is_better": True, "max_value": 150},
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["label"], body["higher_is_better"], body["max_value"], body["min_value"]) == ("Refund rate", True, 150.0, 0.0)
+    bad = lead.patch(f"/api/v1/t/acme/kpi-metrics/{metric.id}/", {"min_value": 200}, content_type="application/json")
+    assert bad.status_code == 400 and "max_value" in bad.json()["error"]["fields"]
