@@ -285,7 +285,10 @@ def _turn_take_atomic(*, tenant, rep, session_id, text, delivery, audio, inline:
 def _answer_inline(context: ReplyContext) -> tuple[CustomerTurn, dict] | None:
     """The reply of an engine that answers in-process, or None: a remote engine, or one that failed
     (the rep's line is still saved, and the usual reply path reports the failure and offers a retry)."""
-    engine = engine_for(context)
+    try:
+        engine = engine_for(context)
+    except ApplicationError:  # e.g. the tenant's LLM endpoint was removed mid-session: reported after the save
+        return None
     if not getattr(engine, "answers_inline", False):
         return None
     try:
