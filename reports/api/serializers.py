@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from ..models import KpiImport, KpiMetric
+from ..models import KpiImport, KpiMetric, KpiUnit
 
 
 class KpiMetricOutput(serializers.ModelSerializer):
@@ -14,7 +14,7 @@ class KpiMetricOutput(serializers.ModelSerializer):
 class KpiMetricInput(serializers.Serializer):
     key = serializers.CharField(max_length=50, help_text="lowercase letters, digits and underscores, e.g. refund_rate")
     label = serializers.CharField(max_length=100)
-    unit = serializers.ChoiceField(choices=["percent", "seconds", "score", "number"], default="number")
+    unit = serializers.ChoiceField(choices=KpiUnit.choices, default=KpiUnit.NUMBER)
     higher_is_better = serializers.BooleanField(default=True)
     min_value = serializers.FloatField(required=False, allow_null=True, default=None)
     max_value = serializers.FloatField(required=False, allow_null=True, default=None)
@@ -28,7 +28,7 @@ class KpiMetricChangeInput(serializers.Serializer):
     """The fields to change on a custom KPI; the key can't change. Omitted fields keep their value."""
 
     label = serializers.CharField(max_length=100, required=False)
-    unit = serializers.ChoiceField(choices=["percent", "seconds", "score", "number"], required=False)
+    unit = serializers.ChoiceField(choices=KpiUnit.choices, required=False)
     higher_is_better = serializers.BooleanField(required=False)
     min_value = serializers.FloatField(required=False, allow_null=True)
     max_value = serializers.FloatField(required=False, allow_null=True)
