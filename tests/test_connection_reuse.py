@@ -167,3 +167,37 @@ def test_a_burst_of_concurrent_requests_waits_for_a_shared_redis_connection_inst
     for thread in threads:
         thread.join()
     assert failures == []
+
+
+def test_database_pool_size_puts_the_pooled_backend_behind_the_web_process():
+    import json
+    import os
+    import subprocess
+    import sys
+
+    require_postgresql("the pool is for PostgreSQL")
+    params = default_connection.settings_dict
+    url = f"postgres://{params['USER']}@{params['HOST'] or '127.0.0.1'}:{params['PORT'] or 5432}/{params['NAME']}"
+    script = (
+        "import json, threading, django; django.setup()\n"
+        "from django.conf import settings\n"
+        "from django.db import connection\n"
+        "pids = []\n"
+        "def request():\n"
+        "    from django.db import connection\n"
+        "    with connection.cursor() as cursor:\n"
+        "        cursor.execute('SELECT pg_backend_pid()'); pids.append(cursor.fetchone()[0])\n"
+        "    connection.close()\n"
+        "for _ in range(3):\n"
+        "    thread = threading.Thread(target=request); thread.start(); thread.join()\n"
+        "print(json.dumps({'engine': settings.DATABASES['default']['ENGINE'], 'pids': pids}))\n"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "coachhub.settings.local", "DATABASE_URL": url,
+           "DATABASE_POOL_SIZE": "4", "REDIS_URL": ""}
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert seen["engine"] == "coachhub.core.dbpool"
+    assert len(set(seen["pids"])) == 1, "three requests, one after another, shared one connection"
