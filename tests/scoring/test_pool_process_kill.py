@@ -12,8 +12,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import time
-from collections.abc import Callable
 
 import pytest
 
@@ -36,16 +34,7 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 HOLD_JUDGE_S = 300
 # The judge must keep waiting on the held call rather than time out and retry on its own.
 WORKER_ENV = {"LLM_TIMEOUT_S": str(HOLD_JUDGE_S + 30), "LLM_MAX_RETRIES": "0"}
-
-
-def _wait_for(what: str, check: Callable[[], object], workers: Workers, timeout_s: float = 60.0):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    pytest.fail(f"timed out after {timeout_s:.0f}s waiting for {what}\n--- worker logs ---\n{workers.logs()}")
+WAIT_S = 60.0
 
 
 def _worker_log(workers: Workers) -> str:
@@ -81,18 +70,18 @@ def test_a_pool_process_killed_mid_job_is_replaced_and_the_redelivered_job_score
         session_services.session_end(tenant=tenant, rep=world.member(Role.REP), session_id=session.id)
 
     # Mid-flight: the row is claimed and the judge has been asked, and has not answered.
-    _wait_for("the judge's first request", lambda: len(openai_server.chat_requests()) == 1, workers)
+    workers.wait_for("the judge's first request", lambda: len(openai_server.chat_requests()) == 1, WAIT_S)
     claimed = _scores(world, session).get()
     assert claimed.status == ScoreStatus.RUNNING and claimed.attempts == 1
-    pool = _wait_for("the pool process", lambda: Workers.pool_pids(worker), workers)
+    pool = workers.wait_for("the pool process", lambda: Workers.pool_pids(worker), WAIT_S)
     assert len(pool) == 1, f"expected one pool process with --concurrency=1, found {pool}"
 
     os.kill(pool[0], signal.SIGKILL)  # one fault: the pool process, not the worker
 
-    rows = _wait_for(
+    rows = workers.wait_for(
         "a finished score",
         lambda: [row for row in _scores(world, session) if row.status == ScoreStatus.DONE] or None,
-        workers,
+        WAIT_S,
     )
     assert worker.poll() is None, "the worker's main process died with its pool process"
     replacement = Workers.pool_pids(worker)
@@ -116,6 +105,6 @@ def test_a_pool_process_killed_mid_job_is_replaced_and_the_redelivered_job_score
 
     finished_before = _jobs_finished(workers)
     score_session.apply_async(kwargs={"tenant_id": tenant.id, "session_id": session.id})
-    _wait_for("the duplicate job to finish", lambda: _jobs_finished(workers) > finished_before, workers)
+    workers.wait_for("the duplicate job to finish", lambda: _jobs_finished(workers) > finished_before, WAIT_S)
     assert list(_scores(world, session).values_list("id", "attempts", "status")) == [(score.id, 2, ScoreStatus.DONE)]
     assert len(openai_server.chat_requests()) == 2

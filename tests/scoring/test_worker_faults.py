@@ -8,9 +8,6 @@ loop with a deadline.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 import pytest
 
 from coachhub.tenancy.context import tenant_context
@@ -23,15 +20,6 @@ from tests.scoring.factories import ended_session
 from tests.support.celery_worker import DEAD_BROKER, Workers, _point_app_at
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
-
-def _wait_for(what: str, check: Callable[[], object], workers: Workers, timeout_s: float = 45.0):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    pytest.fail(f"timed out after {timeout_s:.0f}s waiting for {what}\n--- worker logs ---\n{workers.logs()}")
 
 
 def _active_session(world):
@@ -48,7 +36,7 @@ def _scores(world, session):
 
 
 def _assert_scored_exactly_once(world, session, workers: Workers) -> SessionScore:
-    _wait_for("a finished score", lambda: _scores(world, session).filter(status=ScoreStatus.DONE).exists(), workers)
+    workers.wait_for("a finished score", lambda: _scores(world, session).filter(status=ScoreStatus.DONE).exists())
     rows = list(_scores(world, session))
     assert len(rows) == 1, rows
     score = rows[0]
@@ -72,8 +60,7 @@ def test_a_worker_killed_mid_job_is_redelivered_and_scores_once(workers):
     session = _active_session(world)
     doomed = workers.start(delay_s=60)  # holds the claim long enough to be killed with it
     _end(world, session)
-    _wait_for("the job to start", lambda: _scores(world, session).filter(status=ScoreStatus.RUNNING).exists(),
-              workers)
+    workers.wait_for("the job to start", lambda: _scores(world, session).filter(status=ScoreStatus.RUNNING).exists())
     workers.kill(doomed)
     assert _scores(world, session).get().status == ScoreStatus.RUNNING, "the kill left the claim behind"
 

@@ -142,6 +142,17 @@ class Workers:
     def logs(self) -> str:
         return "\n".join(path.read_text(errors="replace")[-3000:] for path in sorted(self.log_dir.glob("*.log")))
 
+    def wait_for(self, what: str, check, timeout_s: float = 45.0):
+        """Polls `check` until it returns something truthy (returned), or fails the test with the
+        workers' logs after `timeout_s`."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            value = check()
+            if value:
+                return value
+            time.sleep(0.1)
+        pytest.fail(f"timed out after {timeout_s:.0f}s waiting for {what}\n--- worker logs ---\n{self.logs()}")
+
 
 @pytest.fixture
 def workers(request, tmp_path) -> Iterator[Workers]:
