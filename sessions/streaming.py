@@ -81,11 +81,16 @@ def _done(stored, session: PracticeSession, tenant: Tenant, arrived_at: float | 
     )
 
 
+def saved_event(taken: services.TurnTaken) -> str:
+    """The first event of every turn: the rep's line as stored."""
+    return sse("saved", {"turn": {"index": taken.rep_turn.index, "text": taken.rep_turn.text}})
+
+
 def answered_events(*, tenant: Tenant, taken: services.TurnTaken, arrived_at: float | None = None) -> list[str]:
     """The SSE body of a turn whose reply was stored with the rep's line (the embedded customer):
     the same `saved`, `delta`, `done` sequence a streamed reply produces."""
     return [
-        sse("saved", {"turn": {"index": taken.rep_turn.index, "text": taken.rep_turn.text}}),
+        saved_event(taken),
         sse("delta", {"text": taken.reply.text}),
         _done(taken.reply, taken.session, tenant, arrived_at),
     ]

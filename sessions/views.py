@@ -19,7 +19,7 @@ from scenarios.models import ScenarioVersion, VersionStatus
 
 from . import selectors, services
 from .models import SessionStatus
-from .streaming import answered_events, in_tenant, reply_events, sse
+from .streaming import answered_events, in_tenant, reply_events, saved_event, sse
 
 
 @role_required(ALL_ROLES)
@@ -161,9 +161,9 @@ def _reply_stream(request: HttpRequest, taken: services.TurnTaken, first: list[s
         response = HttpResponse(body, content_type="text/event-stream; charset=utf-8")
         response["Cache-Control"] = "no-cache"
         return response
-    saved = sse("saved", {"turn": {"index": taken.rep_turn.index, "text": taken.rep_turn.text}})
     return _stream(reply_events(
-        tenant=request.tenant, rep=request.membership, session_id=taken.context.session_id, first=[*first, saved],
+        tenant=request.tenant, rep=request.membership, session_id=taken.context.session_id,
+        first=[*first, saved_event(taken)],
         context=taken.context, arrived_at=arrived_at,
     ))
 
