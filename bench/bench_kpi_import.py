@@ -10,17 +10,24 @@ Prints figures and the ratio (goal: import ≥ 0.5× COPY); never pass/fail. Eac
 phases (validate, stage = COPY into the temporary table, upsert = compare and write, commit), with
 the same functions the service calls, so it is clear where the time goes; "total" is the service.
 
+Two floors put the goal in proportion, measured in the same run and rolled back: a binary COPY of the
+already-validated rows straight into the KPI table (its heap and indexes, no checks at all: no
+import into this table can be faster), and the same COPY into an index-less copy of the table (the
+heap alone: one row per rep, metric and week).
+
 Run: DATABASE_URL=postgres://postgres@127.0.0.1:5432/coachhub_bench .venv/bin/python bench/bench_kpi_import.py
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
 import tempfile
 import time
-from datetime import timedelta
+from array import array
+from datetime import date, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -29,6 +36,8 @@ from bench._server import setup_django  # noqa: E402
 
 METRICS = ("csat", "avg_handling_time", "escalation_rate", "first_contact_resolution", "nps")
 TENANT_SLUG = "kpi-bench"
+POSTGRES_EPOCH = date(2000, 1, 1).toordinal()
+POSTGRES_EPOCH_UNIX = 946_684_800  # 2000-01-01T00:00:00Z
 
 
 def seed_tenant(reps: int):
@@ -118,6 +127,53 @@ def time_phases(tenant, path: Path) -> dict[str, float]:
     return phases
 
 
+def time_floors(tenant, path: Path) -> dict[str, float]:
+    """Writing the validated rows with nothing else done, rolled back: into the KPI table itself, in
+    its index order, and into an index-less copy of it."""
+    from django.db import connection, transaction
+
+    from coachhub.tenancy.context import tenant_context
+    from reports import services
+    from reports.kpi.importing import _binary_copy
+    from reports.models import KpiValue
+
+    table = connection.ops.quote_name(KpiValue._meta.db_table)
+    with tenant_context(tenant):
+        source = services.kpi_source_save(tenant=tenant, actor=None, name="Bench export")
+        validation, _ = services._validate_path(tenant=tenant, source=source, path=path, actor=None)
+    rows = validation.rows
+    order = sorted(range(len(rows)), key=lambda i: (rows.membership_ids[i], rows.metric_ids[i], rows.periods[i]))
+    count = len(order)
+    columns = (
+        array("q", [tenant.pk]) * count,
+        array("q", (rows.membership_ids[i] for i in order)),
+        array("q", (rows.metric_ids[i] for i in order)),
+        # binary COPY of a date: days since 2000-01-01
+        array("i", (rows.periods[i] - POSTGRES_EPOCH for i in order)),
+        array("d", (rows.values[i] for i in order)),
+        # binary COPY of a timestamptz: microseconds since 2000-01-01 UTC
+        array("q", [int((time.time() - POSTGRES_EPOCH_UNIX) * 1_000_000)]) * count,
+    )
+    payload = _binary_copy(*columns)
+    floors: dict[str, float] = {}
+    for label, target in (("into the KPI table", table), ("into an index-less copy of it", "kpi_floor_heap")):
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                if target == "kpi_floor_heap":
+                    cursor.execute(f"CREATE TEMPORARY TABLE kpi_floor_heap (LIKE {table} INCLUDING DEFAULTS "
+                                   "INCLUDING IDENTITY) ON COMMIT DROP")
+                started = time.perf_counter()
+                cursor.cursor.copy_expert(
+                    f"COPY {target} (tenant_id, membership_id, metric_id, period_start, value, updated_at) FROM STDIN "
+                    "(FORMAT binary)", io.BytesIO(payload), size=1 << 20,
+                )
+                floors[label] = time.perf_counter() - started
+            transaction.set_rollback(True)
+    with connection.cursor() as cursor:
+        cursor.execute(f"VACUUM {table}")
+    return floors
+
+
 def show_phases(phases: dict[str, float]) -> str:
     return ", ".join(f"{name} {seconds:.2f} s" for name, seconds in phases.items())
 
@@ -175,6 +231,10 @@ def main() -> None:
         copy_rate = copied / copy_seconds
         print(f"raw COPY into a plain staging table: {copy_seconds:.2f} s, {copy_rate:,.0f} rows/s")
 
+        floors = time_floors(tenant, path)
+        for label, seconds in floors.items():
+            print(f"floor: binary COPY of the validated rows {label} (no checks, rolled back): {seconds:.2f} s, "
+                  f"{rows / seconds:,.0f} rows/s ({rows / seconds / copy_rate:.2f}× COPY)")
         phases = time_phases(tenant, path)
         print(f"phases (empty table, rolled back): {show_phases(phases)}")
         first_seconds, first = time_import(tenant, path)

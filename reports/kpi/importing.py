@@ -330,25 +330,26 @@ def _stage(rows: ValidRows) -> str:
 
 
 # PostgreSQL's binary COPY: a header, then per row a field count and each field as (length, big-endian
-# bytes), then -1. Rows here are fixed-width, so the whole buffer is a template row repeated, with each
-# byte position of each column filled in one strided slice assignment (C speed, no per-row Python).
+# bytes), then -1. Rows of fixed-width columns are all alike, so the whole buffer is a template row
+# repeated, with each byte position of each column filled in one strided slice assignment (C speed,
+# no per-row Python).
 _COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
 _COPY_TRAILER = b"\xff\xff"
-_COPY_ROW = (
-    b"\x00\x04"  # 4 fields
-    + b"\x00\x00\x00\x08" + bytes(8)  # membership_id bigint
-    + b"\x00\x00\x00\x08" + bytes(8)  # metric_id bigint
-    + b"\x00\x00\x00\x04" + bytes(4)  # period integer
-    + b"\x00\x00\x00\x08" + bytes(8)  # value double precision
-)
-_COPY_OFFSETS = (6, 18, 30, 38)  # where each column's bytes start within a row
 
 
 def _binary_copy(*columns: array) -> bytes:
+    """Binary COPY data for equally long typed arrays, one per column, each field as wide as its
+    array's items (8-byte "q" for bigint, "d" for double precision; 4-byte "i" for integer/date)."""
     count = len(columns[0])
-    width = len(_COPY_ROW)
-    body = bytearray(_COPY_ROW * count)
-    for column, offset in zip(columns, _COPY_OFFSETS, strict=True):
+    template = bytearray(len(columns).to_bytes(2, "big"))
+    offsets = []
+    for column in columns:
+        template += column.itemsize.to_bytes(4, "big")
+        offsets.append(len(template))
+        template += bytes(column.itemsize)
+    width = len(template)
+    body = bytearray(bytes(template) * count)
+    for column, offset in zip(columns, offsets, strict=True):
         if sys.byteorder == "little":
             column = array(column.typecode, column)
             column.byteswap()
