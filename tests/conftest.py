@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pytest
 from django.test import Client
 
+from coachhub.core.dbpool.base import close_pools
 from coachhub.tenancy.models import Membership, Role, Team, TeamRole, Tenant
 from tests.factories import MembershipFactory, TeamFactory, TeamMembershipFactory, TenantFactory, UserFactory
 
@@ -115,4 +116,7 @@ def django_db_setup(django_db_setup, django_db_blocker):
     yield
     with django_db_blocker.unblock():
         db.close()
+    # With DATABASE_POOL_SIZE set, closed connections wait in the pool: close them, or the test
+    # database can't be dropped.
+    close_pools()
     db.settings_dict["USER"] = owner

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 
+import psycopg2
 import pytest
 import redis
 from django.conf import settings
@@ -92,8 +93,14 @@ def test_a_transaction_left_open_is_rolled_back_before_the_connection_is_reused(
 def test_a_connection_the_server_dropped_while_pooled_is_replaced_not_handed_to_a_request():
     pooled = _pooled("pool-dropped", POOL_PING_AFTER_S=0)
     dropped = _as_request(pooled, _backend_pid)
-    with default_connection.cursor() as cursor:
-        cursor.execute("SELECT pg_terminate_backend(%s)", [dropped])
+    # From a connection of its own: with DATABASE_POOL_SIZE set the test's default connection is
+    # pooled too, and could be the very one it drops.
+    killer = psycopg2.connect(**default_connection.get_connection_params())
+    try:
+        with killer.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [dropped])
+    finally:
+        killer.close()
     replacement = _as_request(pooled, _backend_pid)
     assert replacement != dropped
 

@@ -96,6 +96,7 @@ class Workers:
             "TEST_VISIBILITY_TIMEOUT_S": str(VISIBILITY_TIMEOUT_S),
             "TEST_WORKER_NAME": name,
             "PYTHONUNBUFFERED": "1",
+            "DATABASE_POOL_SIZE": "0",  # as deployed: the pool is the web process's, never a worker's
             **extra_env,
         }
         log = open(self.log_dir / f"worker-{len(self.procs)}.log", "wb")  # noqa: SIM115 (kept open for the process)
