@@ -5,7 +5,7 @@ Starts the loopback OpenAI-compatible server, measures the time from POSTing a r
 customer's reply, then the server's own time to first content chunk for the very request CoachHub
 sent it, with a plain streaming client. Prints figures, never pass/fail.
 
-    .venv/bin/python bench/bench_first_token.py [--runs 60]
+    .venv/bin/python bench/bench_first_token.py [--runs 100]
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ async def coachhub_ttft(base: str, version_id: int, cookies: dict, runs: int) ->
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=60)
+    parser.add_argument("--runs", type=int, default=100)
     args = parser.parse_args()
     server = OpenAIServer(chunk_chars=4, chunk_delay_s=0.005).start()
     try:
