@@ -467,6 +467,23 @@ def test_a_queued_import_page_polls_for_progress(world_a, client_for):
     assert 'hx-trigger="every 1s"' in page and "<progress" in page
 
 
+def test_a_large_import_shows_its_counts_with_thousands_separators(world_a, client_for):
+    kpi_import = preview(world_a, good_long(world_a))
+    imports = KpiImport.objects.for_tenant(world_a.tenant).filter(pk=kpi_import.pk)
+    manager = client_for(world_a.member("manager"))
+    progress_url = reverse("kpi_import_progress", args=[world_a.tenant.slug, kpi_import.id])
+    detail_url = reverse("kpi_import_detail", args=[world_a.tenant.slug, kpi_import.id])
+    with tenant_context(world_a.tenant):
+        imports.update(status=KpiImportStatus.RUNNING, total_rows=1_000_000, processed_rows=250_000)
+    assert "Checking rows: 250,000 of 1,000,000" in manager.get(progress_url).content.decode()
+    with tenant_context(world_a.tenant):
+        imports.update(processed_rows=1_000_000)
+    assert "Writing 1,000,000 rows…" in manager.get(progress_url).content.decode()
+    with tenant_context(world_a.tenant):
+        imports.update(status=KpiImportStatus.COMMITTED, created_count=990_000, updated_count=10_000)
+    assert "Imported: 990,000 new and 10,000 updated values." in manager.get(detail_url).content.decode()
+
+
 def test_remapping_saves_the_source_and_checks_again(world_a, client_for):
     rep = world_a.member("rep").user.email
     raw = csv_bytes(["Agent,Semaine,Satisfaction client", f"{rep},{WEEK:%d/%m/%Y},91%"])
