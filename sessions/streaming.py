@@ -13,6 +13,7 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.db import DatabaseError
+from django.http import HttpResponse, StreamingHttpResponse
 from django.urls import reverse
 
 from coachhub.core.db import release_connections
@@ -94,6 +95,31 @@ def answered_events(*, tenant: Tenant, taken: services.TurnTaken, arrived_at: fl
         sse("delta", {"text": taken.reply.text}),
         _done(taken.reply, taken.session, tenant, arrived_at),
     ]
+
+
+def event_stream(events: AsyncIterator[str]) -> StreamingHttpResponse:
+    """A streamed `text/event-stream` response: each event leaves as soon as it is produced."""
+    response = StreamingHttpResponse(events, content_type="text/event-stream; charset=utf-8")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # let nginx-style proxies pass tokens through at once
+    return response
+
+
+def turn_response(
+    *, tenant: Tenant, rep: Membership, taken: services.TurnTaken, arrived_at: float | None = None,
+    first: list[str] | tuple[str, ...] = (),
+) -> HttpResponse:
+    """The events of a saved rep line's reply (for pages and the API alike), after `first`: the
+    reply already stored with the line (embedded customer) in one body, or the LLM's streamed now."""
+    if taken.reply is not None:  # the whole body is known: no stream to hold open, no thread to consume it
+        body = "".join([*first, *answered_events(tenant=tenant, taken=taken, arrived_at=arrived_at)])
+        response = HttpResponse(body, content_type="text/event-stream; charset=utf-8")
+        response["Cache-Control"] = "no-cache"
+        return response
+    return event_stream(reply_events(
+        tenant=tenant, rep=rep, session_id=taken.context.session_id, first=[*first, saved_event(taken)],
+        context=taken.context, arrived_at=arrived_at,
+    ))
 
 
 async def reply_events(

@@ -7,7 +7,7 @@ from asgiref.sync import sync_to_async
 from django.contrib import messages
 from django.core.files.base import ContentFile
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_POST
@@ -19,7 +19,7 @@ from scenarios.models import ScenarioVersion, VersionStatus
 
 from . import selectors, services
 from .models import SessionStatus
-from .streaming import answered_events, in_tenant, reply_events, saved_event, sse
+from .streaming import event_stream, in_tenant, reply_events, sse, turn_response
 
 
 @role_required(ALL_ROLES)
@@ -125,13 +125,6 @@ def session_end(request: HttpRequest, tenant_slug: str, session_id: int) -> Http
     return redirect("session_detail", tenant_slug=tenant_slug, session_id=session_id)
 
 
-def _stream(events) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(events, content_type="text/event-stream; charset=utf-8")
-    response["Cache-Control"] = "no-cache"
-    response["X-Accel-Buffering"] = "no"  # let nginx-style proxies pass tokens through at once
-    return response
-
-
 # The turn and retry views are sync on purpose. The middleware in front of them (tenancy, WhiteNoise,
 # ratelimit) is sync-only, so under ASGI the request already runs in its own thread when it reaches
 # the view: saving the rep's line right there, inside the request's tenant context, costs no thread
@@ -150,22 +143,7 @@ def session_turn(request: HttpRequest, tenant_slug: str, session_id: int) -> Htt
         )
     except ApplicationError as exc:
         return _stream_error(exc)
-    return _reply_stream(request, taken)
-
-
-def _reply_stream(request: HttpRequest, taken: services.TurnTaken, first: list[str] = ()) -> StreamingHttpResponse:
-    """The reply to a saved rep line: already stored with it (embedded customer), or streamed now."""
-    arrived_at = getattr(request, "arrived_at", None)
-    if taken.reply is not None:  # the whole body is known: no stream to hold open, no thread to consume it
-        body = "".join([*first, *answered_events(tenant=request.tenant, taken=taken, arrived_at=arrived_at)])
-        response = HttpResponse(body, content_type="text/event-stream; charset=utf-8")
-        response["Cache-Control"] = "no-cache"
-        return response
-    return _stream(reply_events(
-        tenant=request.tenant, rep=request.membership, session_id=taken.context.session_id,
-        first=[*first, saved_event(taken)],
-        context=taken.context, arrived_at=arrived_at,
-    ))
+    return turn_response(tenant=tenant, rep=rep, taken=taken, arrived_at=getattr(request, "arrived_at", None))
 
 
 @require_POST
@@ -174,7 +152,7 @@ def session_reply_retry(request: HttpRequest, tenant_slug: str, session_id: int)
     """Streams the customer's reply to a saved rep line whose reply failed earlier."""
     tenant, rep = request.tenant, request.membership
     selectors.session_get_own(tenant=tenant, rep=rep, session_id=session_id)
-    return _stream(reply_events(
+    return event_stream(reply_events(
         tenant=tenant, rep=rep, session_id=session_id, arrived_at=getattr(request, "arrived_at", None)
     ))
 
@@ -197,7 +175,10 @@ async def session_voice_turn(request: HttpRequest, tenant_slug: str, session_id:
         )
     except ApplicationError as exc:
         return _stream_error(exc)
-    return _reply_stream(request, taken, first=[sse("transcript", {"text": text, "delivery": delivery})])
+    return turn_response(
+        tenant=tenant, rep=rep, taken=taken, arrived_at=getattr(request, "arrived_at", None),
+        first=[sse("transcript", {"text": text, "delivery": delivery})],
+    )
 
 
 def _stream_error(exc: ApplicationError) -> HttpResponse:

@@ -13,6 +13,7 @@ from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 UNSAFE_METHODS = ("POST", "PUT", "PATCH")
+EVENT_STREAM = "text/event-stream"
 
 
 class ErrorDetailOutput(serializers.Serializer):
@@ -51,7 +52,16 @@ class CoachHubAutoSchema(AutoSchema):
         responses = super()._get_response_bodies(direction)
         if direction != "response":
             return responses
+        media_types = self.map_renderers("media_type")
+        json_types = [m for m in media_types if m != EVENT_STREAM]
         for code, response in self._error_responses().items():
             if code not in responses:
-                responses[code] = self._get_response_for_code(response, code, direction=direction)
+                responses[code] = self._get_response_for_code(response, code, json_types, direction=direction)
+                if EVENT_STREAM in media_types:
+                    # An endpoint that can stream sends the same refusal as one `error` event (text).
+                    responses[code]["content"][EVENT_STREAM] = {"schema": {"type": "string"}}
         return responses
+
+    def _get_format_parameters(self):
+        # Formats are chosen by the Accept header; DRF's `?format=` override isn't part of the API.
+        return []

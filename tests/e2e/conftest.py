@@ -46,16 +46,33 @@ def browser(playwright_instance):
     browser.close()
 
 
-@pytest.fixture
-def page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1200, "height": 850})
+def _open_page(browser, base_url: str):
+    context = browser.new_context(base_url=base_url, viewport={"width": 1200, "height": 850})
     page = context.new_page()
     page.set_default_timeout(15000)
     errors: list[str] = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     page.console_errors = errors
+    return context, page
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context, page = _open_page(browser, live_server.url)
     yield page
     context.close()
+
+
+@pytest.fixture
+def asgi_page(browser, transactional_db):
+    """A page on CoachHub served by uvicorn (ASGI), as in production: streamed replies arrive as
+    they are produced, where Django's WSGI live server sends them whole."""
+    from tests.support.asgi_server import AsgiServer
+
+    with AsgiServer() as server:
+        context, page = _open_page(browser, server.url)
+        yield page
+        context.close()
 
 
 def screenshot(page, name: str) -> Path:
