@@ -140,3 +140,30 @@ def test_through_uvicorn_the_llm_reply_reaches_an_api_client_while_it_is_being_w
     assert "".join(piece for _, piece in deltas) == text == arrivals[-1][2]["turn"]["text"]
     first_delta, done = deltas[0][0], arrivals[-1][0]
     assert done - first_delta > 0.4, f"the pieces arrived together ({first_delta:.2f} s and {done:.2f} s)"
+
+
+@pytest.mark.django_db
+def test_a_streamed_voice_turn_opens_with_its_transcript_and_bad_audio_is_one_error_event(world_a, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.sessions.audio import speak
+
+    settings.MEDIA_ROOT = tmp_path
+    api = _client(world_a)
+    session_id = _start(api, publish_library_scenario(world_a.tenant))
+    url = f"/api/v1/t/acme/sessions/{session_id}/audio/"
+    line = "I am so sorry about the suit. Let me send the right size today."
+    response = api.post(url, {"audio": SimpleUploadedFile("line.wav", speak(line), content_type="audio/wav")},
+                        HTTP_ACCEPT=SSE)
+    assert response.status_code == 200, response.content
+    events = read_events(response)
+    assert [kind for kind, _ in events] == ["transcript", "saved", "delta", "done"]
+    transcript = events[0][1]
+    assert "suit" in transcript["text"].lower() and transcript["delivery"]["words_per_minute"] > 0
+    assert events[1][1]["turn"]["text"] == transcript["text"]
+
+    garbage = api.post(url, {"audio": SimpleUploadedFile("x.wav", b"not audio at all" * 50)}, HTTP_ACCEPT=SSE)
+    assert 400 <= garbage.status_code < 500
+    ((kind, error),) = read_events(garbage)
+    assert kind == "error" and error["message"]
+    assert _speakers(world_a, session_id) == ["customer", "rep", "customer"], "the refused recording stored nothing"
