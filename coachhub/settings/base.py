@@ -155,7 +155,7 @@ FIELD_ENCRYPTION_KEY = env("FIELD_ENCRYPTION_KEY", default="")
 TRANSCRIPTION_MODEL = env("TRANSCRIPTION_MODEL", default="")
 TRANSCRIPTION_COMPUTE_TYPE = env("TRANSCRIPTION_COMPUTE_TYPE", default="int8")
 TRANSCRIPTION_CPU_THREADS = env.int("TRANSCRIPTION_CPU_THREADS", default=0)
-# 5 reads short, clipped rep phrases best; 1 (greedy) is ~20% faster (bench/bench_transcription.py).
+# Why 3: sessions/voice/transcribe.py (DEFAULT_BEAM_SIZE); bench/bench_transcription.py prints every beam.
 TRANSCRIPTION_BEAM_SIZE = env.int("TRANSCRIPTION_BEAM_SIZE", default=3)
 TRANSCRIPTION_VAD = env.bool("TRANSCRIPTION_VAD", default=True)
 AUDIO_MAX_BYTES = env.int("AUDIO_MAX_BYTES", default=10 * 1024 * 1024)
