@@ -24,7 +24,12 @@ from coachhub.tenancy.models import Membership, Tenant, User
 from coachhub.tenancy.selectors import membership_for_user
 from coachhub.tenancy.services import audit_record
 
-from .kpi.custom_metrics import kpi_metric_create, kpi_metric_delete, kpi_metric_update  # noqa: F401  (the app's write API)
+from .kpi.custom_metrics import (  # noqa: F401  (the app's write API)
+    kpi_metric_create,
+    kpi_metric_definition,
+    kpi_metric_delete,
+    kpi_metric_update,
+)
 from .kpi.importing import change_counts, existing_for_sample, metric_rules, rep_directory, write_rows
 from .kpi.parsing import FileScan, KpiFileError, scan_file
 from .kpi.validation import Validation, validate_kpi_file

@@ -117,12 +117,9 @@ class KpiMetricViewSet(mixins.ListModelMixin, TenantViewSet):
         metric = self.get_object()
         data = s.KpiMetricChangeInput(data=request.data)
         data.is_valid(raise_exception=True)
-        current = {
-            "label": metric.label, "unit": metric.unit, "higher_is_better": metric.higher_is_better,
-            "min_value": metric.min_value, "max_value": metric.max_value, "aliases": list(metric.aliases or []),
-        }
         metric = services.kpi_metric_update(
-            tenant=self.tenant, actor=request.user, metric=metric, **{**current, **data.validated_data}
+            tenant=self.tenant, actor=request.user, metric=metric,
+            **{**services.kpi_metric_definition(metric), **data.validated_data},
         )
         return Response(s.KpiMetricOutput(metric).data)
 

@@ -113,6 +113,14 @@ def kpi_metric_create(
     return metric
 
 
+def kpi_metric_definition(metric: KpiMetric) -> dict:
+    """What `kpi_metric_update` may change on a metric, as it is now (its keyword arguments)."""
+    return {
+        "label": metric.label, "unit": metric.unit, "higher_is_better": metric.higher_is_better,
+        "min_value": metric.min_value, "max_value": metric.max_value, "aliases": list(metric.aliases or []),
+    }
+
+
 @transaction.atomic
 def kpi_metric_update(
     *,
@@ -156,8 +164,7 @@ def kpi_metric_update(
             errors["max_value"] = [f"Imported values go up to {stored['highest']:g}: allow at least that."]
     if errors:
         raise ApplicationError("The metric wasn't changed: fix the fields below.", code="invalid_metric", fields=errors)
-    before = {"label": metric.label, "unit": metric.unit, "higher_is_better": metric.higher_is_better,
-              "min_value": metric.min_value, "max_value": metric.max_value, "aliases": list(metric.aliases or [])}
+    before = kpi_metric_definition(metric)
     after = {"label": label, "unit": unit, "higher_is_better": higher_is_better, "min_value": min_value,
              "max_value": max_value, "aliases": alias_list}
     changed = {name: value for name, value in after.items() if before[name] != value}

@@ -2,6 +2,7 @@
 
 from django import forms
 
+from ..kpi.custom_metrics import kpi_metric_definition
 from ..models import KpiDateFormat, KpiDelimiter, KpiFormat, KpiUnit
 
 REP_KEY_CHOICES = [("", "Detect from the header"), ("email", "Email"), ("external_id", "Help-desk id (external id)")]
@@ -75,8 +76,9 @@ class KpiMetricEditForm(KpiMetricForm):
 
     @classmethod
     def for_metric(cls, metric, data=None) -> "KpiMetricEditForm":
+        current = kpi_metric_definition(metric)
         initial = {
-            "label": metric.label, "unit": metric.unit, "higher_is_better": "true" if metric.higher_is_better else "false",
-            "min_value": metric.min_value, "max_value": metric.max_value, "aliases": ", ".join(metric.aliases or []),
+            **current, "higher_is_better": "true" if current["higher_is_better"] else "false",
+            "aliases": ", ".join(current["aliases"]),
         }
         return cls(data, initial=initial)
