@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from coachhub.tenancy.context import tenant_context
 from sessions.models import PracticeSession, Turn
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, screenshot
-from tests.sessions.helpers import publish_library_scenario
+from tests.sessions.helpers import publish_library_scenario, use_llm_customer
 from tests.sessions.scripts import SUPPORTIVE_SCRIPTS
 from tests.support.openai_server import reply
 
@@ -100,13 +100,8 @@ def test_rep_completes_a_voice_turn_with_the_fake_microphone(browser, live_serve
 def test_rep_completes_a_text_session_against_an_openai_compatible_server(asgi_page, world_a, openai_server):
     """Served by uvicorn, as in production: the reply grows in the page chunk by chunk while the
     model is still writing it, and the frustration side channel never shows."""
-    from coachhub.tenancy import services as tenancy_services
-
     page = asgi_page
-    tenancy_services.ai_settings_update(
-        tenant=world_a.tenant, actor=world_a.member("tenant_admin").user, customer_engine="llm",
-        scorer_engine="embedded", llm_base_url=openai_server.base_url, llm_model="coachhub-test-model",
-    )
+    use_llm_customer(world_a, openai_server)
     first = "Fine, I'm listening. What can you actually do about the boxes I keep getting?"
     openai_server.script(
         reply(f"{first}\n[[state frustration=45 end=none]]"),

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import warnings
 
+from coachhub.tenancy import services as tenancy_services
 from coachhub.tenancy.context import tenant_context
+from coachhub.tenancy.models import Role
 from scenarios.library import library_get
 from scenarios.models import Scenario, ScenarioVersion
 from tests.support.sse import parse_events
@@ -19,6 +21,14 @@ def publish_library_scenario(tenant, slug: str = "wrong-suit-before-wedding") ->
         return ScenarioVersion.objects.create(
             tenant=tenant, scenario=scenario, number=1, status="published", spec=spec.to_dict()
         )
+
+
+def use_llm_customer(world, openai_server, **settings) -> None:
+    """The tenant's customer becomes the LLM at the loopback OpenAI-compatible server (its admin sets it)."""
+    tenancy_services.ai_settings_update(
+        tenant=world.tenant, actor=world.member(Role.TENANT_ADMIN).user, customer_engine="llm",
+        scorer_engine="embedded", llm_base_url=openai_server.base_url, llm_model="coachhub-test-model", **settings,
+    )
 
 
 def read_events(response) -> list[tuple[str, dict]]:

@@ -10,7 +10,7 @@ from django.test import Client
 from coachhub.tenancy import services as tenancy_services
 from coachhub.tenancy.context import tenant_context
 from sessions.models import Turn
-from tests.sessions.helpers import publish_library_scenario, read_events
+from tests.sessions.helpers import publish_library_scenario, read_events, use_llm_customer
 from tests.support.asgi_server import AsgiServer
 from tests.support.openai_server import reply, status
 from tests.support.sse import parse_events
@@ -37,13 +37,6 @@ def _say(api: Client, session_id: int, text: str):
     return api.post(
         f"/api/v1/t/acme/sessions/{session_id}/turns/", {"text": text}, content_type="application/json",
         HTTP_ACCEPT=SSE,
-    )
-
-
-def _use_llm(world, openai_server) -> None:
-    tenancy_services.ai_settings_update(
-        tenant=world.tenant, actor=world.member("tenant_admin").user, customer_engine="llm",
-        scorer_engine="embedded", llm_base_url=openai_server.base_url, llm_model="coachhub-test-model",
     )
 
 
@@ -98,7 +91,7 @@ def test_a_refused_streamed_turn_keeps_its_status_and_says_why_in_an_error_event
 
 @pytest.mark.django_db
 def test_a_failed_streamed_reply_keeps_the_line_and_the_streamed_retry_answers_it(world_a, openai_server):
-    _use_llm(world_a, openai_server)
+    use_llm_customer(world_a, openai_server)
     api = _client(world_a)
     session_id = _start(api, publish_library_scenario(world_a.tenant))
     openai_server.script(status(500), status(500), status(500))
@@ -116,7 +109,7 @@ def test_a_failed_streamed_reply_keeps_the_line_and_the_streamed_retry_answers_i
 @pytest.mark.django_db(transaction=True)
 def test_through_uvicorn_the_llm_reply_reaches_an_api_client_while_it_is_being_written(world_a, openai_server):
     """Served as in production (ASGI): each chunk leaves when the model writes it, not at the end."""
-    _use_llm(world_a, openai_server)
+    use_llm_customer(world_a, openai_server)
     version = publish_library_scenario(world_a.tenant)
     text = "I've been waiting on hold for an hour and the box still hasn't been cancelled."
     openai_server.script(reply(f"{text}\n[[state frustration=60 end=none]]"))

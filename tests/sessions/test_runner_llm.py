@@ -3,11 +3,10 @@ replies, provider faults that never lose a turn, the tenant's encrypted key, jai
 
 import pytest
 
-from coachhub.tenancy import services as tenancy_services
 from coachhub.tenancy.context import tenant_context
 from coachhub.tenancy.models import AISettings
 from sessions.models import PracticeSession, Turn
-from tests.sessions.helpers import publish_library_scenario, read_events
+from tests.sessions.helpers import publish_library_scenario, read_events, use_llm_customer
 from tests.support.openai_server import drop_after, reply, status
 
 pytestmark = pytest.mark.django_db
@@ -17,11 +16,7 @@ SECRET = "sk-test-do-not-show-0123456789"
 
 @pytest.fixture
 def llm_world(world_a, openai_server):
-    tenancy_services.ai_settings_update(
-        tenant=world_a.tenant, actor=world_a.member("tenant_admin").user, customer_engine="llm",
-        scorer_engine="embedded", llm_base_url=openai_server.base_url, llm_model="coachhub-test-model",
-        llm_api_key=SECRET,
-    )
+    use_llm_customer(world_a, openai_server, llm_api_key=SECRET)
     openai_server.api_key = SECRET
     version = publish_library_scenario(world_a.tenant)
     return world_a, version

@@ -12,8 +12,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from coachhub.tenancy import services as tenancy_services
-from tests.sessions.helpers import publish_library_scenario, read_events
+from tests.sessions.helpers import publish_library_scenario, read_events, use_llm_customer
 
 pytestmark = pytest.mark.django_db
 
@@ -56,10 +55,7 @@ def test_an_embedded_turn_costs_seven_statements_in_one_transaction(world_a, cli
 
 
 def test_an_llm_turn_adds_only_the_budget_and_endpoint_reads(world_a, client_for, openai_server):
-    tenancy_services.ai_settings_update(
-        tenant=world_a.tenant, actor=world_a.member("tenant_admin").user, customer_engine="llm",
-        scorer_engine="embedded", llm_base_url=openai_server.base_url, llm_model="coachhub-test-model",
-    )
+    use_llm_customer(world_a, openai_server)
     version = publish_library_scenario(world_a.tenant)
     rep = client_for(world_a.member("rep"))
     session_id = _start(rep, version)

@@ -16,7 +16,6 @@ from asgiref.sync import async_to_sync
 from django.db import connection
 from django.test import AsyncClient
 
-from coachhub.tenancy import services as tenancy_services
 from coachhub.tenancy.context import get_current_tenant, tenant_context
 from coachhub.tenancy.models import Role
 from scoring.models import ScoreStatus, SessionScore
@@ -24,7 +23,7 @@ from sessions import services as session_services
 from sessions.models import PracticeSession, Turn
 from tests.conftest import build_world
 from tests.scoring.factories import ended_session
-from tests.sessions.helpers import publish_library_scenario
+from tests.sessions.helpers import publish_library_scenario, use_llm_customer
 from tests.support.sse import parse_events
 
 LINES = [
@@ -39,10 +38,7 @@ def test_interleaved_streamed_turns_and_pages_of_two_tenants_stay_apart(world_a,
     worlds = {"acme": world_a, "bolt": world_b}
     # acme's customer is the LLM: its replies stream, hopping between the event loop and the thread;
     # bolt's is the embedded customer, answered inside the request. Both kinds interleave below.
-    tenancy_services.ai_settings_update(
-        tenant=world_a.tenant, actor=world_a.member(Role.TENANT_ADMIN).user, customer_engine="llm",
-        scorer_engine="embedded", llm_base_url=openai_server.base_url, llm_model="coachhub-test-model",
-    )
+    use_llm_customer(world_a, openai_server)
     versions = {
         "acme": publish_library_scenario(world_a.tenant, "wrong-suit-before-wedding"),
         "bolt": publish_library_scenario(world_b.tenant, "cafe-internet-outage"),
