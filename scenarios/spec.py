@@ -255,6 +255,9 @@ def load_yaml(text: str) -> list[ScenarioSpec]:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise SpecError({"yaml": _yaml_error_message(exc)}) from None
+    except RecursionError:
+        # PyYAML composes nested collections recursively: a few hundred "[" exhaust the stack.
+        raise SpecError({"yaml": "nested too deeply to read; a scenario is only a few levels deep"}) from None
     if data is None:
         raise SpecError({"yaml": "file is empty"})
     if isinstance(data, Mapping) and "scenarios" in data:

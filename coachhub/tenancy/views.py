@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth import login
-from django.contrib.auth.decorators import login_required, user_passes_test
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -39,7 +40,9 @@ from .models import Role, Tenant, User
 
 @method_decorator(ratelimit(key="ip", rate="coachhub.core.ratelimits.login_rate", method="POST", block=True), name="post")
 @method_decorator(
-    ratelimit(key="post:username", rate="coachhub.core.ratelimits.login_rate", method="POST", block=True), name="post"
+    ratelimit(key="coachhub.core.ratelimits.login_email_key", rate="coachhub.core.ratelimits.login_rate", method="POST",
+              block=True),
+    name="post",
 )
 class EmailLoginView(LoginView):
     form_class = EmailLoginForm
@@ -267,8 +270,11 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @login_required
-@user_passes_test(lambda user: user.is_staff)
 def platform_tenants(request: HttpRequest) -> HttpResponse:
+    # A logged-in non-operator gets the 403 page. (Sending them to the login page, as
+    # user_passes_test does, looped: the login page sends a logged-in user straight back here.)
+    if not request.user.is_staff:
+        raise PermissionDenied("Only platform operators can open this page.")
     form = TenantCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -31,11 +31,17 @@ def last_full_week() -> date:
 
 
 def parse_week(raw: str | None, *, default: date) -> date:
-    """?week=YYYY-MM-DD, any day of the week; a bad value falls back to the default."""
+    """?week=YYYY-MM-DD, any day of the week; a bad value falls back to the default. So does a date
+    no dashboard can show: pages count weeks back and forth from it, which overflows near year 1 or
+    9999 (OverflowError, a 500, on ?week=0001-01-01)."""
     try:
-        return monday_of(date.fromisoformat(raw)) if raw else default
+        day = date.fromisoformat(raw) if raw else default
     except ValueError:
         return default
+    return monday_of(day) if WEEKS_SHOWN_FROM <= day <= WEEKS_SHOWN_UNTIL else default
+
+
+WEEKS_SHOWN_FROM, WEEKS_SHOWN_UNTIL = date(1970, 1, 1), date(9000, 12, 31)
 
 
 def parse_month(raw: str | None, *, default: date) -> date:

@@ -7,10 +7,11 @@ from django.http import Http404, HttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from coachhub.core.errors import NotFound
+from coachhub.core.parsers import JSONParser
 from coachhub.tenancy.access import ASSIGNERS, AUTHORS
 from coachhub.tenancy.api.base import TenantViewSet
 from coachhub.tenancy.selectors import membership_get, team_get

@@ -29,9 +29,14 @@ class MeView(APIView):
 
 
 class IsPlatformOperator(permissions.BasePermission):
-    message = "Only platform operators can do that."
+    """An operator's own logged-in session. A personal API token belongs to one tenant and acts only
+    inside it, even when an operator minted it: it never carries platform powers."""
+
+    message = "Only platform operators can do that, logged in as themselves (tenant API tokens can't)."
 
     def has_permission(self, request, view) -> bool:
+        if isinstance(request.auth, ApiToken):
+            return False
         return bool(request.user and request.user.is_authenticated and request.user.is_staff)
 
 
