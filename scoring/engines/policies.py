@@ -1,19 +1,28 @@
-"""Checks a rep's turns against the scenario's written policies, one policy sentence at a time.
+"""Checks a rep's lines against the scenario's written policies by what the lines mean.
 
-Policies are free text, so each clause is recognised as one of a few families by its wording
-(verify-first, amount limits, "never promise a date", restrictions, prohibitions, obligations) and
-checked with patterns built from the clause itself: its identifier, amount, object nouns. A clause
-the parser does not recognise stays `not_applicable`: better honest silence than a guessed verdict.
-Text flagged as an injection attempt can break a policy but never counts as following one.
+A policy is split into clauses and each clause is read as one kind of rule: verify first, a limit
+on an amount or a count, a time the rep must not promise (with the time or range the system
+sanctions), a restriction with its window ("refunds only within 30 days"), something we can't do,
+something the rep must not say or ask, something the rep must do, or a plain fact the rep must not
+contradict (a free replacement, a one-year warranty, credits applied automatically).
+
+Rep sentences are read the same way: quantities are parsed (durations with their units, ranges and
+bounds, amounts in $/€/£, percentages, clock times, days) and compared as quantities, and a
+sentence is a promise only when it commits: questions, conditionals ("if the engineers finish
+early…"), negations ("I can't promise…") and deferrals ("I'll confirm it before I promise it")
+are not. Stating a policy's limit to the customer is following it. A clause the parser does not
+recognise stays `not_applicable`: better honest silence than a guessed verdict. Text flagged as an
+injection attempt can break a policy but never counts as following one.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from scoring.engines.signals import STOPWORDS, SentenceSignals, TurnAnalysis, stem
+from scoring.engines.signals import INJECTION, STOPWORDS, TurnAnalysis, split_sentences, stem
 
 # --- outcome types --------------------------------------------------------------------------------
 
@@ -29,6 +38,13 @@ class ClauseOutcome:
     followed: Hit | None = None
     violations: list[Hit] = field(default_factory=list)
 
+    def follow(self, line: Line) -> None:
+        if line.clean and self.followed is None:
+            self.followed = Hit(line.turn, line.text)
+
+    def violate(self, line: Line) -> None:
+        self.violations.append(Hit(line.turn, line.text))
+
 
 @dataclass(frozen=True, slots=True)
 class PolicyFinding:
@@ -39,36 +55,263 @@ class PolicyFinding:
     violations: tuple[Hit, ...]
 
 
-def _clauses_of(turns: Sequence[TurnAnalysis]) -> list[tuple[int, SentenceSignals, bool]]:
-    """(turn index, sentence, is_clean) for every rep sentence, in order."""
-    return [(t.index, s, "injection" not in s.found) for t in turns for s in t.sentences]
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One rep sentence: the turn it is in, its verbatim text, and whether it may count in the
+    rep's favour (injection text never does)."""
+
+    turn: int
+    text: str
+    clean: bool
+
+    @property
+    def question(self) -> bool:
+        return self.text.rstrip().endswith("?")
 
 
-_NEGATION = re.compile(r"\b(?:no|not|never|can't|cannot|won't|isn't|don't|unable|nobody|n't)\b", re.I)
+def _lines_of(turns: Sequence[TurnAnalysis]) -> list[Line]:
+    return [Line(t.index, s.sentence.text, "injection" not in s.found) for t in turns for s in t.sentences]
 
 
-def _negated_before(text: str, position: int) -> bool:
-    """A negator within the four words before `position` ("I can't refund", "no refund")."""
-    window = " ".join(text[:position].split()[-4:])
+# --- quantities -----------------------------------------------------------------------------------
+
+_NUMBER_WORDS = {
+    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20,
+    "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "ninety": 90, "couple": 2, "few": 3,
+    "half": 0.5, "a couple of": 2, "a few": 3,
+}  # fmt: skip
+_NUM = r"(?:\d+(?:[.,]\d+)?|a couple of|a few|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + ")"
+_RANGE_SEP = r"\s*(?:-|–|—|to|or|and)\s*"
+# Calendar days per unit; a business day is 7/5 calendar days.
+_UNIT_DAYS = {"minute": 1 / 1440, "min": 1 / 1440, "hour": 1 / 24, "hr": 1 / 24, "day": 1.0,
+              "business day": 1.4, "working day": 1.4, "week": 7.0, "month": 30.0, "year": 365.0}  # fmt: skip
+_DURATION = re.compile(
+    rf"(?P<bound>\b(?:within|in|up to|at most|no more than|under|less than|at least|over|more than|"
+    rf"longer than|after|past|beyond|between|about|around|roughly|only)\s+(?:the next\s+|another\s+)?)?"
+    rf"\b(?:(?P<low>{_NUM}){_RANGE_SEP})?(?P<high>{_NUM})[\s-]*"
+    rf"(?P<unit>business[\s-]days?|working[\s-]days?|days?|hours?|hrs?|minutes?|mins?|weeks?|months?|years?)\b",
+    re.I,
+)
+_RELATIVE_DAY = re.compile(
+    r"\b(?P<word>today|tonight|tomorrow|overnight|same[\s-]day|next[\s-]business[\s-]day|next[\s-]day|"
+    r"end of (?:the )?day|this (?:morning|afternoon|evening)|within the hour|right away|straight away)\b",
+    re.I,
+)
+_RELATIVE_DAYS = {"today": 0.0, "tonight": 0.0, "same day": 0.0, "end of day": 0.0, "end of the day": 0.0,
+                  "this morning": 0.0, "this afternoon": 0.0, "this evening": 0.0, "within the hour": 1 / 24,
+                  "right away": 0.0, "straight away": 0.0, "tomorrow": 1.0, "overnight": 1.0,
+                  "next day": 1.0, "next business day": 1.4}  # fmt: skip
+_MONEY = re.compile(
+    r"(?P<cur>[$€£])\s?(?P<a>\d+(?:,\d{3})*(?:\.\d+)?)|\b(?P<b>\d+(?:\.\d+)?)\s?(?P<word>dollars|bucks|euros?|pounds|usd|eur|gbp)\b",
+    re.I,
+)
+_PERCENT = re.compile(r"\b(?P<n>\d+(?:\.\d+)?)\s?(?:%|per ?cent\b)", re.I)
+_CLOCK = re.compile(
+    r"\b(?P<h>\d{1,2})(?::(?P<m>\d\d))?\s?(?P<ampm>[ap]\.?m\.?)(?![a-z])|\b(?P<word>noon|midday|midnight)\b|"
+    r"\b(?P<h24>\d{1,2}):(?P<m24>\d\d)\b",
+    re.I,
+)
+_PART_OF_DAY = {
+    "morning": (6.0, 12.0),
+    "afternoon": (12.0, 18.0),
+    "evening": (17.0, 22.0),
+    "lunchtime": (11.5, 14.0),
+}
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_WEEKDAY = re.compile(r"\b(?:" + "|".join(_WEEKDAYS) + r")\b", re.I)
+_DATE = re.compile(
+    r"\b(?:the )?\d{1,2}(?:st|nd|rd|th)\b|\b(?:january|february|march|april|june|july|august|september|"
+    r"october|november|december) \d{1,2}\b",
+    re.I,
+)
+
+
+def _number(text: str) -> float:
+    text = text.lower().strip()
+    if text in _NUMBER_WORDS:
+        return float(_NUMBER_WORDS[text])
+    return float(text.replace(",", "."))
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """An interval of a quantity: "5 to 10 business days" is (7, 14) days; "within 30 days" is (0, 30)."""
+
+    low: float
+    high: float
+    start: int
+    end: int
+
+
+def durations(text: str) -> list[Span]:
+    """Durations in calendar days, with ranges and bounds ("within", "up to", "at least")."""
+    found: list[Span] = []
+    for match in _DURATION.finditer(text):
+        unit = re.sub(r"[\s-]+", " ", match.group("unit").lower()).rstrip("s")
+        unit = {"hr": "hour", "min": "minute"}.get(unit, unit)
+        scale = _UNIT_DAYS[unit]
+        high = _number(match.group("high")) * scale
+        low = _number(match.group("low")) * scale if match.group("low") else high
+        bound = (match.group("bound") or "").strip().lower()
+        if bound in {"within", "up to", "at most", "no more than", "under", "less than"}:
+            low = 0.0
+        elif bound in {"at least", "over", "more than", "longer than", "after", "past", "beyond"}:
+            high = math.inf
+        found.append(Span(low, high, match.start(), match.end()))
+    for match in _RELATIVE_DAY.finditer(text):
+        days = _RELATIVE_DAYS[re.sub(r"[\s-]+", " ", match.group("word").lower())]
+        found.append(Span(days, days, match.start(), match.end()))
+    return found
+
+
+def amounts(text: str) -> list[tuple[str, float, int]]:
+    """(unit, value, position) for every amount: "$", "€", "£" (words count too) and "%"."""
+    found: list[tuple[str, float, int]] = []
+    for match in _MONEY.finditer(text):
+        if match.group("cur"):
+            found.append((match.group("cur"), float(match.group("a").replace(",", "")), match.start()))
+        else:
+            word = match.group("word").lower()
+            unit = "€" if word.startswith("eur") else "£" if word in {"pounds", "gbp"} else "$"
+            found.append((unit, float(match.group("b")), match.start()))
+    found.extend(("%", float(m.group("n")), m.start()) for m in _PERCENT.finditer(text))
+    return found
+
+
+def clock_hours(text: str) -> list[Span]:
+    """Times of day as hours: "4pm" is (16, 16), "between 8 and 12" or "8am to 12pm" a range,
+    "Thursday morning" (6, 12). A bare number after "between" takes the meridiem of its partner."""
+    found: list[Span] = []
+    for match in _CLOCK.finditer(text):
+        if match.group("word"):
+            hour = {"noon": 12.0, "midday": 12.0, "midnight": 24.0}[match.group("word").lower()]
+        elif match.group("h24"):
+            hour = float(match.group("h24")) + float(match.group("m24")) / 60
+        else:
+            hour = float(match.group("h")) % 12 + float(match.group("m") or 0) / 60
+            if match.group("ampm").lower().startswith("p"):
+                hour += 12
+        found.append(Span(hour, hour, match.start(), match.end()))
+    for match in re.finditer(r"\bbetween (\d{1,2}) and (\d{1,2})\b(?!\s?[ap]\.?m)", text, re.I):
+        low, high = float(match.group(1)), float(match.group(2))
+        if high <= 12 and low > high:
+            high += 12
+        if high < 8:  # "between 1 and 3" in business talk is the afternoon
+            low, high = low + 12, high + 12
+        found.append(Span(low, high, match.start(), match.end()))
+    merged: list[Span] = []
+    for span in sorted(found, key=lambda s: s.start):
+        if merged and re.fullmatch(_RANGE_SEP + r"|\s*(?:and)\s*", text[merged[-1].end : span.start], re.I):
+            previous = merged.pop()
+            merged.append(Span(previous.low, span.high, previous.start, span.end))
+        else:
+            merged.append(span)
+    for match in re.finditer(r"\b(morning|afternoon|evening|lunchtime)\b", text, re.I):
+        low, high = _PART_OF_DAY[match.group(1).lower()]
+        merged.append(Span(low, high, match.start(), match.end()))
+    return merged
+
+
+def days_named(text: str) -> set[str]:
+    """Which day a time refers to: a weekday, "today", "tomorrow" (the next business day counts as
+    tomorrow), or "date" for a calendar date."""
+    found = {m.group(0).lower() for m in _WEEKDAY.finditer(text)}
+    lowered = text.lower()
+    if re.search(
+        r"\btoday\b|\btonight\b|\bthis (?:morning|afternoon|evening)\b|\bend of (?:the )?day\b", lowered
+    ):
+        found.add("today")
+    if re.search(r"\btomorrow\b|\bnext(?:[\s-]business)?[\s-]day\b|\bovernight\b", lowered):
+        found.add("tomorrow")
+    if _DATE.search(text):
+        found.add("date")
+    return found
+
+
+# --- how a sentence is meant ----------------------------------------------------------------------
+
+_NEGATION = re.compile(
+    r"\b(?:no|not|never|can't|cannot|won't|isn't|aren't|don't|doesn't|didn't|unable|nobody|nothing|"
+    r"without|rather not|n't)\b|n't\b",
+    re.I,
+)
+_CONDITIONAL = re.compile(
+    r"^\s*(?:and |but |so )?(?:if|unless|once|as soon as|in case|should (?:you|it|the|that|they|we)|when(?!ever)|assuming|provided)\b",
+    re.I,
+)
+_HYPOTHETICAL = re.compile(r"\b(?:could|might|may|would|possibly|maybe|perhaps|hopefully)\b", re.I)
+# "I'll confirm it in the system before I promise it": checking first is the opposite of promising.
+_DEFERRAL = re.compile(
+    r"\b(?:confirm|check|verify|make sure|see|find out|look)\w*\b[^.!?]{0,60}\b(?:before|until|then)\b|"
+    r"\b(?:until|unless|before|once)\b[^.!?]{0,40}\b(?:confirm|check|verif|see|know)\w*|"
+    r"\bas soon as\b[^.!?]{0,40}\b(?:confirm|know|hear)\w*",
+    re.I,
+)
+_COMMITMENT = re.compile(
+    r"\b(?:will|'ll|shall|going to|gonna|promise|guarantee\w*|definitely|for sure|certainly|is booked|"
+    r"are booked|is confirmed|is reserved|is secured|you've got|you have got|you're all set|take|takes|"
+    r"arrives?|is|are|be)\b|'ll\b",
+    re.I,
+)
+_CONTACT = re.compile(
+    r"\b(?:call|ring|email|e-mail|text|message|phone|follow up|update|contact|reach out|get back to|"
+    r"send (?:you )?(?:an? )?(?:email|text|confirmation|reference|update))\w*\b",
+    re.I,
+)
+
+
+def _negated_before(text: str, position: int, words: int = 4) -> bool:
+    """A negator within the few words before `position` ("I can't refund", "no refund")."""
+    before = re.split(r"[,;]|(?<!\d):(?!\d)|\s[-–—]\s", text[:position])[-1]
+    window = " ".join(before.split()[-words:])
     return bool(_NEGATION.search(window))
 
 
 def _sub_clauses(text: str) -> list[str]:
-    return [part for part in re.split(r"[,;:]| and (?=if|it|the|you)", text) if part.strip()]
+    """Clauses of a sentence: split at commas, semicolons, dashes and " but "/" and " before a new
+    subject, so "if it's quicker, great, but it's 5 to 10 days" keeps its condition to itself."""
+    parts = re.split(
+        r"[,;]|(?<!\d):(?!\d)|\s[-–—]\s|\bbut\b|\band (?=if|it|the|you|I\b|we\b)|\bso (?=I\b|you\b|we\b)",
+        text,
+    )
+    return [part for part in parts if part and part.strip()]
 
 
-# --- families -------------------------------------------------------------------------------------
+def _asserts(part: str) -> bool:
+    """The clause states something as so (not a question, condition, hedge, deferral or negation)."""
+    return not (
+        part.rstrip().endswith("?")
+        or _CONDITIONAL.search(part)
+        or _HYPOTHETICAL.search(part)
+        or _DEFERRAL.search(part)
+    )
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in re.findall(r"[a-z][a-z'-]*", text.lower()) if w not in STOPWORDS]
+
+
+def _stem_pattern(words: Sequence[str], synonyms: dict[str, str] | None = None) -> re.Pattern[str] | None:
+    alternatives = []
+    for word in words:
+        key = word.rstrip("s")
+        alternatives.append((synonyms or {}).get(key) or rf"{re.escape(stem(word))}\w*")
+    return re.compile(r"\b(?:" + "|".join(alternatives) + ")", re.I) if alternatives else None
+
+
+# --- rule families --------------------------------------------------------------------------------
 
 
 class ClauseRule:
-    def check(self, turns: Sequence[TurnAnalysis]) -> ClauseOutcome:  # pragma: no cover - interface
+    def check(self, lines: Sequence[Line]) -> ClauseOutcome:  # pragma: no cover - interface
         raise NotImplementedError
 
 
 _DETAIL = re.compile(
     r"\b(?:charge|charged|refund\w*|credit|fee|payment|order|ship\w*|replacement|courier|ticket|job|visit\w*|"
     r"technician|tech|engineer|upgrade|invoice|seat|plan|bundle\w*|router|warehouse|escalat\w*|queue|"
-    r"work order|eta|fault)\b",
+    r"work order|eta|fault|outage|bill|subscription|box|cancel\w*|pause|skip\w*|warranty|suit|delivery)\b",
     re.I,
 )
 
@@ -83,210 +326,541 @@ class VerifyFirst(ClauseRule):
     @classmethod
     def parse(cls, clause: str) -> VerifyFirst | None:
         match = re.search(
-            r"\b(?:verify|confirm|check)\b (?:the )?(?P<thing>[^.;,]+?)\b(?:first|before)\b", clause, re.I
+            r"\b(?:verify|confirm)\b (?:the )?(?P<thing>[^.;,]+?)\b(?:first|before)\b", clause, re.I
         )
         if not match:
             return None
         thing = match.group("thing").lower()
-        if "email" in thing:
-            return cls(re.compile(r"\be-?mail\b", re.I), re.compile(r"\S+@\S+"))
         heads = [
-            w for w in re.findall(r"[a-z]+", thing) if w not in STOPWORDS and w not in {"number", "holder's"}
+            w
+            for w in re.findall(r"[a-z]+", thing)
+            if w not in STOPWORDS and w not in {"number", "holder", "s"}
         ]
         head = "|".join(re.escape(w) for w in heads) or "number"
-        return cls(re.compile(rf"\b(?:{head})\b(?:\s+number)?|\bnumber\b", re.I), re.compile(r"\d[\d-]{3,}"))
+        echo = r"\d[\d-]{3,}|\b[A-Z]{2,}-\d{3,}\b"
+        if "email" in thing:
+            echo += r"|\S+@\S+"
+        if "name" in thing or "address" in thing:
+            echo += r"|\b\d+ [A-Z][a-z]+ (?:Street|St|Road|Rd|Avenue|Ave|Lane)\b"
+        return cls(
+            re.compile(rf"\b(?:{head})\b(?:\s+number)?|\bnumber\b|\bdetails\b", re.I), re.compile(echo)
+        )
 
-    def check(self, turns: Sequence[TurnAnalysis]) -> ClauseOutcome:
-        verified_at: Hit | None = None
-        details_at: Hit | None = None
-        for turn, sentence, clean in _clauses_of(turns):
-            text = sentence.sentence.text
-            asking = "question" in sentence.found and self.asks.search(text)
-            if clean and verified_at is None and (asking or self.echo.search(text)):
-                verified_at = Hit(turn, text)
-            elif details_at is None and "question" not in sentence.found and _DETAIL.search(text):
-                details_at = Hit(turn, text)
+    def check(self, lines: Sequence[Line]) -> ClauseOutcome:
+        verified_at: Line | None = None
+        details_at: Line | None = None
+        for line in lines:
+            asking = (
+                line.question
+                or re.match(
+                    r"\s*(?:please |can you |could you )?(?:confirm|tell me|give me)\b", line.text, re.I
+                )
+            ) and self.asks.search(line.text)
+            if line.clean and verified_at is None and (asking or self.echo.search(line.text)):
+                verified_at = line
+            elif details_at is None and not line.question and _DETAIL.search(line.text):
+                details_at = line
         outcome = ClauseOutcome()
         if details_at and (verified_at is None or verified_at.turn > details_at.turn):
-            outcome.violations.append(details_at)
+            outcome.violate(details_at)
         elif verified_at:
-            outcome.followed = verified_at
+            outcome.follow(verified_at)
         return outcome
 
 
-_AMOUNT = re.compile(r"(?P<dollar>\$\s?(?P<d>\d+(?:\.\d+)?))|(?P<p>\d+(?:\.\d+)?)\s?%")
+# Words that say what an amount or count limit is about. The clause's own nouns are used too.
+_LIMIT_NOUNS = re.compile(
+    r"\b(credit|discount|refund|voucher|compensation|coupon|reimburs\w*|pause|upgrade|difference|"
+    r"retention|gift card|loyalty|points)\b",
+    re.I,
+)
+_LIMIT_GENERIC = frozenset(
+    {"goodwill", "offered", "offer", "may", "once", "per", "conversation", "case", "customer", "call",
+     "missed", "appointment", "compensated", "instead", "cancelling", "canceling", "receipts", "receipt",
+     "warranty", "repair", "during", "pays", "next", "model", "like-for-like", "exchange", "upgraded"}
+)  # fmt: skip
+_LIMIT = re.compile(
+    r"\b(?:up to|at most|maximum(?: of)?|max(?:imum)?|no more than|not exceed(?:ing)?|capped at|"
+    r"no (?:higher|larger|bigger) than)\s+(?:of\s+)?(?P<amount>[$€£]\s?\d+(?:\.\d+)?|\d+(?:\.\d+)?\s?(?:%|percent)|"
+    rf"{_NUM}\s+(?:business days?|days?|weeks?|months?))",
+    re.I,
+)
 
 
 @dataclass(slots=True)
 class AmountLimit(ClauseRule):
-    """ "A goodwill credit of up to $20, once": any larger offer, or a second offer, breaks it."""
+    """ "A goodwill credit of up to $20, once", "a pause of up to 8 weeks": a larger offer, or a second
+    offer when only one is allowed, breaks it; an offer inside the limit follows it."""
 
-    unit: str
+    unit: str  # "$", "€", "£", "%" or "days"
     limit: float
     subject: re.Pattern[str]
     max_offers: int | None
 
     @classmethod
     def parse(cls, clause: str) -> AmountLimit | None:
-        match = re.search(
-            r"\b(?:up to|at most|maximum(?: of)?|max(?:imum)?|no more than|not exceed(?:ing)?)\s+(?:of\s+)?"
-            r"(?:\$\s?(?P<d>\d+(?:\.\d+)?)|(?P<p>\d+(?:\.\d+)?)\s?%)",
-            clause,
-            re.I,
-        )
+        match = _LIMIT.search(clause)
         if not match:
             return None
-        unit = "$" if match.group("d") else "%"
-        limit = float(match.group("d") or match.group("p"))
-        nouns = re.findall(r"\b(credit|discount|refund|voucher|compensation|coupon)\b", clause, re.I)
-        words = {n.lower() for n in nouns} or {"credit"}
-        if "discount" in words:
-            words.add("off")
-        subject = re.compile(r"\b(?:" + "|".join(sorted(words)) + r")\b", re.I)
-        once = re.search(r"\b(?:once|one)\b", clause, re.I)
-        return cls(unit=unit, limit=limit, subject=subject, max_offers=1 if once else None)
+        amount = match.group("amount")
+        if spans := durations(amount):
+            unit, limit = "days", spans[0].high
+        else:
+            found = amounts(amount)
+            if not found:
+                return None
+            unit, limit, _ = found[0]
+        nouns = {n.lower() for n in _LIMIT_NOUNS.findall(clause)}
+        if not nouns:
+            nouns = {w for w in _words(clause[: match.start()]) if w not in _LIMIT_GENERIC and len(w) > 3}
+        words = sorted(nouns) or ["credit"]
+        synonyms = {"discount": r"discount\w*|off\b", "reimburs": r"reimburs\w*|pay (?:you )?back|cover"}
+        subject = _stem_pattern(words, {**synonyms, "reimbursed": synonyms["reimburs"]})
+        once = re.search(r"\bonce\b|\bone (?:time|offer)\b", clause, re.I)
+        return cls(
+            unit=unit,
+            limit=limit,
+            subject=subject or re.compile(r"\bcredit\b"),
+            max_offers=1 if once else None,
+        )
 
-    def check(self, turns: Sequence[TurnAnalysis]) -> ClauseOutcome:
+    def check(self, lines: Sequence[Line]) -> ClauseOutcome:
         outcome = ClauseOutcome()
-        offers: list[tuple[Hit, bool]] = []
+        offers: list[Line] = []
         previous_turn_offer = -1
-        for turn, sentence, clean in _clauses_of(turns):
-            text = sentence.sentence.text
-            amounts = self._new_offers(
-                text,
-                continuing=previous_turn_offer == turn or (bool(offers) and "question" in sentence.found),
+        for line in lines:
+            offered = self._offers(
+                line.text, continuing=previous_turn_offer == line.turn or (bool(offers) and line.question)
             )
-            for amount in amounts:
-                hit = Hit(turn, text)
-                offers.append((hit, clean))
-                if amount > self.limit:
-                    outcome.violations.append(hit)
-            if amounts:
-                previous_turn_offer = turn
+            for value in offered:
+                offers.append(line)
+                if value > self.limit + 1e-9:
+                    outcome.violate(line)
+            if offered:
+                previous_turn_offer = line.turn
         if self.max_offers is not None and len(offers) > self.max_offers:
-            outcome.violations.append(offers[self.max_offers][0])
-        clean_offers = [hit for hit, clean in offers if clean]
-        if clean_offers and not outcome.violations:
-            outcome.followed = clean_offers[0]
+            outcome.violate(offers[self.max_offers])
+        if not outcome.violations:
+            for line in offers:
+                outcome.follow(line)
         return outcome
 
-    def _new_offers(self, text: str, *, continuing: bool) -> list[float]:
-        """Amounts offered in this sentence; "the $20 credit" refers back to an earlier offer."""
+    def _offers(self, text: str, *, continuing: bool) -> list[float]:
+        """Values offered in this sentence; "the $20 credit" refers back to an earlier offer."""
+        if self.unit == "days":
+            values = [(s.high, s.start) for s in durations(text) if s.high != math.inf]
+        else:
+            values = [(value, position) for unit, value, position in amounts(text) if unit == self.unit]
         found: list[float] = []
         mentions_subject = bool(self.subject.search(text))
-        for match in _AMOUNT.finditer(text):
-            unit = "$" if match.group("dollar") else "%"
-            if unit != self.unit or _negated_before(text, match.start()):
+        for value, position in values:
+            if _negated_before(text, position) or (
+                _CONDITIONAL.search(text[:position]) and mentions_subject is False
+            ):
                 continue
-            before = text[: match.start()].lower()
-            if before.rstrip().endswith(("the", "full")):
+            before = text[:position].lower()
+            if re.search(r"\b(?:the|that|this|your)\s*$", before) and not re.search(
+                r"\b(?:add|give|offer|make|apply)\w*\b[^.!?]*$", before
+            ):
                 continue
-            # A bare amount right after an offer ("make it $40", "what about 50% then?") revises the offer.
             adds_on = continuing or re.search(
                 r"\b(?:another|plus|extra|additional|what about|how about|make it)\s*$", before
             )
             if mentions_subject or adds_on:
-                found.append(float(match.group("d") or match.group("p")))
+                found.append(value)
         return found
 
 
-_PROMISE_TIME = re.compile(
-    r"\b(?:today|tonight|tomorrow|this (?:morning|afternoon|evening|week)|monday|tuesday|wednesday|thursday|"
-    r"friday|saturday|sunday|noon|midday)\b|\b(?:by|before|at|until) \d{1,2}(?::\d\d)?\b|\b\d{1,2}(?::\d\d)?\s?(?:am|pm)\b|"
-    r"\bin (?:about |around )?(?:\d+|ten|five|fifteen|thirty|an?) (?:minutes?|hours?|days?)\b|"
-    r"\bthe \d{1,2}(?:st|nd|rd|th)\b",
-    re.I,
-)
-_COMMITMENT = re.compile(
-    r"\b(?:will|'ll|should|going to|gonna|promise|definitely|for sure|to be)\b|'ll\b", re.I
-)
-_RESOLUTION = re.compile(
-    r"\b(?:back|fixed|fix|done|there|restored|arrive|arriving|working|sorted|resolved|repaired)\b|"
-    r"\bin your account\b|\bon your card\b",
-    re.I,
-)
-_NON_COMMITMENT = re.compile(
-    r"\b(?:no|not|n't|haven't|hasn't|isn't|won't|nobody|rather not|don't have)\b[^.!?]{0,40}\b(?:date|time|day|eta|estimate)\b|"
-    r"\brather than guess\b|\bwon't guess\b",
+_RETENTION_OFFER = re.compile(
+    r"\b(?:pause|discount\w*|\d+\s?% off|percent off|free (?:box|week|meal|month)|cheaper plan|smaller plan|"
+    r"switch (?:to|plans)|downgrade|skip (?:a|the next|a few) (?:weeks?|box(?:es)?)|instead of cancel\w*|"
+    r"before you go|stay (?:on|with)|keep your (?:plan|subscription|account))\b",
     re.I,
 )
 
 
 @dataclass(slots=True)
-class NoTimePromise(ClauseRule):
-    """ "Never promise a refund date": a resolution tied to a specific day or hour breaks it."""
+class CountLimit(ClauseRule):
+    """ "Offer at most one retention option": a second offer (in a later turn) breaks it."""
 
-    sanctioned: re.Pattern[str] | None
+    most: int
 
     @classmethod
-    def parse(cls, clause: str, whole_policy: str) -> NoTimePromise | None:
-        if not re.search(
-            r"\b(?:never|do not|don't|not)\b[^.;]*\b(?:promise|give|quote|commit|guarantee|provide|offer)\b[^.;]*"
-            r"\b(?:date|time|eta|timeline|day|deadline)\b",
-            clause,
-            re.I,
-        ):
+    def parse(cls, clause: str) -> CountLimit | None:
+        match = re.search(
+            r"\b(?:at most|no more than|only|just) (one|two|\d) (?:retention|save|offer)", clause, re.I
+        )
+        if not match:
             return None
-        # "refunds take 5-10 business days" in the same policy is the approved way to talk about time.
-        sanctioned = None
-        if re.search(r"\bbusiness days\b", whole_policy, re.I):
-            sanctioned = re.compile(r"\b\d+\s*(?:-|to)\s*\d+ business days\b", re.I)
-        return cls(sanctioned=sanctioned)
+        return cls(int(_number(match.group(1))))
 
-    def check(self, turns: Sequence[TurnAnalysis]) -> ClauseOutcome:
+    def check(self, lines: Sequence[Line]) -> ClauseOutcome:
         outcome = ClauseOutcome()
-        for turn, sentence, clean in _clauses_of(turns):
-            text = sentence.sentence.text
-            if self.sanctioned and self.sanctioned.search(text):
-                if clean and outcome.followed is None:
-                    outcome.followed = Hit(turn, text)
-                continue
-            if any(self._promises(part) for part in _sub_clauses(text)):
-                outcome.violations.append(Hit(turn, text))
-            elif clean and outcome.followed is None and _NON_COMMITMENT.search(text):
-                outcome.followed = Hit(turn, text)
+        turns_offering: list[Line] = []
+        for line in lines:
+            match = _RETENTION_OFFER.search(line.text)
+            if (
+                match
+                and not _negated_before(line.text, match.start())
+                and all(t.turn != line.turn for t in turns_offering)
+            ):
+                turns_offering.append(line)
+        if len(turns_offering) > self.most:
+            outcome.violate(turns_offering[self.most])
+        elif turns_offering:
+            outcome.follow(turns_offering[0])
         return outcome
 
+
+_RESOLUTION = re.compile(
+    r"\b(?:back|fixed|fix|done|there|restored|restore|arrive\w*|working|sorted|resolved|repaired|up|online|"
+    r"delivered|deliver\w*|appear\w*|show up|in your account|on your card|refund\w*|come|comes|coming|visit\w*|"
+    r"technician|engineer|slot|booked|seat|ship\w*|processed|land|lands)\b",
+    re.I,
+)
+_NON_COMMITMENT = re.compile(
+    r"\b(?:no|not|n't|haven't|hasn't|isn't|won't|nobody|rather not|don't have)\b[^.!?]{0,40}\b(?:date|time|day|eta|estimate|promise|guess)\w*|"
+    r"\brather than guess\b|\bwon't guess\b|\bcan't promise\b|\bwon't promise\b",
+    re.I,
+)
+_PAST = re.compile(r"\b(?:was|were|did|had|arrived|posted|came|went|happened|took)\b", re.I)
+_STATES_SOURCE = re.compile(
+    r"\b(?:system|status page|tracker|tracking|schedul\w*|carrier|outage (?:map|system)|shows?|showing|says)\b",
+    re.I,
+)
+
+
+@dataclass(slots=True)
+class TimePromise(ClauseRule):
+    """ "Never promise a refund date", "never promise faster than 5–10 business days", "share only the
+    restore time the system shows (4pm today)": a committed time outside what the policy sanctions
+    breaks it; restating the sanctioned time or range, or declining to guess, follows it."""
+
+    window: Span | None  # sanctioned duration range, calendar days
+    hours: list[Span]  # sanctioned clock times ("by 4pm", "8am to 12pm")
+    days: set[str]  # sanctioned days ("thursday", "today", "tomorrow")
+    subject: re.Pattern[str] | None
+    # "Never promise": a hedged "might be back by 2" is no promise; "never give an estimate": it is one.
+    promise_only: bool
+
+    @classmethod
+    def parse(cls, clause: str, whole_policy: str) -> TimePromise | None:
+        promise_verb = r"(?:promise|give|quote|commit|guarantee|provide|offer|share|state|tell)"
+        if not (
+            re.search(
+                rf"\b(?:never|do not|don't|not|only)\b[^.;]*\b{promise_verb}\w*\b[^.;]*"
+                r"\b(?:date|time|eta|timeline|day|deadline|faster|sooner|earlier|quicker)\b",
+                clause,
+                re.I,
+            )
+            or re.search(rf"\b{promise_verb}\w* only\b[^.;]*\b(?:time|date|day)\b", clause, re.I)
+        ):
+            return None
+        window = None
+        spans = [s for s in durations(whole_policy) if s.high != math.inf and s.high >= 1]
+        if spans:
+            window = Span(min(s.low for s in spans), max(s.high for s in spans), 0, 0)
+        context = whole_policy[len(clause) :] if whole_policy.startswith(clause) else whole_policy
+        hours = [s for s in clock_hours(context) if s.high - s.low < 10]
+        if re.search(r"\bby\s+(?:\d{1,2}(?::\d\d)?\s?[ap]m|noon|midday)", context, re.I):
+            hours = [Span(0.0, s.high, 0, 0) for s in hours]  # "by 4pm": anything up to 4pm is the estimate
+        days = days_named(context) - {"date"}
+        object_words = re.search(
+            rf"\b{promise_verb}\w*\s+(?:a |an |the |any )?(?:specific |faster |earlier )?(?P<obj>[a-z]+)",
+            clause,
+            re.I,
+        )
+        subject = None
+        if object_words and object_words.group("obj").lower() not in {
+            "date",
+            "time",
+            "eta",
+            "day",
+            "faster",
+            "sooner",
+            "earlier",
+            "than",
+            "restore",
+            "delivery",
+            "technician",
+            "specific",
+            "estimated",
+        }:
+            subject = _stem_pattern([object_words.group("obj")])
+        promise_only = bool(re.search(r"\b(?:promise|guarantee|commit)", clause, re.I))
+        return cls(window=window, hours=hours, days=days, subject=subject, promise_only=promise_only)
+
+    def check(self, lines: Sequence[Line]) -> ClauseOutcome:
+        outcome = ClauseOutcome()
+        for line in lines:
+            verdict = None
+            for part in _sub_clauses(line.text):
+                verdict = self._judge(part) or verdict
+                if verdict == "violated":
+                    break
+            if verdict == "violated":
+                outcome.violate(line)
+            elif verdict == "followed" or _NON_COMMITMENT.search(line.text):
+                outcome.follow(line)
+        return outcome
+
+    def _judge(self, part: str) -> str | None:
+        spans = durations(part)
+        hours = clock_hours(part)
+        days = days_named(part)
+        if not (spans or hours or days):
+            return None
+        if not _RESOLUTION.search(part) and not (self.subject and self.subject.search(part)):
+            return None
+        contact = _CONTACT.search(part)
+        if contact and (not self._about_resolution_after(part, contact.end())):
+            return None  # "I'll call you at 4pm" is a next step, not the fix's time
+        committed = (
+            not (part.rstrip().endswith("?") or _CONDITIONAL.search(part) or _DEFERRAL.search(part))
+            and not _NON_COMMITMENT.search(part)
+            and not _PAST.search(part)
+            and not (self.promise_only and _HYPOTHETICAL.search(part))
+        )
+        negated = _NEGATION.search(part)
+        if negated and re.search(
+            r"\b(?:faster|sooner|earlier|quicker|before|promise|guarantee)\b", part, re.I
+        ):
+            return "followed"  # "I can't promise it sooner than 5 business days"
+        if not committed:
+            return None
+        if negated and not re.search(r"\bno later than\b", part, re.I):
+            return None
+        if self.window is not None and spans:
+            span = max(spans, key=lambda s: s.high)
+            # Promising it will be done sooner than the policy's longest time promises faster.
+            return "followed" if span.high >= self.window.high - 1e-9 else "violated"
+        if self.hours or self.days:
+            return self._against_sanctioned(part, spans, hours, days)
+        if self.window is not None and (days or hours):
+            return "violated"  # a specific day against "takes 5–10 business days"
+        return "violated"
+
     @staticmethod
-    def _promises(part: str) -> bool:
-        if _NON_COMMITMENT.search(part):
-            return False
-        return bool(_PROMISE_TIME.search(part) and _COMMITMENT.search(part) and _RESOLUTION.search(part))
+    def _about_resolution_after(part: str, position: int) -> bool:
+        """ "I'll email you once it's fixed" vs "I'll email you the tracking by 5pm"."""
+        tail = part[position:]
+        return bool(
+            re.search(r"\b(?:fixed|restored|back|arrive\w*|deliver\w*|technician|engineer)\b", tail, re.I)
+        ) and not re.search(r"\b(?:once|when|as soon as)\b", tail, re.I)
+
+    def _against_sanctioned(self, part: str, spans: list[Span], hours: list[Span], days: set[str]) -> str:
+        if days and self.days and not (days & self.days):
+            return "violated"
+        if hours and self.hours:
+            fits = all(
+                any(h.low >= s.low - 1e-9 and h.high <= s.high + 1e-9 for s in self.hours) for h in hours
+            )
+            exact = any(abs(h.high - s.high) < 0.01 for h in hours for s in self.hours)
+            by_deadline = all(s.low == 0 for s in self.hours)
+            if by_deadline:
+                # The estimate is "by 4pm": promising earlier than 4pm is promising faster than the system.
+                return (
+                    "followed"
+                    if all(h.high >= max(s.high for s in self.hours) - 0.01 for h in hours)
+                    else "violated"
+                )
+            return "followed" if fits or exact else "violated"
+        if spans and not hours and not days & self.days:
+            short = [s for s in spans if s.high < 1]
+            if short or not self.days:
+                return "violated"  # "back within the hour" when the system shows 4pm
+        if days and not self.days:
+            return "violated"
+        return "followed" if days & self.days or not days else "violated"
+
+
+_GRANT_LEAD = r"\bI(?:'ll| will|'m going to| am going to| could| can(?!'t|not)|'m| am|'ve| have)\b|\bwe(?:'ll| will| can(?!'t|not)| could)\b|\blet me\b"
 
 
 @dataclass(slots=True)
 class Restriction(ClauseRule):
-    """ "Refunds are only available within 30 days": granting the thing anyway breaks it."""
+    """ "Refunds are only possible within 30 days of delivery": granting the thing anyway, or stating a
+    wider window, breaks it; declining it, or telling the customer the window, follows it."""
 
-    grant: re.Pattern[str]
     subject: re.Pattern[str]
+    grant: re.Pattern[str]
+    window: Span | None
 
     @classmethod
     def parse(cls, clause: str) -> Restriction | None:
         match = re.search(
-            r"\b(?P<subject>[a-z]+?)s? (?:are|is) only (?:available|allowed|possible|valid)\b", clause, re.I
+            r"\b(?P<subject>[a-z]+?)s? (?:are|is) only (?:available|allowed|possible|valid|accepted|offered)\b",
+            clause,
+            re.I,
         )
         if not match:
             return None
-        subject = re.escape(match.group("subject").lower())
+        word = match.group("subject").lower()
+        subject = re.compile(rf"\b{re.escape(stem(word))}\w*", re.I)
         grant = re.compile(
-            rf"\bI(?:'ll| will|'m going to| am going to| could| can(?!'t|not)|'m| am)\b(?:\s+\w+){{0,6}}?\s+"
-            rf"(?:{subject}\w*|make an exception)\b",
-            re.I,
+            rf"(?:{_GRANT_LEAD})(?:\s+\w+){{0,6}}?\s+(?:{re.escape(stem(word))}\w*|make an exception)\b", re.I
         )
-        return cls(grant=grant, subject=re.compile(rf"\b{subject}\w*", re.I))
+        spans = [s for s in durations(clause[match.end() :]) if s.high != math.inf]
+        return cls(subject=subject, grant=grant, window=spans[0] if spans else None)
 
-    def check(self, turns: Sequence[TurnAnalysis]) -> ClauseOutcome:
+    def check(self, lines: Sequence[Line]) -> ClauseOutcome:
         outcome = ClauseOutcome()
-        for turn, sentence, clean in _clauses_of(turns):
-            text = sentence.sentence.text
+        for line in lines:
+            text = line.text
+            stated = self._states_window(text)
+            if stated == "wrong":
+                outcome.violate(line)
+                continue
+            if stated == "same":
+                outcome.follow(line)
+                continue
             grant = self.grant.search(text)
-            if grant and not _negated_before(text, grant.end()):
-                outcome.violations.append(Hit(turn, text))
+            if (
+                grant
+                and _asserts(text[: grant.end()])
+                and not _negated_before(text, grant.end(), 6)
+                and not re.search(r"\bonly\b", text[: grant.end()], re.I)
+            ):
+                outcome.violate(line)
+                continue
+            if self.window is not None and _WINDOW_CLOSED.search(text):
+                outcome.follow(line)
                 continue
             mention = self.subject.search(text)
-            if clean and outcome.followed is None and mention and _negated_before(text, mention.start()):
-                outcome.followed = Hit(turn, text)
+            if mention and (
+                _negated_before(text, mention.start(), 6)
+                or _NEGATION.search(text[mention.end() : mention.end() + 40])
+            ):
+                outcome.follow(line)
+        return outcome
+
+    def _states_window(self, text: str) -> str | None:
+        """ "only within 30 days", "the 30-day window": the same window is a stated limit; another is wrong."""
+        if self.window is None:
+            return None
+        for span in durations(text):
+            context = text[max(0, span.start - 60) : span.end + 30]
+            window_talk = re.search(
+                r"\b(?:window|only|within|limit|policy|past|after|over|beyond|return period)\b", context, re.I
+            )
+            if not (self.subject.search(context) or window_talk) or not window_talk:
+                continue
+            if span.high == math.inf:
+                # "it's been over 30 days" / "past the 30 days": the limit as a boundary.
+                return "same" if abs(span.low - self.window.high) < 0.5 else None
+            if abs(span.high - self.window.high) < 0.5:
+                return "same"
+            if span.high > self.window.high and self.subject.search(context):
+                return "wrong"
+        return None
+
+
+_WINDOW_CLOSED = re.compile(
+    r"\b(?:outside|past|beyond|after) (?:the|our|your) (?:\w+ )?(?:window|period)\b|\bwindow (?:has |is )?(?:closed|passed)\b",
+    re.I,
+)
+
+# What someone might do about "bank fees" without saying "reimburse".
+_CANNOT_VERBS: dict[str, str] = {
+    "reimburs": r"reimburs\w*|refund\w*|cover\w*|pay(?:ing)? (?:for |back )?|repay\w*|compensat\w*",
+    "refund": r"refund\w*|money back|reimburs\w*",
+}
+_CANNOT_OBJECTS: dict[str, str] = {
+    "bank": r"bank\w*|overdraft",
+    "fee": r"fees?|charges? from (?:your|the) bank",
+}
+
+
+@dataclass(slots=True)
+class CannotDo(ClauseRule):
+    """ "We can't reimburse bank fees directly": doing it anyway breaks it; saying so follows it."""
+
+    verb: re.Pattern[str]
+    objects: re.Pattern[str]
+
+    @classmethod
+    def parse(cls, clause: str) -> CannotDo | None:
+        match = re.search(
+            r"\b(?:we|you) (?:can't|cannot|can not|do not|don't|may not|are not able to|won't)\s+(?P<verb>[a-z]+)\s+(?P<obj>[^,.;—]+)",
+            clause,
+            re.I,
+        )
+        if not match:
+            return None
+        verb = stem(match.group("verb"))
+        words = [w for w in _words(match.group("obj")) if w not in {"directly", "customer", "customers"}][:2]
+        if not words:
+            return None
+        objects = _stem_pattern(words, _CANNOT_OBJECTS)
+        verb_pattern = re.compile(r"\b(?:" + _CANNOT_VERBS.get(verb, rf"{re.escape(verb)}\w*") + ")", re.I)
+        return cls(verb_pattern, objects)  # type: ignore[arg-type]
+
+    def check(self, lines: Sequence[Line]) -> ClauseOutcome:
+        outcome = ClauseOutcome()
+        for line in lines:
+            for part in _sub_clauses(line.text):
+                verb = self.verb.search(part)
+                about = self.objects.search(part)
+                if not (verb and about):
+                    continue
+                if _negated_before(part, verb.start(), 5):
+                    outcome.follow(line)
+                elif re.search(_GRANT_LEAD, part[: verb.start()], re.I) and _asserts(part):
+                    outcome.violate(line)
+        return outcome
+
+
+@dataclass(slots=True)
+class PromiseUntil(ClauseRule):
+    """ "Never promise a seat until it's confirmed": telling the customer the thing is theirs breaks
+    it; confirming first ("I'll confirm it in the system before I promise it") follows it."""
+
+    thing: re.Pattern[str]
+
+    @classmethod
+    def parse(cls, clause: str) -> PromiseUntil | None:
+        match = re.search(
+            r"\b(?:never|do not|don't|not)\s+(?:promise|guarantee|confirm|commit(?: to)?)\s+(?:a|an|the|any)?\s*(?P<thing>[a-z]+)\s+(?:until|unless|before)\b",
+            clause,
+            re.I,
+        )
+        if not match:
+            return None
+        return cls(_stem_pattern([match.group("thing")]))  # type: ignore[arg-type]
+
+    _AFFIRM = re.compile(
+        r"\b(?:I promise|I guarantee|guaranteed|you(?:'ll| will)? (?:have|get|got)|you've got|I(?:'ve| have) "
+        r"(?:got|booked|reserved|secured|saved|held)|(?:is|it's) (?:yours|booked|reserved|secured|confirmed|held|"
+        r"guaranteed)|definitely|for sure|you're (?:in|on|all set|booked|confirmed))\b",
+        re.I,
+    )
+
+    def check(self, lines: Sequence[Line]) -> ClauseOutcome:
+        outcome = ClauseOutcome()
+        mentioned = False
+        for line in lines:
+            text = line.text
+            refers = self.thing.search(text) or (mentioned and re.search(r"\bit\b", text, re.I))
+            if self.thing.search(text):
+                mentioned = True
+            holds_off = _DEFERRAL.search(text) or re.search(
+                r"\b(?:can't|cannot|won't|not able to) (?:promise|guarantee|confirm)\b", text, re.I
+            )
+            if holds_off and (refers or re.search(r"\bpromis\w*|\bguarant\w*", text, re.I)):
+                outcome.follow(line)  # "I'll confirm it in the system before I promise it"
+                continue
+            if not refers:
+                continue
+            for part in _sub_clauses(text):
+                affirm = self._AFFIRM.search(part)
+                if (
+                    affirm
+                    and _asserts(part)
+                    and not _negated_before(part, affirm.start())
+                    and (self.thing.search(part) or re.search(r"\bit\b", part, re.I))
+                ):
+                    outcome.violate(line)
+                    break
         return outcome
 
 
@@ -309,6 +883,21 @@ _OBJECT_SYNONYMS: dict[str, str] = {
     "courier": r"courier|carrier|delivery (?:driver|guy|company)|postal|third party",
     "department": r"department|team|warehouse|fulfil\w*|billing system",
 }
+# What a request to do something sounds like when it is addressed to the customer.
+_REQUEST = re.compile(
+    r"\?\s*$|^\s*(?:please|just|first|go ahead and)\b|\byou(?:'ll| will)? (?:need|have|must|'d need) to\b|\bI need you to\b|"
+    r"\bcan you\b|\bcould you\b|\bwould you\b|\bhave you tried\b|\bdid you try\b|\btry\b|\bmake sure you\b|"
+    r"^\s*(?:restart|reboot|unplug|reset|send|post|return|ship|bring|turn|check|plug)\b|\bonce (?:we|I) (?:get|receive|have)\b",
+    re.I,
+)
+_ASK_OBJECTS: dict[str, str] = {
+    "troubleshoot": r"restart\w*|reboot\w*|unplug\w*|power[\s-]?cycl\w*|reset\w*|turn(?:ing)? (?:it|the router|everything) off|"
+    r"plug\w* (?:it )?back|check\w* (?:the )?(?:cables?|lights?|wires?)|troubleshoot\w*",
+    "return": r"return(?!\s+label)\w*|send (?:it|the \w+|them)(?: \w+)? back|post (?:it|the \w+) back|ship (?:it|the \w+) back|"
+    r"bring (?:it|the \w+) (?:back|in)",
+    "repeat": r"what happened|what(?:'s| is) (?:wrong|the (?:problem|issue))|when did|explain|tell me (?:again|what)|walk me through|"
+    r"remind me|go over|from the (?:start|beginning)|how many times",
+}
 
 
 @dataclass(slots=True)
@@ -319,11 +908,20 @@ class Prohibition(ClauseRule):
     objects: re.Pattern[str] | None
 
     @classmethod
-    def parse(cls, clause: str) -> Prohibition | None:
-        match = re.search(r"\b(?:do not|don't|never|must not|mustn't)\s+(?P<rest>[^.;]+)", clause, re.I)
+    def parse(cls, clause: str) -> ClauseRule | None:
+        match = re.search(r"\b(?:do not|don't|never|must not|mustn't|avoid)\s+(?P<rest>[^.;]+)", clause, re.I)
         if not match:
             return None
-        verbs = re.findall(r"[a-z]+", match.group("rest").lower())
+        rest = match.group("rest")
+        terms = re.search(r"\b(?:like|such as|e\.g\.|including)\s+(?P<terms>.+)$", rest, re.I)
+        if terms and re.match(r"(?:use|say|mention)\b", rest, re.I):
+            # "don't use internal billing terms like auth hold or proration": the listed terms are out.
+            listed = [t.strip() for t in re.split(r",|\bor\b|\band\b", terms.group("terms")) if t.strip()]
+            pattern = "|".join(r"\s+".join(rf"{re.escape(stem(w))}\w*" for w in t.split()) for t in listed)
+            return cls(language=re.compile(rf"\b(?:{pattern})", re.I), objects=None)
+        if re.match(r"ask\b", rest, re.I):
+            return AskProhibition.parse(rest)
+        verbs = re.findall(r"[a-z]+", rest.lower())
         if not verbs:
             return None
         patterns = [_PROHIBITED_LANGUAGE[v] for v in verbs if v in _PROHIBITED_LANGUAGE]
@@ -338,45 +936,105 @@ class Prohibition(ClauseRule):
         objects = re.compile(r"\b(?:" + "|".join(object_patterns) + ")", re.I) if object_patterns else None
         return cls(language=re.compile("|".join(patterns), re.I), objects=objects)
 
-    def check(self, turns: Sequence[TurnAnalysis]) -> ClauseOutcome:
+    def check(self, lines: Sequence[Line]) -> ClauseOutcome:
         outcome = ClauseOutcome()
-        for turn, sentence, clean in _clauses_of(turns):
-            text = sentence.sentence.text
+        for line in lines:
+            text = line.text
             said = self.language.search(text)
             about = self.objects.search(text) if self.objects else None
             if said and (self.objects is None or about) and not _negated_before(text, said.start()):
-                outcome.violations.append(Hit(turn, text))
-            elif about and clean and outcome.followed is None:
-                outcome.followed = Hit(turn, text)
+                outcome.violate(line)
+            elif about:
+                outcome.follow(line)
+        return outcome
+
+
+@dataclass(slots=True)
+class AskProhibition(ClauseRule):
+    """ "Don't ask for troubleshooting the customer has already done", "don't ask the customer to return
+    the item before the replacement ships": asking for it breaks it; acknowledging it (or offering
+    the sanctioned alternative) follows it."""
+
+    asked: re.Pattern[str]
+    alternative: re.Pattern[str] | None
+
+    @classmethod
+    def parse(cls, rest: str) -> AskProhibition | None:
+        words = [
+            w
+            for w in _words(rest)[1:]
+            if w not in _VAGUE_WORDS | {"already", "done", "item", "wrong", "replacement", "ships", "before"}
+        ]
+        for key, pattern in _ASK_OBJECTS.items():
+            if any(stem(w).startswith(key[:6]) for w in words):
+                return cls(re.compile(rf"\b(?:{pattern})", re.I), None)
+        pattern = _stem_pattern(words[:2])
+        return cls(pattern, None) if pattern else None
+
+    def check(self, lines: Sequence[Line]) -> ClauseOutcome:
+        outcome = ClauseOutcome()
+        for line in lines:
+            text = line.text
+            asked = self.asked.search(text)
+            if not asked:
+                continue
+            if _negated_before(text, asked.start(), 6) or re.search(
+                r"\byou(?:'ve| have)\b[^.!?]*\balready\b|\balready\b", text, re.I
+            ):
+                outcome.follow(line)
+            elif _REQUEST.search(text) and not re.search(r"\bprepaid\b|\blabel\b|\bwhenever\b", text, re.I):
+                outcome.violate(line)
         return outcome
 
 
 _OBLIGATION = re.compile(
     r"^(?:(?P<condition>(?:if|when)\b[^,]+),\s*)?(?:please\s+)?"
-    r"(?P<verb>offer|explain|direct|confirm|process|provide|give|tell|ask|send|mention|share)\b(?P<rest>[^;]*)",
+    r"(?P<verb>offer|explain|direct|confirm|process|provide|give|tell|ask|send|mention|share|say|cancel|"
+    r"refer|call)\b(?P<rest>[^;]*)",
     re.I,
 )
 _PEOPLE = {"customer", "customers", "them", "caller", "user"}
-_NOUN_SYNONYMS: dict[str, str] = {"callback": r"call ?back|call you|a call"}
+_NOUN_SYNONYMS: dict[str, str] = {
+    "callback": r"call ?back|call you|a call|ring you",
+    "confirmation": r"confirm\w*",
+    "reference": r"reference|ref\b",
+    "number": r"number|\b[A-Z]{2,}-?\d{3,}|#\s?\d+",
+    "discount": r"discount\w*|\d+\s?% off|percent off|off your",
+    "credit": r"credit\w*",
+}
 _REFUSAL_TURN = re.compile(
-    r"\bI (?:really |just |simply )?(?:can't|cannot|won't be able)\b|\bno refund\b|\bnot possible\b", re.I
+    r"\bI (?:really |just |simply )?(?:can't|cannot|won't be able|'m not able|am not able|'m unable)\b|\bno refund\b|"
+    r"\b(?:isn't|is not|not) possible\b|\bwe (?:can't|cannot|don't)\b|\b(?:outside|past) (?:the|our) (?:\w+ )?window\b",
+    re.I,
 )
 _REASON = re.compile(
-    r"\bbecause\b|\bsince\b|\bso that\b|\bthe reason\b|\bthat's why\b|\bwhich is why\b|\bis how we\b|\bthat keeps\b",
+    r"\bbecause\b|\bsince\b|\bso that\b|\bthe reason\b|\bthat's why\b|\bwhich is why\b|\bis how we\b|\bthat keeps\b|"
+    r"\bcan't be resold\b|\bas new\b",
     re.I,
 )
 _FIRST_PERSON = re.compile(r"\bI(?:'m|'ll|'ve|'d)?\b|\bwe(?:'ll|'re|'ve)?\b|^\s*(?:okay, )?\w+ed\b", re.I)
+_NAME_GIVEN = re.compile(r"\b(?:my name(?:'s| is)|I'm|I am|this is|it's)\s+[A-Z][a-z]+\b(?<!\bI'm Sorry)")
+_DONE_CANCEL = re.compile(
+    r"\b(?:I(?:'ve| have)|I(?:'ll| will)|I'm|we've|we have)\b[^.!?]{0,30}\bcancel\w*|\bcancell?ation is\b|\bis (?:now )?cancell?ed\b|\bcancell?ed (?:it|your)\b",
+    re.I,
+)
+_CANCEL_REFUSAL = re.compile(
+    r"\b(?:can't|cannot|not able to|unable to|won't)\b[^.!?]{0,20}\bcancel\w*|\byou(?:'ll)? (?:need|have) to (?:call|use the app|cancel)",
+    re.I,
+)
 
 
 @dataclass(slots=True)
 class Obligation(ClauseRule):
     """ "Offer store credit as an alternative": done when the rep says it; missed when never said."""
 
-    required: list[re.Pattern[str]]
+    parts: list[list[re.Pattern[str]]]  # every part must be met somewhere; a part needs most of its words
     channel: re.Pattern[str] | None
     needs_action: bool
+    needs_time: bool
     explains_reason: bool
     on_refusal: bool
+    cancels: bool = False
 
     @classmethod
     def parse(cls, clause: str) -> Obligation | None:
@@ -388,112 +1046,393 @@ class Obligation(ClauseRule):
         condition = (match.group("condition") or "").lower()
         on_refusal = "refus" in rest or "refus" in condition
         if verb == "explain" and "reason" in rest:
-            return cls([], None, False, True, on_refusal)
-        parts = re.split(r"\b(as|at|to|for|by|via|before|after|when|if|with)\b", rest, maxsplit=1)
-        obj = parts[0]
-        preposition, tail = (parts[1], parts[2]) if len(parts) == 3 else ("", "")
-        words = [w for w in re.findall(r"[a-z]+", obj) if w not in STOPWORDS]
-        if set(words) <= _PEOPLE or words == []:
-            # "Direct the customer to the status page": the destination is what must be said.
-            words = [w for w in re.findall(r"[a-z]+", re.split(r"\bfor\b", tail)[0]) if w not in STOPWORDS]
-            if not words and condition:
-                words = [
-                    w for w in re.findall(r"[a-z]+", condition) if w not in STOPWORDS and w not in _PEOPLE
-                ][-1:]
+            return cls([], None, False, False, True, on_refusal)
+        if verb == "cancel":
+            return cls([], None, False, False, False, False, cancels=True)
+        if verb == "refer" or verb == "explain" and re.search(r"\bplain\b", rest):
+            return None  # "refer to what already happened", "explain in plain words": judged by their prohibitions
+        needs_time = bool(re.match(r"\s*when\b", rest)) or bool(
+            re.search(r"\b(?:callback|call ?back) time\b", rest)
+        )
+        parts: list[list[re.Pattern[str]]] = []
         channel = None
-        if preposition in {"by", "via"}:
-            channel_words = [w for w in re.findall(r"[a-z]+", tail) if w not in STOPWORDS][:1]
-            channel = re.compile(rf"\b{stem(channel_words[0])}\w*", re.I) if channel_words else None
-        if channel:
-            # "Confirm X by email": the channel plus the confirmation itself (or any part of X) is enough.
-            any_word = "|".join([re.escape(stem(verb))] + [re.escape(stem(w)) for w in words])
-            required = [re.compile(rf"\b(?:{any_word})\w*", re.I)]
-        else:
-            required = [
-                re.compile(r"\b(?:" + _NOUN_SYNONYMS.get(w, re.escape(stem(w)) + r"\w*") + ")", re.I)
-                for w in words
+        for piece in re.split(r"\band\b", rest) if verb == "give" else [rest]:
+            split = re.split(r"\b(as|at|to|for|by|via|before|after|if|with)\b", piece, maxsplit=1)
+            obj = split[0]
+            if re.match(r"\s*when\b", piece):  # "say when the confirmation email will arrive"
+                obj = re.split(r"\b(?:will|would|'ll|arrives?|comes?|gets?)\b", piece)[0]
+            preposition, tail = (split[1], split[2]) if len(split) == 3 else ("", "")
+            words = [
+                w for w in re.findall(r"[a-z]+", obj) if w not in STOPWORDS | {"when", "time", "yourself"}
             ]
-        if not required:
+            if "name" in words and re.search(r"\byour name\b", obj):
+                parts.append([_NAME_GIVEN])
+                continue
+            if set(words) <= _PEOPLE or words == []:
+                # "Direct the customer to the status page": the destination is what must be said.
+                words = [
+                    w for w in re.findall(r"[a-z]+", re.split(r"\bfor\b", tail)[0]) if w not in STOPWORDS
+                ]
+                if not words and condition:
+                    words = [
+                        w for w in re.findall(r"[a-z]+", condition) if w not in STOPWORDS and w not in _PEOPLE
+                    ][-1:]
+            words = [w for w in words if w not in _PEOPLE]
+            if preposition in {"by", "via"}:
+                channel_words = [w for w in re.findall(r"[a-z]+", tail) if w not in STOPWORDS][:1]
+                channel = re.compile(rf"\b{stem(channel_words[0])}\w*", re.I) if channel_words else None
+            if channel:
+                # "Confirm X by email": the channel plus the confirmation itself (or any part of X) is enough.
+                any_word = "|".join([re.escape(stem(verb))] + [re.escape(stem(w)) for w in words])
+                parts.append([re.compile(rf"\b(?:{any_word})\w*", re.I)])
+            elif words:
+                parts.append(
+                    [
+                        re.compile(r"(?:\b" + _NOUN_SYNONYMS.get(w, re.escape(stem(w)) + r"\w*") + ")", re.I)
+                        for w in words
+                    ]
+                )
+        if not parts:
             return None
-        return cls(required, channel, verb == "process", False, on_refusal)
+        return cls(parts, channel, verb == "process", needs_time, False, on_refusal)
 
-    def check(self, turns: Sequence[TurnAnalysis]) -> ClauseOutcome:
+    def check(self, lines: Sequence[Line]) -> ClauseOutcome:
         outcome = ClauseOutcome()
-        clauses = _clauses_of(turns)
-        refusals = [
-            (turn, s) for turn, s, clean in clauses if clean and _REFUSAL_TURN.search(s.sentence.text)
-        ]
+        refusals = [line for line in lines if line.clean and _REFUSAL_TURN.search(line.text)]
         if self.explains_reason:
-            return self._check_reason(turns, refusals)
-        for turn, sentence, clean in clauses:
-            if clean and self._satisfied(sentence.sentence.text):
-                outcome.followed = Hit(turn, sentence.sentence.text)
-                return outcome
-        clean_turns = [t for t in turns if t.clean()]
+            return self._check_reason(lines, refusals)
+        if self.cancels:
+            done = next(
+                (
+                    line
+                    for line in lines
+                    if line.clean and _DONE_CANCEL.search(line.text) and not _CANCEL_REFUSAL.search(line.text)
+                ),
+                None,
+            )
+            refused = next((line for line in lines if _CANCEL_REFUSAL.search(line.text)), None)
+            if refused and (done is None or refused.turn < done.turn):
+                outcome.violate(refused)
+            elif done:
+                outcome.follow(done)
+            return outcome
+        met: list[Line] = []
+        for part in self.parts:
+            line = next((line for line in lines if line.clean and self._satisfied(part, line.text)), None)
+            if line is None:
+                break
+            met.append(line)
+        if len(met) == len(self.parts):
+            outcome.follow(min(met, key=lambda line: line.turn))
+            return outcome
         if self.on_refusal and refusals:
-            outcome.violations.append(Hit(refusals[0][0], refusals[0][1].sentence.text))
-        elif not self.on_refusal and len(clean_turns) >= 3:
+            outcome.violate(refusals[0])
+        elif not self.on_refusal and len({line.turn for line in lines}) >= 3:
             # Never done in a full conversation: a miss with no single turn to point at.
             outcome.violations.append(Hit(-1, ""))
         return outcome
 
-    def _satisfied(self, text: str) -> bool:
+    def _satisfied(self, part: list[re.Pattern[str]], text: str) -> bool:
         if self.channel and not self.channel.search(text):
             return False
-        for pattern in self.required:
+        hits = 0
+        for pattern in part:
             match = pattern.search(text)
-            if not match or _negated_before(text, match.start()):
-                return False
+            if match and not _negated_before(text, match.start()):
+                hits += 1
+        head = part[-1].search(text)
+        if head is None or _negated_before(text, head.start()):
+            return False
+        if hits - 1 < (len(part) - 1) // 2:
+            return False
+        if (
+            self.needs_time
+            and part[0] is not _NAME_GIVEN
+            and not (durations(text) or clock_hours(text) or days_named(text))
+        ):
+            return False
         return not self.needs_action or bool(_FIRST_PERSON.search(text))
 
     @staticmethod
-    def _check_reason(
-        turns: Sequence[TurnAnalysis], refusals: list[tuple[int, SentenceSignals]]
-    ) -> ClauseOutcome:
+    def _check_reason(lines: Sequence[Line], refusals: list[Line]) -> ClauseOutcome:
         outcome = ClauseOutcome()
         if not refusals:
             return outcome
-        by_turn = {t.index: t for t in turns}
-        for turn, sentence in refusals:
-            if any(_REASON.search(s.sentence.text) for s in by_turn[turn].clean()):
-                outcome.followed = Hit(turn, sentence.sentence.text)
+        for refusal in refusals:
+            if any(line.clean and line.turn == refusal.turn and _REASON.search(line.text) for line in lines):
+                outcome.follow(refusal)
                 return outcome
-        outcome.violations.append(Hit(refusals[0][0], refusals[0][1].sentence.text))
+        outcome.violate(refusals[0])
         return outcome
 
 
+@dataclass(slots=True)
+class RepeatAsk(ClauseRule):
+    """ "Check the case history before answering; refer to what already happened instead of asking the
+    customer to repeat it": asking for the story again breaks it; referring to the history follows it."""
+
+    @classmethod
+    def parse(cls, clause: str) -> RepeatAsk | None:
+        if re.search(
+            r"\b(?:check|read|review)\b[^.;]*\b(?:history|notes|record)\b|\binstead of asking\b[^.;]*\brepeat",
+            clause,
+            re.I,
+        ):
+            return cls()
+        return None
+
+    _ASKS = re.compile(
+        _ASK_OBJECTS["repeat"]
+        + r"|\bcan you (?:tell|give) me (?:the|your) case\b|\bwhat(?:'s| is) (?:your|the) case number\b",
+        re.I,
+    )
+    _REFERS = re.compile(
+        r"\bI (?:can )?see (?:on|in|from|that|here|your)\b|\bI(?:'ve| have) (?:read|checked|looked at|gone through|got)\b[^.!?]*\b(?:history|notes|case|file)\b|"
+        r"\b(?:history|notes|file|record|case) (?:shows?|says)\b|\b(?:on|in) (?:your|the) (?:case|file|notes|history)\b|"
+        r"\byou(?:'ve| have) (?:already )?(?:called|been|had)\b",
+        re.I,
+    )
+
+    def check(self, lines: Sequence[Line]) -> ClauseOutcome:
+        outcome = ClauseOutcome()
+        for line in lines:
+            asked = self._ASKS.search(line.text)
+            if asked and _REQUEST.search(line.text) and not _negated_before(line.text, asked.start(), 6):
+                outcome.violate(line)
+            elif self._REFERS.search(line.text):
+                outcome.follow(line)
+        return outcome
+
+
+_FACT_SUBJECT_STOP = frozenset(
+    {"customer", "customers", "item", "items", "system", "today", "free", "automatically", "store", "any", "full",
+     "upcoming", "faulty", "wrong", "when", "shipped", "calculated", "because", "next", "bill", "outage", "over",
+     "hours", "from", "collected", "logs", "network", "covered", "applied", "that", "cutoff", "packed"}
+)  # fmt: skip
+_CHEAPER_SHIPPING = re.compile(
+    r"\b(?:standard|ground|regular|economy|normal) (?:shipping|delivery|post)\b", re.I
+)
+_CLAIM_IT = re.compile(
+    r"\byou(?:'ll| will)? (?:need|have|must) to (?:claim|request|apply|fill|submit|call|ask|email|contact)\w*|"
+    r"\b(?:claim|request|apply for) (?:it|the \w+|a \w+)\b(?! for you)|\bfill (?:in|out) (?:a|the) form\b",
+    re.I,
+)
+_DENIAL = re.compile(
+    r"\b(?:too late|already (?:been )?packed|past the cutoff|not (?:eligible|covered|free|available)|isn't (?:covered|free|available)|"
+    r"partial refund|half (?:the|a) refund|only refund (?:half|part)|no (?:loaners?|hotspots?)|not in stock|out of stock)\b",
+    re.I,
+)
+
+
+@dataclass(slots=True)
+class Fact(ClauseRule):
+    """A sanctioned fact: "a free replacement shipped within 2 business days", "faulty items within one
+    year are covered", "credits are applied automatically", "the box can be skipped and refunded in
+    full", "a loaner can be collected free". Telling it (or doing it) follows the clause; a different
+    quantity, a charge for something free, sending the customer to claim what is automatic, or
+    denying what is allowed breaks it."""
+
+    subject: re.Pattern[str]
+    spans: list[Span]
+    coverage: bool
+    free: bool
+    automatic: bool
+    express: bool
+    allowed: re.Pattern[str] | None
+    days: set[str]
+    hours: list[Span]
+
+    @classmethod
+    def parse(cls, clause: str) -> Fact | None:
+        free = bool(re.search(r"\bfree\b|\bno charge\b|\bno cost\b|\bfree of charge\b", clause, re.I))
+        automatic = bool(re.search(r"\bautomatic\w*\b", clause, re.I))
+        allowed_verbs = re.findall(r"\bcan be (\w+)(?: and (\w+))?", clause, re.I)
+        spans = [s for s in durations(clause) if s.high >= 1 / 24]
+        coverage = bool(re.search(r"\b(?:covered|warranty|guarantee|eligible|valid)\b", clause, re.I))
+        express = bool(re.search(r"\bovernight\b|\bexpress\b", clause, re.I))
+        if not (free or automatic or allowed_verbs or spans or express):
+            return None
+        nouns = [
+            w
+            for w in _words(clause)
+            if w not in _FACT_SUBJECT_STOP and len(w) > 3 and not re.fullmatch(r"\d+\w*", w)
+        ]
+        heads = re.findall(
+            r"\b(warranty|replacement|credits?|hotspot|loaner|box(?:es)?|refund|label|exchange|upgrade|pause)\b",
+            clause,
+            re.I,
+        )
+        words = sorted({h.lower().rstrip("s") if h.lower() != "boxes" else "box" for h in heads}) or nouns[:2]
+        subject = _stem_pattern(words, {"box": r"box(?:es)?\b|delivery\b|order\b"})
+        if subject is None:
+            return None
+        verbs = [v for pair in allowed_verbs for v in pair if v]
+        allowed = _stem_pattern(verbs) if verbs else None
+        days = days_named(clause) - {"date"}
+        hours = clock_hours(clause)
+        return cls(subject, spans, coverage, free, automatic, express, allowed, days, hours)
+
+    def check(self, lines: Sequence[Line]) -> ClauseOutcome:
+        outcome = ClauseOutcome()
+        for line in lines:
+            verdict = self._judge(line.text)
+            if verdict == "violated":
+                outcome.violate(line)
+            elif verdict == "followed":
+                outcome.follow(line)
+        return outcome
+
+    def _judge(self, sentence: str) -> str | None:
+        """The verdict of the sentence's clauses that talk about the subject ("your warranty covers 12
+        months, so I can send a free replacement" has one clause per fact)."""
+        verdicts = [self._judge_clause(part) for part in _sub_clauses(sentence) if self.subject.search(part)]
+        if not verdicts and self.subject.search(sentence):
+            verdicts = [self._judge_clause(sentence)]
+        if "violated" in verdicts:
+            return "violated"
+        return "followed" if "followed" in verdicts else None
+
+    def _judge_clause(self, text: str) -> str | None:
+        mention = self.subject.search(text)
+        if not mention:
+            return None
+        if text.rstrip().endswith("?") and not self._asserted_quantity(text):
+            return None
+        if _DENIAL.search(text):
+            return "violated"
+        if self.allowed:
+            verb = self.allowed.search(text)
+            if (
+                verb
+                and _negated_before(text, verb.start(), 5)
+                and not re.search(r"\bno need\b|\bdon't need\b|\bwon't need\b", text, re.I)
+            ):
+                return "violated"
+        if _negated_before(text, mention.start(), 3) and not re.search(
+            r"\bno (?:charge|cost|need)\b", text, re.I
+        ):
+            return "violated"
+        if self.free:
+            charged = [value for unit, value, _ in amounts(text) if unit != "%" and value > 0]
+            if charged and not re.search(r"\b(?:refund|back|credit|reimburs)\w*", text, re.I):
+                return "violated"
+            if re.search(
+                r"\b(?:you(?:'ll| will)? (?:need|have) to pay|there(?:'s| is) a (?:fee|charge)|costs? (?:you|extra)|rental fee)\b",
+                text,
+                re.I,
+            ):
+                return "violated"
+        if self.automatic and _CLAIM_IT.search(text):
+            return "violated"
+        if self.express and _CHEAPER_SHIPPING.search(text):
+            return "violated"
+        quantity = self._asserted_quantity(text)
+        if quantity is not None:
+            return quantity
+        if self._cutoff_mismatch(text):
+            return "violated"
+        if _CONDITIONAL.search(text) and not self.allowed:
+            return None
+        return "followed"
+
+    def _asserted_quantity(self, text: str) -> str | None:
+        """Compare durations said about the subject with the policy's ("12 months" is "one year")."""
+        if not self.spans:
+            return None
+        said = [s for s in durations(text) if s.high >= 1 / 24 or s.high == 0]
+        if not said:
+            return None
+        target = max(self.spans, key=lambda s: s.high)
+        for span in said:
+            if span.high == math.inf:
+                continue
+            if abs(span.high - target.high) <= max(0.5, target.high * 0.02):
+                continue  # 12 months vs one year: 360 vs 365 days
+            if span.high > target.high or self.coverage:
+                return "violated"
+        return "followed"
+
+    def _cutoff_mismatch(self, text: str) -> bool:
+        if not re.search(r"\bcut-?off\b|\bdeadline\b", text, re.I):
+            return False
+        days = days_named(text) - {"date", "today", "tomorrow"}
+        return bool(self.days and days and not days & self.days)
+
+
 def parse_policy(text: str) -> list[ClauseRule]:
+    """The policy's clauses, each as the rule family its wording belongs to (unrecognised clauses drop out)."""
     rules: list[ClauseRule] = []
-    for clause in re.split(r";|\.\s+|\.$", text):
+    for clause in re.split(r";|\.\s+|\.$|\s[—–]\s|,\s*but\s+", text):
         clause = clause.strip()
         if not clause:
             continue
         rule = (
-            VerifyFirst.parse(clause)
+            RepeatAsk.parse(clause)
+            or VerifyFirst.parse(clause)
+            or CountLimit.parse(clause)
             or AmountLimit.parse(clause)
-            or NoTimePromise.parse(clause, text)
+            or TimePromise.parse(clause, text)
+            or PromiseUntil.parse(clause)
             or Restriction.parse(clause)
+            or CannotDo.parse(clause)
             or Prohibition.parse(clause)
             or Obligation.parse(clause)
+            or Fact.parse(clause)
         )
         if rule is not None:
             rules.append(rule)
     return rules
 
 
+def _finding(index: int, rules: Sequence[ClauseRule], lines: Sequence[Line]) -> PolicyFinding:
+    outcomes = [rule.check(lines) for rule in rules]
+    violations = sorted(
+        (hit for o in outcomes for hit in o.violations), key=lambda hit: (hit.turn < 0, hit.turn)
+    )
+    followed = [o.followed for o in outcomes if o.followed is not None]
+    if violations:
+        first = violations[0]
+        turn = first.turn if first.turn >= 0 else None
+        return PolicyFinding(index, "violated", turn, first.quote or None, tuple(violations))
+    if followed:
+        first = min(followed, key=lambda hit: hit.turn)
+        return PolicyFinding(index, "followed", first.turn, first.quote, ())
+    return PolicyFinding(index, "not_applicable", None, None, ())
+
+
 def evaluate_policies(policies: Sequence[str], turns: Sequence[TurnAnalysis]) -> list[PolicyFinding]:
-    findings: list[PolicyFinding] = []
+    """One finding per policy (0-based), from the rep's analysed turns."""
+    return _evaluate(policies, _lines_of(turns))
+
+
+def evaluate_rep_lines(policies: Sequence[str], rep_turns: Sequence[tuple[int, str]]) -> list[PolicyFinding]:
+    """The same findings from raw rep turns ((transcript turn index, text) pairs), for callers and
+    tests that have no signal analysis; injection text is recognised with the scorer's pattern."""
+    return _evaluate(policies, _raw_lines(rep_turns))
+
+
+def _raw_lines(rep_turns: Sequence[tuple[int, str]]) -> list[Line]:
+    return [
+        Line(turn, s.text, not INJECTION.search(s.text))
+        for turn, text in rep_turns
+        for s in split_sentences(text)
+    ]
+
+
+def _evaluate(policies: Sequence[str], lines: Sequence[Line]) -> list[PolicyFinding]:
+    return [_finding(index, parse_policy(policy), lines) for index, policy in enumerate(policies)]
+
+
+def line_violations(policies: Sequence[str], text: str) -> list[int]:
+    """0-based indexes of the policies one candidate line would break on its own (used to vet a
+    suggested "better version" before it is shown). Omissions don't count: a single line can't be
+    blamed for what the rest of a conversation should have done."""
+    lines = _raw_lines([(0, text)])
+    broken = []
     for index, policy in enumerate(policies):
-        outcomes = [rule.check(turns) for rule in parse_policy(policy)]
-        violations = sorted((hit for o in outcomes for hit in o.violations), key=lambda hit: hit.turn)
-        followed = [o.followed for o in outcomes if o.followed is not None]
-        if violations:
-            first = next((hit for hit in violations if hit.turn >= 0), violations[0])
-            turn = first.turn if first.turn >= 0 else None
-            findings.append(PolicyFinding(index, "violated", turn, first.quote or None, tuple(violations)))
-        elif followed:
-            first = min(followed, key=lambda hit: hit.turn)
-            findings.append(PolicyFinding(index, "followed", first.turn, first.quote, ()))
-        else:
-            findings.append(PolicyFinding(index, "not_applicable", None, None, ()))
-    return findings
+        # Order-dependent rules (verify first, must-do) need the whole conversation to judge.
+        rules = [r for r in parse_policy(policy) if not isinstance(r, VerifyFirst | Obligation)]
+        finding = _finding(index, rules, lines)
+        if any(hit.turn >= 0 for hit in finding.violations):
+            broken.append(index)
+    return broken
