@@ -10,10 +10,12 @@ conversation exactly while different seeds word it differently. No network, no m
 from __future__ import annotations
 
 import functools
+import hashlib
+import logging
 import random
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from scenarios.spec import ScenarioSpec
 from sessions.engines import signals as sig
@@ -22,18 +24,21 @@ from sessions.engines.phrases import (
     ANSWER_LINES,
     CALM_DOWN_REACTIONS,
     ENDING_LINES,
-    NO_REPEAT_PREFIXES,
+    FOLLOW_UPS,
+    FRESH_TAGS,
+    INTERJECTIONS,
     NOTHING_TO_DO_REACTIONS,
-    PUSH_LINES,
     REACTION_PRIORITY,
     REACTIONS,
     RESOLVED_WITH_TIME_LINES,
     REVEAL_LINES,
 )
 
+logger = logging.getLogger(__name__)
+
 ENGINE_NAME = "embedded"
-ENGINE_MODEL = "embedded-v1"
-STATE_VERSION = 1
+ENGINE_MODEL = "embedded-v2"
+STATE_VERSION = 2
 
 # Base size of each effect on frustration (0-100), before the difficulty multipliers.
 # Calming effects shrink each time the rep reuses the same move: the fifth "I'm sorry"
@@ -81,6 +86,12 @@ RECENT_CUSTOMER_LINES = 3
 CONFIRMATION_OVERLAP = 0.6
 # Share of a fact's words already said in the opening line for it to count as already given.
 SHARED_IN_OPENING_OVERLAP = 0.6
+# Hidden details come out when the rep's question is about them: a question (not a statement, not
+# the rep proposing something) naming one of the author's triggers, or, with the sentence encoder,
+# a question this near a detail in meaning without any trigger word. Measured on the starter
+# library: questions in other words about a detail 0.66-0.71; unrelated questions at most 0.51
+# ("What's your order number?" against "what size did you order").
+MEANING_ONLY_SIMILARITY = 0.55
 
 
 class EmbeddedCustomerEngine:
@@ -99,6 +110,7 @@ class EmbeddedCustomerEngine:
             frustration=spec.starting_frustration,
             shared_facts=_facts_said_in(spec, spec.opening_line),
             recent_customer_lines=[spec.opening_line],
+            said=[_digest(spec.opening_line)],
         )
         return CustomerTurn(
             text=spec.opening_line, frustration=conversation.frustration
@@ -154,6 +166,12 @@ class _Conversation:
     shared_facts: list[int] = field(default_factory=list)
     recent_customer_lines: list[str] = field(default_factory=list)
     last_reply: str = ""
+    # Dialogue state: what the rep has offered and promised, which phrasings were already used
+    # ("pool#index"), and a short hash of every reply, so no line comes twice in a session.
+    offered: bool = False
+    promised_time: str = ""
+    used_phrasings: list[str] = field(default_factory=list)
+    said: list[str] = field(default_factory=list)
 
     def to_state(self) -> EngineState:
         return {
@@ -170,13 +188,17 @@ class _Conversation:
             "shared_facts": list(self.shared_facts),
             "recent_customer_lines": list(self.recent_customer_lines),
             "last_reply": self.last_reply,
+            "offered": self.offered,
+            "promised_time": self.promised_time,
+            "used_phrasings": list(self.used_phrasings),
+            "said": list(self.said),
         }
 
     @classmethod
     def from_state(cls, state: EngineState) -> _Conversation:
         if not isinstance(state, dict) or state.get("engine") != ENGINE_NAME:
             raise EngineError("This state was not produced by the embedded engine.")
-        if state.get("version") != STATE_VERSION:
+        if state.get("version") not in (1, STATE_VERSION):
             raise EngineError(f"Unsupported embedded engine state version: {state.get('version')!r}.")
         try:
             return cls(
@@ -191,6 +213,11 @@ class _Conversation:
                 shared_facts=[int(i) for i in state["shared_facts"]],
                 recent_customer_lines=[str(line) for line in state["recent_customer_lines"]],
                 last_reply=str(state["last_reply"]),
+                # Version 1 (before dialogue state) resumes with nothing offered and nothing used.
+                offered=bool(state.get("offered", False)),
+                promised_time=str(state.get("promised_time", "")),
+                used_phrasings=[str(key) for key in state.get("used_phrasings", [])],
+                said=[str(digest) for digest in state.get("said", [])],
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise EngineError(f"Embedded engine state is damaged: {exc!r}") from exc
@@ -208,6 +235,7 @@ class _Reading:
     revealed: list[int] = field(default_factory=list)
     answered_fact: int | None = None
     answer_kind: str | None = None  # "new", "confirm", "again"
+    specific: bool = False  # names things from this conversation, not stock words
 
 
 @functools.lru_cache(maxsize=64)
@@ -255,6 +283,7 @@ def _read_rep_turn(spec: ScenarioSpec, conversation: _Conversation, rep_text: st
     text = sig.normalize(rep_text[: sig.ANALYSIS_MAX_CHARS]).lower()
     rep_stems = sig.content_stems(text)
     on_topic = bool(rep_stems & _scenario_vocabulary(spec)) or signals.discovery_question
+    reading.specific = len(rep_stems & _scenario_vocabulary(spec)) >= 2
 
     cues = reading.cues
     if signals.injection:
@@ -343,11 +372,77 @@ def _restates(fact_stems: frozenset[str], rep_stems: frozenset[str]) -> bool:
 
 
 def _newly_revealed(spec: ScenarioSpec, conversation: _Conversation, text: str) -> list[int]:
-    return [
-        index
-        for index, hidden in enumerate(spec.persona.hidden_details)
-        if index not in conversation.revealed and sig.matches_any(text, hidden.revealed_when)
-    ]
+    """Hidden details the rep's message asks about: a question, not a passing mention of a word."""
+    hidden = spec.persona.hidden_details
+    pending = [index for index in range(len(hidden)) if index not in conversation.revealed]
+    if not pending:
+        return []
+    questions = [sentence for sentence in sig.sentences(text) if sig.is_inquiry(sentence)]
+    if not questions:
+        return []
+    similarity = _question_similarity(spec, questions, pending)
+    revealed = []
+    for index in pending:
+        for row, question in enumerate(questions):
+            if not sig.matches_any(question.lower(), hidden[index].revealed_when):
+                continue
+            # The author's trigger inside a real question is about it. Inside the rep proposing
+            # something ("Can I call you today?") it's a passing mention, unless the proposal is
+            # itself about the detail by meaning ("Should we skip Thursday's box?").
+            if not sig.is_proposal(question) or (
+                similarity is not None and similarity[row][index] >= MEANING_ONLY_SIMILARITY
+            ):
+                revealed.append(index)
+                break
+    if not revealed and similarity is not None:
+        # Asked about it in other words: the single closest detail, if it is close enough.
+        best = max(
+            ((similarity[row][index], index) for row in range(len(questions)) for index in pending),
+            default=(0.0, None),
+        )
+        if best[1] is not None and best[0] >= MEANING_ONLY_SIMILARITY:
+            revealed.append(best[1])
+    return revealed
+
+
+def _question_similarity(
+    spec: ScenarioSpec, questions: list[str], pending: list[int]
+) -> dict[int, dict[int, float]] | None:
+    """Cosine similarity of each question to each pending detail (its text or any of its triggers);
+    None when the sentence encoder isn't installed, and the engine falls back to the word rule."""
+    encode = _encoder()
+    if encode is None:
+        return None
+    hidden = spec.persona.hidden_details
+    topics: list[str] = []
+    owners: list[int] = []
+    for index in pending:
+        for topic in (hidden[index].detail, *hidden[index].revealed_when):
+            topics.append(topic)
+            owners.append(index)
+    vectors = encode([*questions, *topics])
+    question_vectors, topic_vectors = vectors[: len(questions)], vectors[len(questions) :]
+    scores = question_vectors @ topic_vectors.T
+    result: dict[int, dict[int, float]] = {}
+    for row in range(len(questions)):
+        per_detail: dict[int, float] = {}
+        for column, index in enumerate(owners):
+            per_detail[index] = max(per_detail.get(index, -1.0), float(scores[row][column]))
+        result[row] = per_detail
+    return result
+
+
+@functools.lru_cache(maxsize=1)
+def _encoder():
+    """The shared offline sentence encoder's ``encode``, or None where it isn't installed."""
+    try:
+        from coachhub.core import encoder
+
+        encoder.encode(["ready"])
+    except Exception as exc:  # missing package or model: the word rule still works
+        logger.info("Embedded customer: sentence encoder unavailable (%s); matching questions by words", exc)
+        return None
+    return encoder.encode
 
 
 # --- updating the customer -------------------------------------------------------------------
@@ -379,8 +474,11 @@ def _apply(spec: ScenarioSpec, conversation: _Conversation, reading: _Reading) -
     conversation.revealed.extend(reading.revealed)
     if reading.answer_kind == "new" and reading.answered_fact is not None:
         conversation.shared_facts.append(reading.answered_fact)
+    if reading.signals.offered_option:
+        conversation.offered = True
     if reading.signals.concrete_next_step:
         conversation.next_step_agreed = True
+        conversation.promised_time = reading.signals.time_phrase or conversation.promised_time
     conversation.end_reason = _end_reason(spec, conversation)
 
 
@@ -397,6 +495,18 @@ def _end_reason(spec: ScenarioSpec, conversation: _Conversation) -> EndReason | 
 
 # --- composing the reply ---------------------------------------------------------------------
 
+# Calming cues: when the customer voices one of these, the follow-up isn't the furthest-gone one.
+_CALMING_REACTIONS = frozenset(CALM_EFFECTS)
+_COOLER = {"furious": "angry", "angry": "annoyed"}
+_LOWERCASE_STARTS = frozenset(
+    "a an the my our it it's its this that these those there two three four five some someone somebody "
+    "to just either both one more any full proper we they he she his her their".split()
+)
+_INTERJECTION = re.compile(
+    r"^(?:" + "|".join(re.escape(word) for word in INTERJECTIONS) + r")\b[,.!]?\s*", re.IGNORECASE
+)
+_WANT_LEAD = re.compile(r"^(?:i (?:just |really )?(?:want|need|would like|'d like)|wants?|needs?)\s+", re.IGNORECASE)
+
 
 def _mood(frustration: int) -> str:
     if frustration >= 80:
@@ -408,75 +518,191 @@ def _mood(frustration: int) -> str:
     return "calm"
 
 
+def _digest(text: str) -> str:
+    return hashlib.sha1(" ".join(text.lower().split()).encode()).hexdigest()[:10]
+
+
+def _lowercase_start(text: str) -> str:
+    """'My order number is …' → 'my order number is …' for mid-sentence use; names keep capitals."""
+    first = text.split(" ", 1)[0]
+    if first.lower().rstrip(",") in _LOWERCASE_STARTS:
+        return text[:1].lower() + text[1:]
+    return text
+
+
+def spoken_wants(wants: str) -> str:
+    """The persona's want as the customer would say it after "I want …": no capital, no full stop,
+    no repeated "I want"."""
+    text = " ".join(wants.split()).rstrip(".!;: ")
+    text = _WANT_LEAD.sub("", text)
+    return _lowercase_start(text)
+
+
+def _phrasing_keys(template: str) -> list[str]:
+    """What a phrasing uses up: itself and each of its sentences longer than a tag ("Okay."), so
+    "I'll believe it when I see it." can't come back inside another variant."""
+    keys = [_digest(template)]
+    for sentence in re.findall(r"[^.!?]+[.!?]*", template):
+        if len(sentence.split()) > 2 and "{" not in sentence:
+            keys.append(_digest(sentence))
+    return keys
+
+
+class _Phrasings:
+    """Draws phrasings for one reply, never one this session already used (recorded by hash in the
+    state), chosen by the turn's seeded random generator so replays are identical. The rep's words
+    ({time}, {term} …) are filled in here, so two templates that come out the same count as one."""
+
+    def __init__(self, conversation: _Conversation, rng: random.Random, values: dict[str, str]) -> None:
+        self.used = conversation.used_phrasings
+        self.rng = rng
+        self.values = values
+
+    def _fill(self, template: str) -> str:
+        for placeholder, value in self.values.items():
+            template = template.replace(placeholder, value)
+        return template
+
+    def pick(self, pool: Sequence[str], *, allow=lambda template: True) -> str | None:
+        fresh = [
+            line
+            for line in (self._fill(t) for t in pool if allow(t))
+            if not any(key in self.used for key in _phrasing_keys(line))
+        ]
+        if not fresh:
+            return None
+        choice = self.rng.choice(fresh)
+        self.used.extend(_phrasing_keys(choice))
+        return choice
+
+    def pick_any(self, pool: Sequence[str]) -> str:
+        return self.pick(pool) or self._fill(self.rng.choice(list(pool)))
+
+
 def _compose_distinct(
     spec: ScenarioSpec, conversation: _Conversation, reading: _Reading, rng: random.Random
 ) -> str:
-    """Compose a reply that differs from the previous one: a customer repeating themselves word
+    """Compose a reply the customer hasn't said yet this session: a customer repeating a line word
     for word reads like a broken bot, not an annoyed person."""
-    text = _compose(spec, conversation, reading, rng)
-    for _ in range(5):
-        if text != conversation.last_reply:
-            return text
-        text = _compose(spec, conversation, reading, rng)
-    for prefix in rng.sample(NO_REPEAT_PREFIXES, len(NO_REPEAT_PREFIXES)):
-        if prefix + text != conversation.last_reply:
-            return prefix + text
-    return text + " Well?"
+    phrasings = _Phrasings(conversation, rng, _fill_values(spec, conversation, reading))
+    for _ in range(4):
+        text = _compose(spec, conversation, reading, phrasings)
+        if _digest(text) not in conversation.said:
+            break
+    else:
+        for tag in rng.sample(FRESH_TAGS, len(FRESH_TAGS)):
+            if _digest(f"{text} {tag}") not in conversation.said:
+                text = f"{text} {tag}"
+                break
+    conversation.said.append(_digest(text))
+    return text
 
 
-def _compose(spec: ScenarioSpec, conversation: _Conversation, reading: _Reading, rng: random.Random) -> str:
+def _compose(spec: ScenarioSpec, conversation: _Conversation, reading: _Reading, phrasings: _Phrasings) -> str:
     mood = _mood(conversation.frustration)
     hot = mood in ("angry", "furious")
-    values = _fill_values(spec, reading)
-    parts: list[str] = []
     if conversation.end_reason == "resolved" and reading.signals.concrete_next_step:
         # The closing line echoes the agreed time itself; a separate reaction would thank twice.
-        return _render([rng.choice(RESOLVED_WITH_TIME_LINES)], values)
-    reaction = _reaction(reading, hot, rng)
+        return _render([phrasings.pick_any(RESOLVED_WITH_TIME_LINES)])
+    parts: list[str] = []
+    reaction_cue, reaction = _reaction(conversation, reading, hot, phrasings)
     if reaction:
         parts.append(reaction)
     if conversation.end_reason is not None:
-        parts.append(rng.choice(ENDING_LINES[conversation.end_reason]))
-        return _render(parts, values)
+        parts.append(phrasings.pick_any(ENDING_LINES[conversation.end_reason]))
+        return _render(parts)
     for index in reading.revealed:
-        parts.append(rng.choice(REVEAL_LINES).replace("{detail}", spec.persona.hidden_details[index].detail))
+        detail = " ".join(spec.persona.hidden_details[index].detail.split())
+        template = phrasings.pick_any(REVEAL_LINES[0 if hot else 1])
+        parts.append(template.replace("{detail_lc}", _lowercase_start(detail)).replace("{detail}", detail))
     if reading.answer_kind and reading.answered_fact is not None:
-        answer = rng.choice(ANSWER_LINES[reading.answer_kind][0 if hot else 1])
-        parts.append(answer.replace("{fact}", spec.persona.facts[reading.answered_fact]))
+        fact = spec.persona.facts[reading.answered_fact]
+        template = phrasings.pick_any(ANSWER_LINES[reading.answer_kind][0 if hot else 1])
+        parts.append(template.replace("{fact_lc}", _lowercase_start(fact)).replace("{fact}", fact))
     if len(parts) < 2:
-        waiting = conversation.next_step_agreed and mood in ("calm", "annoyed")
-        push_key = "calm_waiting" if waiting else mood
-        parts.append(rng.choice(PUSH_LINES[push_key]))
-    return _render(parts, values)
+        # After a calming move the follow-up is a step cooler: "Thank you for saying that. I'm
+        # this close to taking my business elsewhere." contradicts itself.
+        follow_mood = _COOLER.get(mood, mood) if reaction_cue in _CALMING_REACTIONS else mood
+        follow_up = _follow_up(conversation, follow_mood, phrasings)
+        if follow_up:
+            parts.append(follow_up)
+    if not parts:  # every phrasing used up (a very long session): restate the want plainly
+        parts.append(phrasings.pick_any(FOLLOW_UPS["ask"][mood]))
+    return _render(parts)
 
 
-def _reaction(reading: _Reading, hot: bool, rng: random.Random) -> str | None:
+def _follow_up(conversation: _Conversation, mood: str, phrasings: _Phrasings) -> str | None:
+    """Follow up on what is still open: the want (nothing offered), the when (offered, no time), or
+    whether the promise will hold (a time was given). Neighbouring moods lend lines when one runs dry."""
+    stage = "waiting" if conversation.next_step_agreed else "when" if conversation.offered else "ask"
+    moods = ("furious", "angry", "annoyed", "calm")
+    order = sorted(moods, key=lambda other: abs(moods.index(other) - moods.index(mood)))
+    wants_said = sum(1 for key in conversation.used_phrasings if key == "wants")
+
+    def allow(template: str) -> bool:
+        if "{time}" in template and not conversation.promised_time:
+            return False
+        # Restating the whole want twice is natural; a third time reads like a loop.
+        return "{wants}" not in template or wants_said < 2
+
+    for other in order:
+        line = phrasings.pick(FOLLOW_UPS[stage][other], allow=allow)
+        if line:
+            if phrasings.values["{wants}"] in line:
+                conversation.used_phrasings.append("wants")
+            return line
+    return None
+
+
+def _reaction(
+    conversation: _Conversation, reading: _Reading, hot: bool, phrasings: _Phrasings
+) -> tuple[str | None, str | None]:
     cue = next((cue for cue in REACTION_PRIORITY if cue in reading.cues), None)
     if cue is None:
-        return None
+        return None, None
     dismissive = (reading.signals.dismissive_phrase or "").lower()
     if cue == "dismissive" and dismissive in ("calm down", "relax", "chill", "chill out"):
-        return rng.choice(CALM_DOWN_REACTIONS)
+        return cue, phrasings.pick(CALM_DOWN_REACTIONS) or phrasings.pick(REACTIONS[cue][0 if hot else 1])
     if cue == "dismissive" and "nothing" in dismissive:
-        return rng.choice(NOTHING_TO_DO_REACTIONS)
-    return rng.choice(REACTIONS[cue][0 if hot else 1])
+        return cue, phrasings.pick(NOTHING_TO_DO_REACTIONS) or phrasings.pick(REACTIONS[cue][0 if hot else 1])
+    key = cue
+    if cue == "acknowledged":
+        # Proportionate: the first apology, or one that names what happened, is taken as meant; the
+        # same stock sorry again gets "I need it sorted".
+        uses = conversation.cue_uses.get("acknowledged", 0)
+        if not (uses <= 1 or (reading.specific and uses <= 2)):
+            key = "acknowledged_hollow"
+    return cue, phrasings.pick(REACTIONS[key][0 if hot else 1])
 
 
-def _fill_values(spec: ScenarioSpec, reading: _Reading) -> dict[str, str]:
+def _fill_values(spec: ScenarioSpec, conversation: _Conversation, reading: _Reading) -> dict[str, str]:
     signals = reading.signals
+    time_phrase = signals.time_phrase or conversation.promised_time or ""
     return {
-        "{wants}": spec.persona.wants,
+        "{wants}": spoken_wants(spec.persona.wants),
         "{phrase}": (signals.dismissive_phrase or "").lower(),
         "{hedge}": (signals.hedge_phrase or "").capitalize(),
         "{term}": signals.jargon_term or "",
-        "{time}": signals.time_phrase or "",
-        "{Time}": (signals.time_phrase or "")[:1].upper() + (signals.time_phrase or "")[1:],
+        "{time}": time_phrase,
+        "{Time}": time_phrase[:1].upper() + time_phrase[1:],
     }
 
 
-def _render(parts: list[str], values: dict[str, Any]) -> str:
-    # Plain replace rather than str.format: scenario text may legitimately contain braces.
-    text = " ".join(parts)
-    for placeholder, value in values.items():
-        text = text.replace(placeholder, value)
-    return text
+def _render(parts: list[str]) -> str:
+    """Join a reply's parts (placeholders already filled by plain replace, not str.format: scenario
+    text may legitimately contain braces)."""
+    rendered: list[str] = []
+    interjected = False
+    for part in parts:
+        match = _INTERJECTION.match(part)
+        if match and interjected and match.end() < len(part):
+            # "Okay, that makes sense. Okay. My order …" → drop the second "Okay".
+            rest = part[match.end() :]
+            part = rest[:1].upper() + rest[1:]
+        elif match:
+            interjected = True
+        rendered.append(part)
+    text = " ".join(rendered)
+    # A line may open on a quoted rep phrase ("'calm down'? Really?"): speech starts with a capital.
+    lead = len(text) - len(text.lstrip("'\""))
+    return text[:lead] + text[lead : lead + 1].upper() + text[lead + 1 :]

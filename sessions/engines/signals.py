@@ -379,3 +379,48 @@ def phrases_pattern(phrases: tuple[str, ...]) -> re.Pattern[str] | None:
 def matches_any(text: str, phrases: tuple[str, ...]) -> bool:
     pattern = phrases_pattern(phrases)
     return pattern is not None and bool(pattern.search(text))
+
+
+# --- questions -------------------------------------------------------------------------------
+
+_SENTENCE = re.compile(r"[^.!?]+[.!?]*")
+_INQUIRY_PHRASE = _words(
+    r"can you tell me",
+    r"could you tell me",
+    r"tell me (?:more|about|what|how|why|when|where|if)",
+    r"walk me through",
+    r"let me know (?:what|how|why|when|where|if)",
+    r"(?:can|could|may) i ask",
+    r"do you mind (?:me asking|if i ask)",
+    r"i'?d like to (?:know|understand|ask)",
+    r"i was wondering",
+)
+# Questions that propose something the rep will do ("Can I call you at 12pm today?"), not ask the
+# customer about their situation: a word in them is a passing mention, not a question about it.
+_PROPOSAL_START = re.compile(
+    r"^(?:(?:so|and|okay|ok|alright|great|then),? )?(?:"
+    r"(?:can|could|shall|should|may) (?:i|we)\b(?! ask)"
+    r"|would you like (?:me|us)\b|do you want (?:me|us)\b|would it be ok(?:ay)?\b|is it ok(?:ay)? if\b"
+    r"|how about\b|what if (?:i|we)\b|why don'?t (?:i|we)\b|would (?:that|this|it)\b"
+    r"|(?:will|would) .{0,40}\bwork for you\b|is that ok(?:ay)?\b|does that (?:work|sound)\b"
+    r"|(?:will|would) you be (?:at|around|in|available|free|there)\b|are you (?:available|free)\b)",
+    re.IGNORECASE,
+)
+
+
+def sentences(text: str) -> list[str]:
+    return [part.strip() for part in _SENTENCE.findall(normalize(text)) if part.strip()]
+
+
+def is_inquiry(sentence: str) -> bool:
+    """Does this sentence ask the customer something (a question or a 'tell me …')?"""
+    return (
+        sentence.endswith("?")
+        or bool(_QUESTION_START.match(sentence))
+        or bool(_INQUIRY_PHRASE.search(sentence))
+    )
+
+
+def is_proposal(sentence: str) -> bool:
+    """Is this question the rep proposing an action ("Can I call you today?") rather than asking?"""
+    return bool(_PROPOSAL_START.search(sentence))

