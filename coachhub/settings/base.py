@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "sessions.apps.RoleplayConfig",
     "scoring",
     "reports",
+    "programs",
 ]
 
 MIDDLEWARE = [
@@ -150,6 +151,9 @@ LLM_MODEL = env("LLM_MODEL", default="gpt-4o-mini")
 LLM_API_KEY = env("LLM_API_KEY", default="")
 LLM_TIMEOUT_S = env.float("LLM_TIMEOUT_S", default=20.0)
 LLM_MAX_RETRIES = env.int("LLM_MAX_RETRIES", default=2)
+# Tenant admins' endpoints must be public addresses (no loopback, private, link-local or metadata
+# ones) unless the operator allows private endpoints, e.g. for an on-premises model server.
+LLM_ALLOW_PRIVATE_ENDPOINTS = env.bool("LLM_ALLOW_PRIVATE_ENDPOINTS", default=False)
 FIELD_ENCRYPTION_KEY = env("FIELD_ENCRYPTION_KEY", default="")
 # faster-whisper: the packaged tiny.en model unless a local model path is set.
 TRANSCRIPTION_MODEL = env("TRANSCRIPTION_MODEL", default="")

@@ -24,3 +24,5 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"  # a per-process cache mu
 # Tests always run Celery tasks inline unless a test starts a real worker itself.
 CELERY_TASK_ALWAYS_EAGER = True
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
+# The suite's LLM stand-in listens on loopback; tests of the endpoint checks turn this off.
+LLM_ALLOW_PRIVATE_ENDPOINTS = True

@@ -191,5 +191,7 @@ def tenant_llm_config(*, tenant: Tenant, ai_settings: AISettings | None = None):
             api_key=decrypt_secret(row.llm_api_key_encrypted),
             timeout_s=float(settings.LLM_TIMEOUT_S),
             max_retries=int(settings.LLM_MAX_RETRIES),
+            # The deployment's own endpoint may be private (a vLLM next door); a tenant's may not.
+            allow_private=bool(settings.LLM_ALLOW_PRIVATE_ENDPOINTS),
         )
     return default_llm_config()

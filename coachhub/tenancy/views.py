@@ -301,9 +301,13 @@ def ai_settings(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     }
     form = AISettingsForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        services.ai_settings_update(tenant=tenant, actor=request.user, **form.cleaned_data)
-        messages.success(request, "AI settings saved.")
-        return redirect("ai_settings", tenant_slug=tenant.slug)
+        try:
+            services.ai_settings_update(tenant=tenant, actor=request.user, **form.cleaned_data)
+        except ApplicationError as exc:
+            form_apply_errors(form, exc)
+        else:
+            messages.success(request, "AI settings saved.")
+            return redirect("ai_settings", tenant_slug=tenant.slug)
     from .budget import budget_status
 
     return render(
