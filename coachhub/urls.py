@@ -26,6 +26,7 @@ tenant_page_patterns = [
     path("", include("scoring.urls")),
     path("", include("reports.urls")),
     path("", include("reports.dashboards.urls")),
+    path("", include("programs.urls")),
 ]
 
 api_v1_patterns = [

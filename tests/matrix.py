@@ -128,6 +128,7 @@ APP_ROUTE_MODULES = (
     "tests.scoring.routes",
     "tests.reports.routes",
     "tests.reports.routes_dashboards",
+    "tests.programs.routes",
 )
 SEEDERS: list[Callable[[Any], None]] = []
 

@@ -1,0 +1,96 @@
+"""Programs: scenarios bundled with pass marks, assigned to reps, and each rep's "ready for live"
+decision. Readiness itself is computed from scores (programs/readiness.py), never stored, so an
+adjusted score or a changed pass mark shows at once."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from coachhub.tenancy.models import Membership, Team, TenantOwnedModel
+from scenarios.models import Scenario
+
+
+class Program(TenantOwnedModel):
+    """An onboarding or certification program: scenarios to pass, by a due date."""
+
+    title = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    is_ordered = models.BooleanField(default=False, help_text="Reps pass the scenarios in order.")
+    due_on = models.DateField(null=True, blank=True)
+    max_attempts = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Sessions a rep may use per scenario; empty = unlimited."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    archived_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "title"], name="program_unique_title")]
+        indexes = [models.Index(fields=["tenant", "-created_at"], name="program_tenant_created")]
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ProgramStep(TenantOwnedModel):
+    """One scenario of a program and what passing it takes: an overall score and, optionally, a
+    minimum on named behaviors ({"empathy": 60})."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="steps")
+    scenario = models.ForeignKey(Scenario, on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveSmallIntegerField()
+    pass_overall = models.PositiveSmallIntegerField()
+    behavior_minimums = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "program", "scenario"], name="programstep_unique_scenario"),
+            models.UniqueConstraint(fields=["tenant", "program", "position"], name="programstep_unique_position"),
+            models.CheckConstraint(condition=Q(pass_overall__lte=100), name="programstep_pass_mark_range"),
+        ]
+        ordering = ["program_id", "position"]
+
+    def __str__(self) -> str:
+        return f"Step {self.position} of program {self.program_id}"
+
+
+class LiveStatus(models.TextChoices):
+    NONE = "", "Not decided"
+    CONFIRMED = "confirmed", "Confirmed ready for live"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class ProgramEnrollment(TenantOwnedModel):
+    """One rep in one program, and the manager's "ready for live" decision (every change is also in
+    the audit log)."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="enrollments")
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
+    via_team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    assigned_at = models.DateTimeField(default=timezone.now)
+    live_status = models.CharField(max_length=10, choices=LiveStatus.choices, blank=True, default=LiveStatus.NONE)
+    live_reason = models.CharField(max_length=500, blank=True)
+    live_decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    live_decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "program", "membership"], name="enrollment_unique_rep"),
+        ]
+        indexes = [models.Index(fields=["tenant", "membership"], name="enrollment_tenant_rep")]
+        ordering = ["program_id", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.membership_id} in program {self.program_id}"
