@@ -22,7 +22,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from scoring.engines.signals import INJECTION, STOPWORDS, TurnAnalysis, split_sentences, stem
+from scoring.engines.signals import INJECTION, STOPWORDS, TurnAnalysis, jargon_terms, split_sentences, stem
 
 # --- outcome types --------------------------------------------------------------------------------
 
@@ -144,8 +144,9 @@ class Span:
     end: int
 
 
-def durations(text: str) -> list[Span]:
-    """Durations in calendar days, with ranges and bounds ("within", "up to", "at least")."""
+def durations(text: str, *, relative: bool = True) -> list[Span]:
+    """Durations in calendar days, with ranges and bounds ("within", "up to", "at least"); with
+    `relative`, also "today", "tomorrow", "overnight", "next business day" as days from now."""
     found: list[Span] = []
     for match in _DURATION.finditer(text):
         unit = re.sub(r"[\s-]+", " ", match.group("unit").lower()).rstrip("s")
@@ -159,7 +160,7 @@ def durations(text: str) -> list[Span]:
         elif bound in {"at least", "over", "more than", "longer than", "after", "past", "beyond"}:
             high = math.inf
         found.append(Span(low, high, match.start(), match.end()))
-    for match in _RELATIVE_DAY.finditer(text):
+    for match in _RELATIVE_DAY.finditer(text) if relative else ():
         days = _RELATIVE_DAYS[re.sub(r"[\s-]+", " ", match.group("word").lower())]
         found.append(Span(days, days, match.start(), match.end()))
     return found
@@ -216,7 +217,11 @@ def clock_hours(text: str) -> list[Span]:
 def days_named(text: str) -> set[str]:
     """Which day a time refers to: a weekday, "today", "tomorrow" (the next business day counts as
     tomorrow), or "date" for a calendar date."""
-    found = {m.group(0).lower() for m in _WEEKDAY.finditer(text)}
+    found = {
+        m.group(0).lower()
+        for m in _WEEKDAY.finditer(text)
+        if not re.search(r"\b(?:last|past|previous)\s+$", text[: m.start()], re.I)
+    }
     lowered = text.lower()
     if re.search(
         r"\btoday\b|\btonight\b|\bthis (?:morning|afternoon|evening)\b|\bend of (?:the )?day\b", lowered
@@ -251,7 +256,7 @@ _DEFERRAL = re.compile(
 _COMMITMENT = re.compile(
     r"\b(?:will|'ll|shall|going to|gonna|promise|guarantee\w*|definitely|for sure|certainly|is booked|"
     r"are booked|is confirmed|is reserved|is secured|you've got|you have got|you're all set|take|takes|"
-    r"arrives?|is|are|be)\b|'ll\b",
+    r"arrives?|is|are|be|should|can|shows?|says|expect|it's|that's)\b|'ll\b",
     re.I,
 )
 _CONTACT = re.compile(
@@ -276,6 +281,17 @@ def _sub_clauses(text: str) -> list[str]:
         text,
     )
     return [part for part in parts if part and part.strip()]
+
+
+def _clause_at(text: str, position: int) -> str:
+    """The sub-clause of `text` that contains `position`."""
+    start = 0
+    for part in _sub_clauses(text):
+        found = text.find(part, start)
+        if found <= position < found + len(part):
+            return part
+        start = max(start, found + len(part)) if found >= 0 else start
+    return text
 
 
 def _asserts(part: str) -> bool:
@@ -396,6 +412,7 @@ class AmountLimit(ClauseRule):
     limit: float
     subject: re.Pattern[str]
     max_offers: int | None
+    _offered: set[float] = field(default_factory=set)
 
     @classmethod
     def parse(cls, clause: str) -> AmountLimit | None:
@@ -426,6 +443,7 @@ class AmountLimit(ClauseRule):
 
     def check(self, lines: Sequence[Line]) -> ClauseOutcome:
         outcome = ClauseOutcome()
+        self._offered.clear()
         offers: list[Line] = []
         previous_turn_offer = -1
         for line in lines:
@@ -433,6 +451,7 @@ class AmountLimit(ClauseRule):
                 line.text, continuing=previous_turn_offer == line.turn or (bool(offers) and line.question)
             )
             for value in offered:
+                self._offered.add(value)
                 offers.append(line)
                 if value > self.limit + 1e-9:
                     outcome.violate(line)
@@ -452,17 +471,14 @@ class AmountLimit(ClauseRule):
         else:
             values = [(value, position) for unit, value, position in amounts(text) if unit == self.unit]
         found: list[float] = []
-        mentions_subject = bool(self.subject.search(text))
         for value, position in values:
-            if _negated_before(text, position) or (
-                _CONDITIONAL.search(text[:position]) and mentions_subject is False
-            ):
+            clause = _clause_at(text, position)
+            mentions_subject = bool(self.subject.search(clause))
+            if _negated_before(text, position) or (_CONDITIONAL.search(clause) and not mentions_subject):
                 continue
             before = text[:position].lower()
-            if re.search(r"\b(?:the|that|this|your)\s*$", before) and not re.search(
-                r"\b(?:add|give|offer|make|apply)\w*\b[^.!?]*$", before
-            ):
-                continue
+            if value in self._offered and re.search(r"\b(?:the|that|this|your)\s*$", before):
+                continue  # "the $20 credit" is the offer already made
             adds_on = continuing or re.search(
                 r"\b(?:another|plus|extra|additional|what about|how about|make it)\s*$", before
             )
@@ -472,7 +488,7 @@ class AmountLimit(ClauseRule):
 
 
 _RETENTION_OFFER = re.compile(
-    r"\b(?:pause|discount\w*|\d+\s?% off|percent off|free (?:box|week|meal|month)|cheaper plan|smaller plan|"
+    r"\b(?:paus\w*|discount\w*|\d+\s?% off|percent off|free (?:box|week|meal|month)|cheaper plan|smaller plan|"
     r"switch (?:to|plans)|downgrade|skip (?:a|the next|a few) (?:weeks?|box(?:es)?)|instead of cancel\w*|"
     r"before you go|stay (?:on|with)|keep your (?:plan|subscription|account))\b",
     re.I,
@@ -515,7 +531,7 @@ class CountLimit(ClauseRule):
 _RESOLUTION = re.compile(
     r"\b(?:back|fixed|fix|done|there|restored|restore|arrive\w*|working|sorted|resolved|repaired|up|online|"
     r"delivered|deliver\w*|appear\w*|show up|in your account|on your card|refund\w*|come|comes|coming|visit\w*|"
-    r"technician|engineer|slot|booked|seat|ship\w*|processed|land|lands)\b",
+    r"technician|engineer|slot|booked|seat|ship\w*|processed|land|lands|estimat\w*|eta|it's|it is)\b",
     re.I,
 )
 _NON_COMMITMENT = re.compile(
@@ -523,7 +539,14 @@ _NON_COMMITMENT = re.compile(
     r"\brather than guess\b|\bwon't guess\b|\bcan't promise\b|\bwon't promise\b",
     re.I,
 )
-_PAST = re.compile(r"\b(?:was|were|did|had|arrived|posted|came|went|happened|took)\b", re.I)
+_PAST = re.compile(
+    r"\b(?:was|were|did|had|arrived|posted|came|went|happened|took|been|ago)\b|"
+    r"\b(?:you|we|I|it|they|she|he)\s+(?:\w+ed|paid|sent|made|got|bought|told|said|spent)\b|\blast (?:week|month|"
+    + "|".join(_WEEKDAYS)
+    + r")\b",
+    re.I,
+)
+_FUTURE = re.compile(r"\b(?:will|shall|going to|gonna|promise|guarantee\w*)\b|'ll\b", re.I)
 _STATES_SOURCE = re.compile(
     r"\b(?:system|status page|tracker|tracking|schedul\w*|carrier|outage (?:map|system)|shows?|showing|says)\b",
     re.I,
@@ -557,7 +580,7 @@ class TimePromise(ClauseRule):
         ):
             return None
         window = None
-        spans = [s for s in durations(whole_policy) if s.high != math.inf and s.high >= 1]
+        spans = [s for s in durations(whole_policy, relative=False) if s.high != math.inf and s.high >= 1]
         if spans:
             window = Span(min(s.low for s in spans), max(s.high for s in spans), 0, 0)
         context = whole_policy[len(clause) :] if whole_policy.startswith(clause) else whole_policy
@@ -594,8 +617,10 @@ class TimePromise(ClauseRule):
         outcome = ClauseOutcome()
         for line in lines:
             verdict = None
-            for part in _sub_clauses(line.text):
-                verdict = self._judge(part) or verdict
+            about = _RESOLUTION.search(line.text) or (self.subject and self.subject.search(line.text))
+            future = bool(_FUTURE.search(line.text))
+            for part in _sub_clauses(line.text) if about else []:
+                verdict = self._judge(part, future) or verdict
                 if verdict == "violated":
                     break
             if verdict == "violated":
@@ -604,13 +629,11 @@ class TimePromise(ClauseRule):
                 outcome.follow(line)
         return outcome
 
-    def _judge(self, part: str) -> str | None:
+    def _judge(self, part: str, future: bool) -> str | None:
         spans = durations(part)
         hours = clock_hours(part)
         days = days_named(part)
         if not (spans or hours or days):
-            return None
-        if not _RESOLUTION.search(part) and not (self.subject and self.subject.search(part)):
             return None
         contact = _CONTACT.search(part)
         if contact and (not self._about_resolution_after(part, contact.end())):
@@ -620,7 +643,10 @@ class TimePromise(ClauseRule):
             and not _NON_COMMITMENT.search(part)
             and not _PAST.search(part)
             and not (self.promise_only and _HYPOTHETICAL.search(part))
+            and bool(_COMMITMENT.search(part) or future)
         )
+        if self.window is None and spans and all(s.high == math.inf for s in spans) and not (hours or days):
+            return None  # "it's been down more than four hours" sets no date
         negated = _NEGATION.search(part)
         if negated and re.search(
             r"\b(?:faster|sooner|earlier|quicker|before|promise|guarantee)\b", part, re.I
@@ -645,7 +671,7 @@ class TimePromise(ClauseRule):
         """ "I'll email you once it's fixed" vs "I'll email you the tracking by 5pm"."""
         tail = part[position:]
         return bool(
-            re.search(r"\b(?:fixed|restored|back|arrive\w*|deliver\w*|technician|engineer)\b", tail, re.I)
+            re.search(r"\b(?:fixed|restored|arrive\w*|deliver\w*|technician|engineer)\b", tail, re.I)
         ) and not re.search(r"\b(?:once|when|as soon as)\b", tail, re.I)
 
     def _against_sanctioned(self, part: str, spans: list[Span], hours: list[Span], days: set[str]) -> str:
@@ -665,14 +691,21 @@ class TimePromise(ClauseRule):
                     else "violated"
                 )
             return "followed" if fits or exact else "violated"
-        if spans and not hours and not days & self.days:
-            short = [s for s in spans if s.high < 1]
-            if short or not self.days:
+        numeric = [s for s in spans if s.high != math.inf]
+        if numeric and not days & self.days:
+            if self.hours and any(s.high < 1 for s in numeric):
                 return "violated"  # "back within the hour" when the system shows 4pm
+            offsets = [_DAY_OFFSETS[d] for d in self.days if d in _DAY_OFFSETS]
+            if not offsets or any(
+                s.high > max(offsets) + 0.5 or s.high < min(offsets) - 0.5 for s in numeric
+            ):
+                return "violated"  # "3 to 5 business days" when the carrier shows the next business day
         if days and not self.days:
             return "violated"
         return "followed" if days & self.days or not days else "violated"
 
+
+_DAY_OFFSETS = {"today": 0.0, "tomorrow": 1.2}
 
 _GRANT_LEAD = r"\bI(?:'ll| will|'m going to| am going to| could| can(?!'t|not)|'m| am|'ve| have)\b|\bwe(?:'ll| will| can(?!'t|not)| could)\b|\blet me\b"
 
@@ -892,7 +925,8 @@ _REQUEST = re.compile(
 )
 _ASK_OBJECTS: dict[str, str] = {
     "troubleshoot": r"restart\w*|reboot\w*|unplug\w*|power[\s-]?cycl\w*|reset\w*|turn(?:ing)? (?:it|the router|everything) off|"
-    r"plug\w* (?:it )?back|check\w* (?:the )?(?:cables?|lights?|wires?)|troubleshoot\w*",
+    r"plug\w* (?:it )?back|check\w* (?:the )?(?:cables?|lights?|wires?)|troubleshoot\w*|(?:router|line|modem) checks?|"
+    r"(?:checks?|steps?|basics) again",
     "return": r"return(?!\s+label)\w*|send (?:it|the \w+|them)(?: \w+)? back|post (?:it|the \w+) back|ship (?:it|the \w+) back|"
     r"bring (?:it|the \w+) (?:back|in)",
     "repeat": r"what happened|what(?:'s| is) (?:wrong|the (?:problem|issue))|when did|explain|tell me (?:again|what)|walk me through|"
@@ -978,7 +1012,11 @@ class AskProhibition(ClauseRule):
             asked = self.asked.search(text)
             if not asked:
                 continue
-            if _negated_before(text, asked.start(), 6) or re.search(
+            if re.search(r"\bprepaid\b|\breturn label\b", text, re.I) and not _REQUEST.search(
+                text[: asked.start()]
+            ):
+                outcome.follow(line)
+            elif _negated_before(text, asked.start(), 6) or re.search(
                 r"\byou(?:'ve| have)\b[^.!?]*\balready\b|\balready\b", text, re.I
             ):
                 outcome.follow(line)
@@ -1013,9 +1051,16 @@ _REASON = re.compile(
     re.I,
 )
 _FIRST_PERSON = re.compile(r"\bI(?:'m|'ll|'ve|'d)?\b|\bwe(?:'ll|'re|'ve)?\b|^\s*(?:okay, )?\w+ed\b", re.I)
-_NAME_GIVEN = re.compile(r"\b(?:my name(?:'s| is)|I'm|I am|this is|it's)\s+[A-Z][a-z]+\b(?<!\bI'm Sorry)")
+_NAME_GIVEN = re.compile(
+    r"\b(?i:my name(?:'s| is)|I'm|I am|this is)\s+(?!(?:Sorry|So|Here|Going|Afraid|Really|Not|Just|Happy|Glad)\b)[A-Z][a-z]+\b"
+)
+_SELF_CALL = re.compile(
+    r"\bI(?:'ll| will)\b[^.!?]{0,30}\b(?:call|ring|phone)\b[^.!?]*\b(?:myself|personally)\b|"
+    r"\bI(?:'ll| will) personally (?:call|ring|phone)\b",
+    re.I,
+)
 _DONE_CANCEL = re.compile(
-    r"\b(?:I(?:'ve| have)|I(?:'ll| will)|I'm|we've|we have)\b[^.!?]{0,30}\bcancel\w*|\bcancell?ation is\b|\bis (?:now )?cancell?ed\b|\bcancell?ed (?:it|your)\b",
+    r"\b(?:I(?:'ve| have)|I(?:'ll| will)|I'm|we've|we have)\b[^.!?]{0,30}\bcancel\w*|\bcancell?ation is\b|\b(?:is|it's|that's|it is) (?:now |all )?cancell?ed\b|\bcancell?ed (?:it|your)\b",
     re.I,
 )
 _CANCEL_REFUSAL = re.compile(
@@ -1025,16 +1070,45 @@ _CANCEL_REFUSAL = re.compile(
 
 
 @dataclass(slots=True)
+class PlainExplanation(ClauseRule):
+    """ "Explain charges in plain words": a clean sentence about the topic with no internal acronym
+    follows it (the listed jargon, if any, is a Prohibition of its own)."""
+
+    topic: re.Pattern[str]
+
+    @classmethod
+    def parse(cls, clause: str) -> PlainExplanation | None:
+        match = re.match(
+            r"\s*explain (?:the |any )?(?P<topic>[a-z]+) (?:in|using) (?:plain|simple|everyday|clear)\b",
+            clause,
+            re.I,
+        )
+        if not match:
+            return None
+        return cls(_stem_pattern([match.group("topic")]))  # type: ignore[arg-type]
+
+    def check(self, lines: Sequence[Line]) -> ClauseOutcome:
+        outcome = ClauseOutcome()
+        for line in lines:
+            if not line.question and self.topic.search(line.text) and not jargon_terms(line.text):
+                outcome.follow(line)
+        return outcome
+
+
+@dataclass(slots=True)
 class Obligation(ClauseRule):
     """ "Offer store credit as an alternative": done when the rep says it; missed when never said."""
 
-    parts: list[list[re.Pattern[str]]]  # every part must be met somewhere; a part needs most of its words
+    # Every part must be met somewhere: its head noun (the last pattern) and half of its other words.
+    parts: list[list[re.Pattern[str]]]
     channel: re.Pattern[str] | None
     needs_action: bool
-    needs_time: bool
+    timed: list[bool]  # parts that need a time said with them ("a callback time", "say when …")
     explains_reason: bool
     on_refusal: bool
     cancels: bool = False
+    optional: bool = False  # "… instead": an alternative to offer when it comes up, never a miss
+    statement: bool = True  # "send", "give": done by saying it, not by asking about it
 
     @classmethod
     def parse(cls, clause: str) -> Obligation | None:
@@ -1046,27 +1120,35 @@ class Obligation(ClauseRule):
         condition = (match.group("condition") or "").lower()
         on_refusal = "refus" in rest or "refus" in condition
         if verb == "explain" and "reason" in rest:
-            return cls([], None, False, False, True, on_refusal)
+            return cls([], None, False, [], True, on_refusal)
         if verb == "cancel":
-            return cls([], None, False, False, False, False, cancels=True)
-        if verb == "refer" or verb == "explain" and re.search(r"\bplain\b", rest):
-            return None  # "refer to what already happened", "explain in plain words": judged by their prohibitions
-        needs_time = bool(re.match(r"\s*when\b", rest)) or bool(
-            re.search(r"\b(?:callback|call ?back) time\b", rest)
-        )
+            return cls([], None, False, [], False, False, cancels=True)
+        if verb == "refer":
+            return None  # "refer to what already happened": judged by RepeatAsk
         parts: list[list[re.Pattern[str]]] = []
+        timed: list[bool] = []
         channel = None
+        optional = bool(re.search(r"\binstead\b", rest))
         for piece in re.split(r"\band\b", rest) if verb == "give" else [rest]:
+            piece = re.sub(r"^[\s,]*(?:say|tell(?: them| the customer)?|explain)\s+", " ", piece)
+            when = bool(re.match(r"\s*when\b", piece)) or verb == "say" and bool(re.match(r"\s*when\b", rest))
+            if re.match(r"\s*call ?back\b.*\b(?:yourself|personally)\b", piece):
+                parts.append([_SELF_CALL])  # "and call back yourself"
+                timed.append(False)
+                continue
             split = re.split(r"\b(as|at|to|for|by|via|before|after|if|with)\b", piece, maxsplit=1)
             obj = split[0]
-            if re.match(r"\s*when\b", piece):  # "say when the confirmation email will arrive"
+            if when:  # "say when the confirmation email will arrive": the email, and a time
                 obj = re.split(r"\b(?:will|would|'ll|arrives?|comes?|gets?)\b", piece)[0]
             preposition, tail = (split[1], split[2]) if len(split) == 3 else ("", "")
             words = [
-                w for w in re.findall(r"[a-z]+", obj) if w not in STOPWORDS | {"when", "time", "yourself"}
+                w
+                for w in re.findall(r"[a-z]+", obj)
+                if w not in STOPWORDS | {"when", "time", "yourself", "instead", "alternative"}
             ]
             if "name" in words and re.search(r"\byour name\b", obj):
                 parts.append([_NAME_GIVEN])
+                timed.append(False)
                 continue
             if set(words) <= _PEOPLE or words == []:
                 # "Direct the customer to the status page": the destination is what must be said.
@@ -1085,7 +1167,9 @@ class Obligation(ClauseRule):
                 # "Confirm X by email": the channel plus the confirmation itself (or any part of X) is enough.
                 any_word = "|".join([re.escape(stem(verb))] + [re.escape(stem(w)) for w in words])
                 parts.append([re.compile(rf"\b(?:{any_word})\w*", re.I)])
+                timed.append(when)
             elif words:
+                timed.append(when or bool(re.search(r"\b(?:callback|call ?back) time\b", piece)))
                 parts.append(
                     [
                         re.compile(r"(?:\b" + _NOUN_SYNONYMS.get(w, re.escape(stem(w)) + r"\w*") + ")", re.I)
@@ -1094,7 +1178,17 @@ class Obligation(ClauseRule):
                 )
         if not parts:
             return None
-        return cls(parts, channel, verb == "process", needs_time, False, on_refusal)
+        statement = verb not in {"offer", "ask"}
+        return cls(
+            parts,
+            channel,
+            verb == "process",
+            timed,
+            False,
+            on_refusal,
+            optional=optional,
+            statement=statement,
+        )
 
     def check(self, lines: Sequence[Line]) -> ClauseOutcome:
         outcome = ClauseOutcome()
@@ -1117,8 +1211,11 @@ class Obligation(ClauseRule):
                 outcome.follow(done)
             return outcome
         met: list[Line] = []
-        for part in self.parts:
-            line = next((line for line in lines if line.clean and self._satisfied(part, line.text)), None)
+        for part, timed in zip(self.parts, self.timed, strict=True):
+            line = next(
+                (line for line in lines if line.clean and self._satisfied(part, timed, line)),
+                None,
+            )
             if line is None:
                 break
             met.append(line)
@@ -1127,14 +1224,17 @@ class Obligation(ClauseRule):
             return outcome
         if self.on_refusal and refusals:
             outcome.violate(refusals[0])
-        elif not self.on_refusal and len({line.turn for line in lines}) >= 3:
+        elif not (self.on_refusal or self.optional) and len({line.turn for line in lines}) >= 3:
             # Never done in a full conversation: a miss with no single turn to point at.
             outcome.violations.append(Hit(-1, ""))
         return outcome
 
-    def _satisfied(self, part: list[re.Pattern[str]], text: str) -> bool:
+    def _satisfied(self, part: list[re.Pattern[str]], timed: bool, line: Line) -> bool:
+        text = line.text
         if self.channel and not self.channel.search(text):
             return False
+        if self.statement and line.question:
+            return False  # "could you confirm the email?" doesn't send one
         hits = 0
         for pattern in part:
             match = pattern.search(text)
@@ -1145,11 +1245,7 @@ class Obligation(ClauseRule):
             return False
         if hits - 1 < (len(part) - 1) // 2:
             return False
-        if (
-            self.needs_time
-            and part[0] is not _NAME_GIVEN
-            and not (durations(text) or clock_hours(text) or days_named(text))
-        ):
+        if timed and not (durations(text) or clock_hours(text) or days_named(text)):
             return False
         return not self.needs_action or bool(_FIRST_PERSON.search(text))
 
@@ -1187,7 +1283,7 @@ class RepeatAsk(ClauseRule):
         re.I,
     )
     _REFERS = re.compile(
-        r"\bI (?:can )?see (?:on|in|from|that|here|your)\b|\bI(?:'ve| have) (?:read|checked|looked at|gone through|got)\b[^.!?]*\b(?:history|notes|case|file)\b|"
+        r"\bI (?:can )?see (?:on|in|from|that|here|your|case|the case|the notes)\b|\bI(?:'ve| have) (?:read|checked|looked at|gone through|got)\b[^.!?]*\b(?:history|notes|case|file)\b|"
         r"\b(?:history|notes|file|record|case) (?:shows?|says)\b|\b(?:on|in) (?:your|the) (?:case|file|notes|history)\b|"
         r"\byou(?:'ve| have) (?:already )?(?:called|been|had)\b",
         re.I,
@@ -1243,7 +1339,7 @@ class Fact(ClauseRule):
     hours: list[Span]
 
     @classmethod
-    def parse(cls, clause: str) -> Fact | None:
+    def parse(cls, clause: str, whole_policy: str) -> Fact | None:
         free = bool(re.search(r"\bfree\b|\bno charge\b|\bno cost\b|\bfree of charge\b", clause, re.I))
         automatic = bool(re.search(r"\bautomatic\w*\b", clause, re.I))
         allowed_verbs = re.findall(r"\bcan be (\w+)(?: and (\w+))?", clause, re.I)
@@ -1263,12 +1359,14 @@ class Fact(ClauseRule):
             re.I,
         )
         words = sorted({h.lower().rstrip("s") if h.lower() != "boxes" else "box" for h in heads}) or nouns[:2]
+        if express:
+            words += ["overnight", "express"]
         subject = _stem_pattern(words, {"box": r"box(?:es)?\b|delivery\b|order\b"})
         if subject is None:
             return None
         verbs = [v for pair in allowed_verbs for v in pair if v]
         allowed = _stem_pattern(verbs) if verbs else None
-        days = days_named(clause) - {"date"}
+        days = days_named(whole_policy) - {"date"}
         hours = clock_hours(clause)
         return cls(subject, spans, coverage, free, automatic, express, allowed, days, hours)
 
@@ -1344,7 +1442,10 @@ class Fact(ClauseRule):
             return None
         target = max(self.spans, key=lambda s: s.high)
         for span in said:
-            if span.high == math.inf:
+            if target.high == math.inf or span.high == math.inf:
+                # A threshold ("any outage over 4 hours"): the same threshold, or none, is the fact.
+                if target.high == math.inf and span.high == math.inf and abs(span.low - target.low) > 0.01:
+                    return "violated"
                 continue
             if abs(span.high - target.high) <= max(0.5, target.high * 0.02):
                 continue  # 12 months vs one year: 360 vs 365 days
@@ -1376,8 +1477,10 @@ def parse_policy(text: str) -> list[ClauseRule]:
             or Restriction.parse(clause)
             or CannotDo.parse(clause)
             or Prohibition.parse(clause)
+            or PlainExplanation.parse(clause)
             or Obligation.parse(clause)
-            or Fact.parse(clause)
+            # The time a policy sanctions ("the system shows … by 6pm") belongs to its TimePromise.
+            or (None if any(isinstance(r, TimePromise) for r in rules) else Fact.parse(clause, text))
         )
         if rule is not None:
             rules.append(rule)
