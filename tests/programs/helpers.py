@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from tests.scoring.factories import DISMISSIVE_LINES, SUPPORTIVE_LINES, ScenarioVersionFactory, scored_session
 
-# The embedded scorer gives the suit scenario's supportive lines 61 overall (empathy 60) and the
-# dismissive ones 24 (empathy 15): a pass mark of 55 tells them apart.
-PASS_MARK = 55
+# The embedded scorer gives the suit scenario's supportive lines 60-61 overall (empathy 60) and the
+# dismissive ones 24 (empathy 15): a pass mark of 50 tells them apart, and two good sessions after
+# a bad one bring the recency-weighted standing (about 55) back above it.
+PASS_MARK = 50
 
 
 def two_scenarios(tenant):
