@@ -7,16 +7,18 @@ never loses it: the session simply waits for a customer reply that can be retrie
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from coachhub.core.errors import ApplicationError, Conflict
-from coachhub.core.limits import enforce
+from coachhub.core.limits import claim, enforce, release
 from coachhub.tenancy.access import AUTHORS
 from coachhub.tenancy.budget import Reservation, budget_reserve, budget_settle
 from coachhub.tenancy.models import EngineChoice, Membership, Tenant
@@ -274,6 +276,8 @@ def _turn_take_atomic(*, tenant, rep, session_id, text, delivery, audio, inline:
         Turn.objects.for_tenant(tenant).bulk_create([rep_turn])
         session.last_activity_at = now
         session.save(update_fields=["last_activity_at"])
+        # The reply that follows is in flight: a "Retry reply" meanwhile must not make a second call.
+        claim(_reply_claim_key(tenant, context), timeout=_reply_claim_seconds())
         return TurnTaken(rep_turn=rep_turn, context=context)
     customer, state = answer
     reply = _customer_turn(tenant=tenant, session=session, index=rep_turn.index + 1, turn=customer)
@@ -317,7 +321,14 @@ def _llm_config_if_needed(tenant: Tenant, engine: str, ai_settings=None):
 
 @transaction.atomic
 def reply_context(*, tenant: Tenant, rep: Membership, session_id: int) -> ReplyContext:
-    """The pending rep line and everything before it; raises if nothing is waiting for a reply."""
+    """The pending rep line and everything before it, for a retried reply; raises if nothing is
+    waiting for a reply. A retry costs a model call like a turn, so it counts against the rep's turn
+    allowance, and only one reply per rep line is in flight: a retry while one is being written
+    answers 409 reply_in_flight. Whoever gets the context must call `reply_finished`."""
+    enforce(
+        action="turn", user_id=rep.user_id,
+        message="You're asking for replies faster than anyone can read them: wait a few seconds and retry.",
+    )
     session = (
         PracticeSession.objects.for_tenant(tenant).select_related("version").filter(id=session_id, membership=rep).first()
     )
@@ -329,12 +340,37 @@ def reply_context(*, tenant: Tenant, rep: Membership, session_id: int) -> ReplyC
     if not turns or turns[-1].speaker != Speaker.REP:
         raise Conflict("There's no message waiting for the customer's reply.", code="no_reply_pending")
     history = tuple(Utterance(speaker=t.speaker, text=t.text) for t in turns[:-1])
-    return ReplyContext(
+    context = ReplyContext(
         session_id=session.id, engine=session.engine, spec=session.version.as_spec(), state=session.engine_state,
         rep_text=turns[-1].text, history=history, rep_turn_index=turns[-1].index,
-        llm_config=_llm_config_if_needed(tenant, session.engine),
-        reservation=_reserve_tokens(tenant, session.engine, [t.text for t in turns]),
+        llm_config=_llm_config_if_needed(tenant, session.engine), reservation=None,
     )
+    # Claimed before reserving tokens: a refused duplicate holds no budget.
+    if not claim(_reply_claim_key(tenant, context), timeout=_reply_claim_seconds()):
+        raise Conflict(
+            "The customer is already answering this message: wait for their reply.", code="reply_in_flight"
+        )
+    try:
+        reservation = _reserve_tokens(tenant, session.engine, [t.text for t in turns])
+    except ApplicationError:
+        reply_finished(tenant=tenant, context=context)
+        raise
+    return dataclasses.replace(context, reservation=reservation)
+
+
+def _reply_claim_key(tenant: Tenant, context: ReplyContext) -> str:
+    return f"reply:{tenant.id}:{context.session_id}:{context.rep_turn_index}"
+
+
+def _reply_claim_seconds() -> int:
+    # Longer than the slowest reply (every retry timing out), so a live call is never doubled.
+    return int(settings.LLM_TIMEOUT_S * (settings.LLM_MAX_RETRIES + 1) + 30)
+
+
+def reply_finished(*, tenant: Tenant, context: ReplyContext | None) -> None:
+    """The reply to `context`'s rep line was stored or failed: a retry may ask again."""
+    if context is not None:
+        release(_reply_claim_key(tenant, context))
 
 
 @transaction.atomic
@@ -377,6 +413,13 @@ def session_reply(*, tenant: Tenant, rep: Membership, session_id: int, context: 
     """Answers the pending rep line synchronously (API clients, the CLI). Pass the context that
     `session_rep_turn_record` returned to skip reading it again."""
     context = context or reply_context(tenant=tenant, rep=rep, session_id=session_id)
+    try:
+        return _session_reply(tenant=tenant, session_id=session_id, context=context)
+    finally:
+        reply_finished(tenant=tenant, context=context)
+
+
+def _session_reply(*, tenant: Tenant, session_id: int, context: ReplyContext) -> Turn:
     engine = engine_for(context)
     try:
         turn, state = engine.respond(context.spec, context.state, context.rep_text, history=context.history)

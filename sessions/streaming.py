@@ -194,6 +194,7 @@ async def reply_events(
             },
         )
     finally:
+        services.reply_finished(tenant=tenant, context=context)
         if not settled and context is not None and context.reservation is not None:
             # The rep left mid-reply, or the reply couldn't be stored: charge the whole reservation
             # rather than leave it holding the tenant's budget.

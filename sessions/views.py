@@ -152,8 +152,13 @@ def session_reply_retry(request: HttpRequest, tenant_slug: str, session_id: int)
     """Streams the customer's reply to a saved rep line whose reply failed earlier."""
     tenant, rep = request.tenant, request.membership
     selectors.session_get_own(tenant=tenant, rep=rep, session_id=session_id)
+    try:
+        # Read (and refuse: rate limit, a reply already in flight, nothing to retry) before streaming.
+        context = services.reply_context(tenant=tenant, rep=rep, session_id=session_id)
+    except ApplicationError as exc:
+        return _stream_error(exc)
     return event_stream(reply_events(
-        tenant=tenant, rep=rep, session_id=session_id, arrived_at=getattr(request, "arrived_at", None)
+        tenant=tenant, rep=rep, session_id=session_id, context=context, arrived_at=getattr(request, "arrived_at", None)
     ))
 
 

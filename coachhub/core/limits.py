@@ -48,3 +48,18 @@ def enforce(*, action: str, user_id: int, message: str) -> None:
             count = 1
     if count > allowed:
         raise RateLimited(message, code="rate_limited")
+
+
+# --- one at a time ---------------------------------------------------------------------------------
+# A claim marks work in flight (one customer reply per rep line) so a burst of identical requests
+# makes one expensive call, not one each. It expires by itself, so a process that dies mid-call
+# can't block the work for longer than `timeout` seconds.
+
+
+def claim(key: str, *, timeout: int) -> bool:
+    """True when this caller now holds `key`; False when someone else does."""
+    return cache.add(f"claim:{key}", 1, timeout=timeout)
+
+
+def release(key: str) -> None:
+    cache.delete(f"claim:{key}")
