@@ -312,7 +312,9 @@ def _stem_pattern(words: Sequence[str], synonyms: dict[str, str] | None = None) 
     alternatives = []
     for word in words:
         key = word.rstrip("s")
-        alternatives.append((synonyms or {}).get(key) or rf"{re.escape(stem(word))}\w*")
+        root = stem(word)
+        root = root[:-1] if root.endswith("e") and len(root) > 4 else root  # "pause" also finds "pausing"
+        alternatives.append((synonyms or {}).get(key) or rf"{re.escape(root)}\w*")
     return re.compile(r"\b(?:" + "|".join(alternatives) + ")", re.I) if alternatives else None
 
 
@@ -386,7 +388,7 @@ class VerifyFirst(ClauseRule):
 
 # Words that say what an amount or count limit is about. The clause's own nouns are used too.
 _LIMIT_NOUNS = re.compile(
-    r"\b(credit|discount|refund|voucher|compensation|coupon|reimburs\w*|pause|upgrade|difference|"
+    r"\b(credit|discount|refund|voucher|compensation|coupon|reimburs\w*|pause|upgrad\w*|difference|"
     r"retention|gift card|loyalty|points)\b",
     re.I,
 )
@@ -431,7 +433,11 @@ class AmountLimit(ClauseRule):
         if not nouns:
             nouns = {w for w in _words(clause[: match.start()]) if w not in _LIMIT_GENERIC and len(w) > 3}
         words = sorted(nouns) or ["credit"]
-        synonyms = {"discount": r"discount\w*|off\b", "reimburs": r"reimburs\w*|pay (?:you )?back|cover"}
+        synonyms = {
+            "discount": r"discount\w*|off\b",
+            "reimburs": r"reimburs\w*|pay (?:you )?back|cover",
+            "credit": r"credit\w*|on (?:your|the) account|off your (?:next )?bill",
+        }
         subject = _stem_pattern(words, {**synonyms, "reimbursed": synonyms["reimburs"]})
         once = re.search(r"\bonce\b|\bone (?:time|offer)\b", clause, re.I)
         return cls(
@@ -479,8 +485,11 @@ class AmountLimit(ClauseRule):
             before = text[:position].lower()
             if value in self._offered and re.search(r"\b(?:the|that|this|your)\s*$", before):
                 continue  # "the $20 credit" is the offer already made
-            adds_on = continuing or re.search(
-                r"\b(?:another|plus|extra|additional|what about|how about|make it)\s*$", before
+            adds_on = continuing or (
+                bool(self._offered or found)
+                and re.search(
+                    r"\b(?:another|plus|extra|additional|what about|how about|make it|so)\s*$", before
+                )
             )
             if mentions_subject or adds_on:
                 found.append(value)
@@ -529,9 +538,10 @@ class CountLimit(ClauseRule):
 
 
 _RESOLUTION = re.compile(
-    r"\b(?:back|fixed|fix|done|there|restored|restore|arrive\w*|working|sorted|resolved|repaired|up|online|"
+    r"\b(?:back|fixed|fix|done|be there|get there|restored|restore|arrive\w*|working|sorted|resolved|repaired|up|online|"
+    r"have it|get it|receive it|with you|someone|out to you|"
     r"delivered|deliver\w*|appear\w*|show up|in your account|on your card|refund\w*|come|comes|coming|visit\w*|"
-    r"technician|engineer|slot|booked|seat|ship\w*|processed|land|lands|estimat\w*|eta|it's|it is)\b",
+    r"technician|engineer|slot|booked|seat|ship\w*|processed|land|lands|estimat\w*|eta)\b",
     re.I,
 )
 _NON_COMMITMENT = re.compile(
@@ -620,7 +630,7 @@ class TimePromise(ClauseRule):
             about = _RESOLUTION.search(line.text) or (self.subject and self.subject.search(line.text))
             future = bool(_FUTURE.search(line.text))
             for part in _sub_clauses(line.text) if about else []:
-                verdict = self._judge(part, future) or verdict
+                verdict = self._judge(part, future, line.text) or verdict
                 if verdict == "violated":
                     break
             if verdict == "violated":
@@ -629,7 +639,7 @@ class TimePromise(ClauseRule):
                 outcome.follow(line)
         return outcome
 
-    def _judge(self, part: str, future: bool) -> str | None:
+    def _judge(self, part: str, future: bool, sentence: str = "") -> str | None:
         spans = durations(part)
         hours = clock_hours(part)
         days = days_named(part)
@@ -645,6 +655,8 @@ class TimePromise(ClauseRule):
             and not (self.promise_only and _HYPOTHETICAL.search(part))
             and bool(_COMMITMENT.search(part) or future)
         )
+        if not future and not spans and days <= {"date"} and _PAST.search(sentence):
+            return None  # "two payments on the 14th, so we charged you twice" dates the past
         if self.window is None and spans and all(s.high == math.inf for s in spans) and not (hours or days):
             return None  # "it's been down more than four hours" sets no date
         negated = _NEGATION.search(part)
@@ -825,7 +837,8 @@ class CannotDo(ClauseRule):
         if not words:
             return None
         objects = _stem_pattern(words, _CANNOT_OBJECTS)
-        verb_pattern = re.compile(r"\b(?:" + _CANNOT_VERBS.get(verb, rf"{re.escape(verb)}\w*") + ")", re.I)
+        known = next((pattern for key, pattern in _CANNOT_VERBS.items() if key.startswith(verb[:5])), None)
+        verb_pattern = re.compile(r"\b(?:" + (known or rf"{re.escape(verb)}\w*") + ")", re.I)
         return cls(verb_pattern, objects)  # type: ignore[arg-type]
 
     def check(self, lines: Sequence[Line]) -> ClauseOutcome:
@@ -919,6 +932,7 @@ _OBJECT_SYNONYMS: dict[str, str] = {
 # What a request to do something sounds like when it is addressed to the customer.
 _REQUEST = re.compile(
     r"\?\s*$|^\s*(?:please|just|first|go ahead and)\b|\byou(?:'ll| will)? (?:need|have|must|'d need) to\b|\bI need you to\b|"
+    r"\bI(?:'ll| will)? need (?:it|them|the)\b|"
     r"\bcan you\b|\bcould you\b|\bwould you\b|\bhave you tried\b|\bdid you try\b|\btry\b|\bmake sure you\b|"
     r"^\s*(?:restart|reboot|unplug|reset|send|post|return|ship|bring|turn|check|plug)\b|\bonce (?:we|I) (?:get|receive|have)\b",
     re.I,
@@ -927,7 +941,7 @@ _ASK_OBJECTS: dict[str, str] = {
     "troubleshoot": r"restart\w*|reboot\w*|unplug\w*|power[\s-]?cycl\w*|reset\w*|turn(?:ing)? (?:it|the router|everything) off|"
     r"plug\w* (?:it )?back|check\w* (?:the )?(?:cables?|lights?|wires?)|troubleshoot\w*|(?:router|line|modem) checks?|"
     r"(?:checks?|steps?|basics) again",
-    "return": r"return(?!\s+label)\w*|send (?:it|the \w+|them)(?: \w+)? back|post (?:it|the \w+) back|ship (?:it|the \w+) back|"
+    "return": r"return(?!\s+label)\w*|(?:need|want|get|have) (?:it|them|the \w+(?: \w+)?) back|send (?:it|the \w+|them)(?: \w+)? back|post (?:it|the \w+) back|ship (?:it|the \w+) back|"
     r"bring (?:it|the \w+) (?:back|in)",
     "repeat": r"what happened|what(?:'s| is) (?:wrong|the (?:problem|issue))|when did|explain|tell me (?:again|what)|walk me through|"
     r"remind me|go over|from the (?:start|beginning)|how many times",
@@ -1285,7 +1299,8 @@ class RepeatAsk(ClauseRule):
     _REFERS = re.compile(
         r"\bI (?:can )?see (?:on|in|from|that|here|your|case|the case|the notes)\b|\bI(?:'ve| have) (?:read|checked|looked at|gone through|got)\b[^.!?]*\b(?:history|notes|case|file)\b|"
         r"\b(?:history|notes|file|record|case) (?:shows?|says)\b|\b(?:on|in) (?:your|the) (?:case|file|notes|history)\b|"
-        r"\byou(?:'ve| have) (?:already )?(?:called|been|had)\b",
+        r"\byou(?:'ve| have) (?:already )?(?:called|been|had)\b|\b(?:looking at|going by|according to) (?:your|the) (?:case|history|notes|file|record)|"
+        r"\bI(?:'ve| have) (?:pulled|brought) up\b|\bI can see (?:two|both|the|that|\d+)\b",
         re.I,
     )
 
@@ -1315,7 +1330,8 @@ _CLAIM_IT = re.compile(
 )
 _DENIAL = re.compile(
     r"\b(?:too late|already (?:been )?packed|past the cutoff|not (?:eligible|covered|free|available)|isn't (?:covered|free|available)|"
-    r"partial refund|half (?:the|a) refund|only refund (?:half|part)|no (?:loaners?|hotspots?)|not in stock|out of stock)\b",
+    r"partial refund|half (?:the|a) refund|only refund (?:half|part)|no (?:loaners?|hotspots?)|not in stock|out of stock|"
+    r"(?:be|get|still be) charged for|already on (?:its|the) way|already (?:shipped|sent|gone out))\b",
     re.I,
 )
 
@@ -1386,6 +1402,8 @@ class Fact(ClauseRule):
         verdicts = [self._judge_clause(part) for part in _sub_clauses(sentence) if self.subject.search(part)]
         if not verdicts and self.subject.search(sentence):
             verdicts = [self._judge_clause(sentence)]
+        if verdicts and self.free and self._charges(sentence):
+            return "violated"  # "has 4G hotspots, but they charge a $20 deposit"
         if "violated" in verdicts:
             return "violated"
         return "followed" if "followed" in verdicts else None
@@ -1410,16 +1428,8 @@ class Fact(ClauseRule):
             r"\bno (?:charge|cost|need)\b", text, re.I
         ):
             return "violated"
-        if self.free:
-            charged = [value for unit, value, _ in amounts(text) if unit != "%" and value > 0]
-            if charged and not re.search(r"\b(?:refund|back|credit|reimburs)\w*", text, re.I):
-                return "violated"
-            if re.search(
-                r"\b(?:you(?:'ll| will)? (?:need|have) to pay|there(?:'s| is) a (?:fee|charge)|costs? (?:you|extra)|rental fee)\b",
-                text,
-                re.I,
-            ):
-                return "violated"
+        if self.free and self._charges(text):
+            return "violated"
         if self.automatic and _CLAIM_IT.search(text):
             return "violated"
         if self.express and _CHEAPER_SHIPPING.search(text):
@@ -1432,6 +1442,19 @@ class Fact(ClauseRule):
         if _CONDITIONAL.search(text) and not self.allowed:
             return None
         return "followed"
+
+    @staticmethod
+    def _charges(text: str) -> bool:
+        charged = [value for unit, value, _ in amounts(text) if unit != "%" and value > 0]
+        if charged and not re.search(r"\b(?:refund|back|credit|reimburs)\w*", text, re.I):
+            return True
+        charge = re.search(
+            r"\b(?:you(?:'ll| will)? (?:need|have) to pay|there(?:'s| is) a (?:fee|charge|deposit)|costs? (?:you|extra)|"
+            r"rental fee|deposit|charge (?:you|a|for))\b",
+            text,
+            re.I,
+        )
+        return bool(charge) and not _negated_before(text, charge.start(), 3)
 
     def _asserted_quantity(self, text: str) -> str | None:
         """Compare durations said about the subject with the policy's ("12 months" is "one year")."""
