@@ -26,3 +26,11 @@ def login_email_key(group, request) -> str:
 
 def password_reset_email_key(group, request) -> str:
     return normalized_email(request.POST.get("email", ""))
+
+
+def password_reset_rate(group, request) -> str:
+    return settings.PASSWORD_RESET_RATE
+
+
+def invitation_password_rate(group, request) -> str:
+    return settings.INVITATION_PASSWORD_RATE

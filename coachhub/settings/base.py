@@ -252,6 +252,10 @@ USER_RATE_LIMITS = {
     "scoring": env("RATE_LIMIT_SCORING", default="30/m"),
 }
 LOGIN_RATE = env("LOGIN_RATE", default="10/m")
+# Per address asked for and per client address: reset e-mails sent, and password checks when an
+# existing account accepts an invitation (a second door to guess a password through).
+PASSWORD_RESET_RATE = env("PASSWORD_RESET_RATE", default="5/h")
+INVITATION_PASSWORD_RATE = env("INVITATION_PASSWORD_RATE", default="10/m")
 
 LOGGING = {
     "version": 1,

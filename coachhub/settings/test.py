@@ -26,3 +26,5 @@ CELERY_TASK_ALWAYS_EAGER = True
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
 # The suite's LLM stand-in listens on loopback; tests of the endpoint checks turn this off.
 LLM_ALLOW_PRIVATE_ENDPOINTS = True
+PASSWORD_RESET_RATE = "1000/h"
+INVITATION_PASSWORD_RATE = "1000/m"

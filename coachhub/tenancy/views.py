@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import LoginView
+from django.contrib.auth.views import LoginView, PasswordResetView
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -15,9 +15,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_POST
+from django_ratelimit.core import is_ratelimited
 from django_ratelimit.decorators import ratelimit
+from django_ratelimit.exceptions import Ratelimited
 
 from coachhub.core.errors import ApplicationError, form_apply_errors
+from coachhub.core.ratelimits import normalized_email
 
 from . import selectors, services
 from .access import ADMIN, ALL_ROLES, role_required
@@ -48,6 +51,19 @@ class EmailLoginView(LoginView):
     form_class = EmailLoginForm
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+
+
+@method_decorator(
+    ratelimit(key="ip", rate="coachhub.core.ratelimits.password_reset_rate", method="POST", block=True), name="post"
+)
+@method_decorator(
+    ratelimit(key="coachhub.core.ratelimits.password_reset_email_key", rate="coachhub.core.ratelimits.password_reset_rate",
+              method="POST", block=True),
+    name="post",
+)
+class ThrottledPasswordResetView(PasswordResetView):
+    """Django's reset form, limited per address asked for and per client, so it can't be used to
+    flood someone's inbox (or ours)."""
 
 
 @login_required
@@ -248,6 +264,13 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     if not selectors.invitation_is_open(invitation):
         return render(request, "tenancy/invitation_closed.html", {"invitation": invitation}, status=410)
     form = AcceptInvitationForm(request.POST or None, existing_account=existing, initial={"full_name": invitation.full_name})
+    if request.method == "POST" and existing:
+        # Accepting as an existing account checks its password: limit it like the login page, per
+        # account and per client address.
+        for key in ("ip", lambda group, request: normalized_email(invitation.email)):
+            if is_ratelimited(request, group="invitation-password", key=key,
+                              rate="coachhub.core.ratelimits.invitation_password_rate", increment=True):
+                raise Ratelimited()
     if request.method == "POST" and form.is_valid():
         try:
             membership = services.invitation_accept(

@@ -66,3 +66,51 @@ def test_a_tenant_token_minted_by_an_operator_cannot_create_tenants(world_a, sta
     operator = Client()
     operator.force_login(staff_user)
     assert operator.post("/api/v1/platform/tenants/", body, content_type="application/json").status_code == 201
+
+
+def _invite_existing_account(world_a, world_b, settings) -> str:
+    settings.INVITATION_PASSWORD_RATE = "3/m"
+    cache.clear()
+    _, raw = tenancy_services.invitation_create(
+        tenant=world_a.tenant, actor=world_a.member("tenant_admin").user, email=world_b.member("rep").user.email,
+        full_name="", role="rep", team=None,
+    )
+    return f"/invite/{raw}/"
+
+
+def test_accepting_an_invitation_with_an_existing_password_is_throttled_per_account(world_a, world_b, settings):
+    path = _invite_existing_account(world_a, world_b, settings)
+    person = world_b.member("rep").user
+    person.set_password("the-Right-passphrase-1")
+    person.save()
+    statuses = [Client(REMOTE_ADDR=f"10.1.{n}.1").post(path, {"password": f"guess {n}"}).status_code for n in range(6)]
+    assert statuses[:3] == [400, 400, 400] and set(statuses[3:]) == {429}, statuses
+    # The right password waits out the minute too, and nothing was joined meanwhile.
+    assert Client(REMOTE_ADDR="10.2.2.2").post(path, {"password": "the-Right-passphrase-1"}).status_code == 429
+    from coachhub.tenancy.models import Membership
+
+    assert not Membership.objects.for_tenant(world_a.tenant).filter(user=person).exists()
+
+
+def test_accepting_invitations_is_throttled_per_client_address(world_a, world_b, settings):
+    path = _invite_existing_account(world_a, world_b, settings)
+    settings.INVITATION_PASSWORD_RATE = "2/m"
+    client = Client(REMOTE_ADDR="10.3.3.3")
+    assert [client.post(path, {"password": "nope"}).status_code for _ in range(3)] == [400, 400, 429]
+
+
+def test_password_reset_emails_are_limited_per_address_and_per_client(world_a, settings, mailoutbox):
+    settings.PASSWORD_RESET_RATE = "2/h"
+    cache.clear()
+    email = world_a.member("rep").user.email
+    spellings = [email, f" {email.upper()}", f"{email}\u3000", email]
+    statuses = [
+        Client(REMOTE_ADDR=f"10.4.{n}.1").post("/accounts/password-reset/", {"email": spelling}).status_code
+        for n, spelling in enumerate(spellings)
+    ]
+    assert statuses[:2] == [302, 302] and set(statuses[2:]) == {429}, statuses
+    assert len(mailoutbox) == 2
+    # From one client, addresses that don't even exist count too: no flooding anyone's inbox.
+    client = Client(REMOTE_ADDR="10.5.5.5")
+    codes = [client.post("/accounts/password-reset/", {"email": f"n{n}@elsewhere.example"}).status_code for n in range(3)]
+    assert codes == [302, 302, 429]
