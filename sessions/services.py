@@ -84,13 +84,14 @@ def session_start(
         assignment = recipient.assignment
         if assignment.cancelled_at is not None:
             raise Conflict("This assignment was cancelled.", code="assignment_cancelled")
-        version = assignment.version
+        version = _assignment_version(tenant, assignment)
     if version is None:
         raise ApplicationError("Choose a scenario to practice.", code="scenario_required", fields={"version_id": ["Required."]})
-    trial = version.status != VersionStatus.PUBLISHED
+    # Practice on an assignment is never a trial: it is what the rep was asked to do.
+    trial = version.status != VersionStatus.PUBLISHED and recipient is None
     if trial and rep.role not in AUTHORS:
         raise ApplicationError("This scenario isn't published yet.", code="scenario_not_published", status_code=404)
-    if version.status == VersionStatus.ARCHIVED and rep.role not in AUTHORS:
+    if version.status == VersionStatus.ARCHIVED and rep.role not in AUTHORS and recipient is None:
         raise ApplicationError("This scenario was archived.", code="scenario_archived", status_code=404)
     if mode not in ("text", "voice"):
         raise ApplicationError("Mode must be text or voice.", code="invalid_mode", fields={"mode": ["Unknown mode."]})
@@ -109,6 +110,20 @@ def session_start(
     )
     _customer_turn_create(tenant=tenant, session=session, index=0, turn=opening)
     return session
+
+
+def _assignment_version(tenant: Tenant, assignment) -> ScenarioVersion:
+    """What an assignment practices: the scenario's published version (publishing moves open
+    assignments along; this also covers ones assigned before it did), else, when the whole scenario
+    was archived, the version last assigned, so the rep is never left with a dead "Start practice"."""
+    if assignment.version.status == VersionStatus.PUBLISHED:
+        return assignment.version
+    published = (
+        ScenarioVersion.objects.for_tenant(tenant)
+        .filter(scenario_id=assignment.scenario_id, status=VersionStatus.PUBLISHED)
+        .order_by("-number").first()
+    )
+    return published or assignment.version
 
 
 # --- turns -------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from coachhub.core.errors import ApplicationError, Conflict
 from coachhub.tenancy.models import Tenant, User
 from coachhub.tenancy.services import audit_record
 
-from ..models import Scenario, ScenarioVersion, VersionStatus
+from ..models import Assignment, Scenario, ScenarioVersion, VersionStatus
 from ..spec import SLUG_MAX, TITLE_MAX, ScenarioSpec, SpecError
 
 
@@ -164,7 +164,8 @@ def scenario_edit(
 
 @transaction.atomic
 def version_publish(*, tenant: Tenant, actor: User | None, version: ScenarioVersion) -> ScenarioVersion:
-    """Publish a draft; the previously published version is archived. Clears the scenario's archive."""
+    """Publish a draft; the previously published version is archived. Clears the scenario's archive.
+    Open assignments of the scenario follow the new version (sessions already started keep theirs)."""
     scenario = _lock_scenario(tenant, version.scenario)
     version = ScenarioVersion.objects.for_tenant(tenant).select_for_update().get(pk=version.pk)
     if version.status != VersionStatus.DRAFT:
@@ -176,10 +177,16 @@ def version_publish(*, tenant: Tenant, actor: User | None, version: ScenarioVers
     version.save(update_fields=["status", "published_at"])
     scenario.archived_at = None
     scenario.save(update_fields=["archived_at"])
+    # An assignment names a scenario to practice, not a frozen text: left on the archived version it
+    # would answer "Start practice" with a 404 (docs/scenarios.md, "Assignments and new versions").
+    moved = Assignment.objects.for_tenant(tenant).filter(scenario=scenario, cancelled_at__isnull=True).update(
+        version=version
+    )
     _mirror(scenario, spec)
     audit_record(
         tenant=tenant, actor=actor, action="scenario.published",
         summary=f"Version {version.number} of {spec.title} published", target=scenario,
+        data={"assignments_moved": moved} if moved else None,
     )
     return version
 

@@ -44,13 +44,13 @@ def test_team_assignment_pins_the_published_version_and_expands_to_reps(world_a)
         "rep2@acme.example": world_a.team.name,
         "loner@acme.example": None,
     }
-    # Publishing a new version later doesn't move the assignment.
+    # Publishing a new version moves the open assignment along (tests/scenarios/test_assignment_versions.py).
     services.scenario_edit(
         tenant=world_a.tenant, actor=lead.user, scenario=scenario, spec=spec_dict(slug="returns", difficulty="hard")
     )
     services.scenario_publish(tenant=world_a.tenant, actor=lead.user, scenario=scenario)
     assignment.refresh_from_db()
-    assert assignment.version.number == 1
+    assert assignment.version.number == 2
 
 
 def test_only_published_scenarios_and_their_behaviors_can_be_assigned(world_a):
