@@ -485,16 +485,25 @@ class AmountLimit(ClauseRule):
             before = text[:position].lower()
             if value in self._offered and re.search(r"\b(?:the|that|this|your)\s*$", before):
                 continue  # "the $20 credit" is the offer already made
-            adds_on = continuing or (
-                bool(self._offered or found)
-                and re.search(
-                    r"\b(?:another|plus|extra|additional|what about|how about|make it|so)\s*$", before
+            priced_else = _PRICED_ELSE.search(clause) and not mentions_subject
+            adds_on = not priced_else and (
+                continuing
+                or (
+                    bool(self._offered or found)
+                    and re.search(
+                        r"\b(?:another|plus|extra|additional|what about|how about|make it|so)\s*$", before
+                    )
                 )
             )
             if mentions_subject or adds_on:
                 found.append(value)
         return found
 
+
+# An amount for something other than the offer ("express shipping is an extra $12").
+_PRICED_ELSE = re.compile(
+    r"\b(?:shipping|delivery|postage|fee|price|costs?|charged?|deposit|plan|subscription)\b", re.I
+)
 
 _RETENTION_OFFER = re.compile(
     r"\b(?:paus\w*|discount\w*|\d+\s?% off|percent off|free (?:box|week|meal|month)|cheaper plan|smaller plan|"
@@ -627,7 +636,11 @@ class TimePromise(ClauseRule):
         outcome = ClauseOutcome()
         for line in lines:
             verdict = None
-            about = _RESOLUTION.search(line.text) or (self.subject and self.subject.search(line.text))
+            about = (
+                _RESOLUTION.search(line.text)
+                or (self.subject and self.subject.search(line.text))
+                or (self.window is not None and durations(line.text, relative=False))
+            )
             future = bool(_FUTURE.search(line.text))
             for part in _sub_clauses(line.text) if about else []:
                 verdict = self._judge(part, future, line.text) or verdict
@@ -665,7 +678,11 @@ class TimePromise(ClauseRule):
         ):
             return "followed"  # "I can't promise it sooner than 5 business days"
         if not committed:
-            return None
+            # "plan on 5 to 10 business days": restating the whole window is telling it, promise or not.
+            restates = self.window is not None and any(
+                s.high != math.inf and s.high >= self.window.high - 1e-9 for s in spans
+            )
+            return "followed" if restates and not negated and not part.rstrip().endswith("?") else None
         if negated and not re.search(r"\bno later than\b", part, re.I):
             return None
         if self.window is not None and spans:
