@@ -25,12 +25,14 @@ from coachhub.core.llm import (
     ChatStreamEnd,
     LLMBadResponse,
     LLMConfig,
+    LLMError,
     LLMUsage,
     RetryNotice,
     astream_chat,
     chat_complete,
     shared_async_client,
     shared_client,
+    usage_from,
 )
 from scenarios.spec import ScenarioSpec
 from sessions.engines import signals as sig
@@ -39,10 +41,14 @@ from sessions.engines.embedded import CALM_EFFECTS, INFLAME_EFFECTS
 from sessions.engines.prompts import (
     ParsedReply,
     PromptState,
+    SettledReply,
     SideChannelFilter,
     build_messages,
     frustration_bounds,
+    out_of_character,
     parse_reply,
+    settle_reply,
+    strip_speaker_label,
 )
 
 logger = logging.getLogger(__name__)
@@ -53,6 +59,8 @@ STATE_VERSION = 1
 MAX_REPLY_TOKENS = 300
 # Share of a hidden detail's words the reply must contain for it to count as revealed.
 REVEAL_OVERLAP = 0.5
+# A regenerated reply samples differently from the one it replaces.
+REGENERATE_SEED_OFFSET = 7919
 
 
 @dataclass(frozen=True)
@@ -109,17 +117,36 @@ class LLMCustomerEngine:
         history: Sequence[Utterance] = (),
     ) -> tuple[CustomerTurn, EngineState]:
         conversation = _Conversation.from_state(state)
-        messages = _messages(spec, conversation, history, rep_text)
-        result = chat_complete(
-            self.config,
-            messages,
-            client=shared_client(self.config),
-            max_tokens=self.max_reply_tokens,
-            seed=conversation.next_seed,
-            on_retry=self.on_retry,
-            accept=_require_dialogue,
-        )
-        return _take_turn(spec, conversation, rep_text, parse_reply(result.text), result.usage)
+        vet = _vetter(spec, rep_text)
+        usage = LLMUsage(0, 0)
+        parsed: ParsedReply | None = None
+        for attempt in range(2):
+            messages = _messages(spec, conversation, history, rep_text, reminder=attempt > 0)
+            try:
+                result = chat_complete(
+                    self.config,
+                    messages,
+                    client=shared_client(self.config),
+                    max_tokens=self.max_reply_tokens,
+                    seed=conversation.next_seed + attempt * REGENERATE_SEED_OFFSET,
+                    on_retry=self.on_retry,
+                    accept=_require_dialogue,
+                )
+            except LLMError:
+                if attempt == 0:
+                    raise
+                break  # the first answer was unusable and the second failed: fall back below
+            usage = _added(usage, result.usage)
+            raw = parse_reply(result.text)
+            settled = settle_reply(
+                strip_speaker_label(raw.text, spec), vet=vet, finish_reason=result.finish_reason
+            )
+            if _usable(settled, attempt, result.finish_reason):
+                parsed = _settled(raw, settled)
+                break
+        if parsed is None:
+            return _fallback_turn(spec, conversation, rep_text, usage)
+        return _take_turn(spec, conversation, rep_text, parsed, usage)
 
     async def astream_respond(
         self,
@@ -129,39 +156,134 @@ class LLMCustomerEngine:
         *,
         history: Sequence[Utterance] = (),
     ) -> AsyncIterator[StreamEvent]:
-        """Stream the reply: ``TextDelta``s as tokens arrive, then exactly one ``StreamDone``.
+        """Stream the reply: ``TextDelta``s as whole sentences arrive, then exactly one ``StreamDone``.
 
-        The side channel is held back, never yielded. Failures before the first token are retried;
-        after it, ``LLMBadResponse(partial=True)`` is raised and no ``StreamDone`` follows.
+        The side channel, markup and anything out of character are held back, never yielded. A
+        reply out of character from its first sentence, or with no whole sentence before the token
+        limit, is asked for once more (nothing was shown), then replaced by the embedded customer's
+        line. A reply that slips out of character later is cut there and the model is stopped.
+        Failures before the first token are retried; after it, ``LLMBadResponse(partial=True)`` is
+        raised and no ``StreamDone`` follows.
         """
         conversation = _Conversation.from_state(state)
-        messages = _messages(spec, conversation, history, rep_text)
-        side_channel = SideChannelFilter()
-        usage: LLMUsage | None = None
-        shown = False
+        vet = _vetter(spec, rep_text)
         client = shared_async_client(self.config)
-        async for item in astream_chat(
-            self.config,
-            messages,
-            client=client,
-            max_tokens=self.max_reply_tokens,
-            seed=conversation.next_seed,
-            on_retry=self.on_retry,
-        ):
-            if isinstance(item, ChatStreamEnd):
-                usage = item.usage
-            elif released := side_channel.feed(item):
-                shown = True
-                yield TextDelta(released)
-        rest, parsed = side_channel.finish()
-        if usage is None:  # pragma: no cover - astream_chat always ends with ChatStreamEnd or raises
-            raise LLMBadResponse(BAD_RESPONSE_MESSAGE, detail="stream ended without usage", partial=shown)
-        if not parsed.text:
-            raise LLMBadResponse(BAD_RESPONSE_MESSAGE, detail="the reply had no dialogue", partial=shown)
-        if rest:
-            yield TextDelta(rest)
-        turn, new_state = _take_turn(spec, conversation, rep_text, parsed, usage)
+        usage = LLMUsage(0, 0)
+        shown = False
+        for attempt in range(2):
+            messages = _messages(spec, conversation, history, rep_text, reminder=attempt > 0)
+            side_channel = SideChannelFilter(vet=vet, clean=lambda text: strip_speaker_label(text, spec))
+            end: ChatStreamEnd | None = None
+            stream = astream_chat(
+                self.config,
+                messages,
+                client=client,
+                max_tokens=self.max_reply_tokens,
+                seed=conversation.next_seed + attempt * REGENERATE_SEED_OFFSET,
+                on_retry=self.on_retry,
+            )
+            try:
+                async for item in stream:
+                    if isinstance(item, ChatStreamEnd):
+                        end = item
+                    elif released := side_channel.feed(item):
+                        shown = True
+                        yield TextDelta(released)
+                    if side_channel.problem is not None:
+                        # Closing the stream closes the connection: the server stops generating.
+                        break
+            except LLMError as error:
+                if shown:
+                    raise LLMBadResponse(error.message, detail=error.detail, partial=True) from error
+                if isinstance(error, LLMBadResponse) and error.partial and attempt == 0:
+                    # It broke after some tokens, but none reached the rep: ask again.
+                    logger.info("LLM customer stream broke before a whole sentence was shown; asking again")
+                    continue
+                if attempt == 0:
+                    raise LLMBadResponse(error.message, detail=error.detail) if isinstance(
+                        error, LLMBadResponse
+                    ) else error from error
+                break
+            finally:
+                await stream.aclose()
+            usage = _added(
+                usage,
+                end.usage if end is not None else usage_from(None, messages=messages, completion=side_channel.raw),
+            )
+            finish_reason = end.finish_reason if end is not None else "stop"
+            rest, raw, settled = side_channel.finish(finish_reason)
+            if shown or _usable(settled, attempt, finish_reason):
+                if not settled.text:
+                    raise LLMBadResponse(BAD_RESPONSE_MESSAGE, detail="the reply had no dialogue", partial=shown)
+                if rest:
+                    yield TextDelta(rest)
+                turn, new_state = _take_turn(spec, conversation, rep_text, _settled(raw, settled), usage)
+                yield StreamDone(turn=turn, state=new_state, usage=usage)
+                return
+        turn, new_state = _fallback_turn(spec, conversation, rep_text, usage)
+        yield TextDelta(turn.text)
         yield StreamDone(turn=turn, state=new_state, usage=usage)
+
+
+def _vetter(spec: ScenarioSpec, rep_text: str):
+    return lambda sentence: out_of_character(sentence, spec=spec, rep_text=rep_text)
+
+
+def _usable(settled: SettledReply, attempt: int, finish_reason: str | None) -> bool:
+    """Keep this answer, or ask once more? An answer with some good whole sentences is kept (cut
+    where it went wrong); one with none is asked again, and logged either way."""
+    if settled.problem or settled.trimmed:
+        logger.info(
+            "LLM customer reply %s (attempt %d, finish_reason=%s); %s",
+            settled.problem or "was cut by the token limit",
+            attempt + 1,
+            finish_reason,
+            "kept the sentences before it" if settled.text else "asking again" if attempt == 0 else "falling back",
+        )
+    return bool(settled.text)
+
+
+def _settled(raw: ParsedReply, settled: SettledReply) -> ParsedReply:
+    """The reply as stored: the settled text; a cut-off or out-of-character reply's side channel
+    isn't trusted (it was written by a model that had lost the thread), so frustration is estimated."""
+    trusted = settled.problem is None
+    return ParsedReply(
+        text=settled.text,
+        frustration=raw.frustration if trusted else None,
+        end=raw.end if trusted else None,
+        found=raw.found and trusted,
+    )
+
+
+def _added(total: LLMUsage, more: LLMUsage) -> LLMUsage:
+    return LLMUsage(
+        prompt_tokens=total.prompt_tokens + more.prompt_tokens,
+        completion_tokens=total.completion_tokens + more.completion_tokens,
+        estimated=total.estimated or more.estimated,
+    )
+
+
+def _fallback_turn(
+    spec: ScenarioSpec, conversation: _Conversation, rep_text: str, usage: LLMUsage
+) -> tuple[CustomerTurn, EngineState]:
+    """The embedded customer's line for this turn, when the model twice failed to stay in character."""
+    from sessions.engines.embedded import EmbeddedCustomerEngine
+
+    embedded = EmbeddedCustomerEngine()
+    _, embedded_state = embedded.start(spec, seed=conversation.seed)
+    embedded_state.update(
+        frustration=conversation.frustration,
+        turn=conversation.turn,
+        revealed=list(conversation.revealed),
+        stalled_turns=0,
+    )
+    line, _ = embedded.respond(spec, embedded_state, rep_text)
+    logger.warning(
+        "LLM customer stayed out of character after a regeneration (turn %d); used the embedded customer's line",
+        conversation.turn + 1,
+    )
+    parsed = ParsedReply(text=line.text, frustration=None, end=None, found=False)
+    return _take_turn(spec, conversation, rep_text, parsed, usage, fallback=True)
 
 
 # --- state -----------------------------------------------------------------------------------
@@ -180,6 +302,8 @@ class _Conversation:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     usage_estimated: bool = False
+    # Turns whose line came from the embedded customer because the model stayed out of character.
+    fallbacks: int = 0
 
     @property
     def next_seed(self) -> int:
@@ -202,6 +326,7 @@ class _Conversation:
                 "completion_tokens": self.completion_tokens,
                 "estimated": self.usage_estimated,
             },
+            "fallbacks": self.fallbacks,
         }
 
     @classmethod
@@ -222,6 +347,7 @@ class _Conversation:
                 prompt_tokens=int(usage.get("prompt_tokens", 0)),
                 completion_tokens=int(usage.get("completion_tokens", 0)),
                 usage_estimated=bool(usage.get("estimated", False)),
+                fallbacks=int(state.get("fallbacks", 0)),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise EngineError(f"LLM engine state is damaged: {exc!r}") from exc
@@ -234,12 +360,17 @@ class _Conversation:
 
 
 def _messages(
-    spec: ScenarioSpec, conversation: _Conversation, history: Sequence[Utterance], rep_text: str
+    spec: ScenarioSpec,
+    conversation: _Conversation,
+    history: Sequence[Utterance],
+    rep_text: str,
+    *,
+    reminder: bool = False,
 ) -> list[dict[str, str]]:
     prompt_state = PromptState(
         turn=conversation.turn, frustration=conversation.frustration, revealed=tuple(conversation.revealed)
     )
-    return build_messages(spec, prompt_state, history, rep_text)
+    return build_messages(spec, prompt_state, history, rep_text, reminder=reminder)
 
 
 def _require_dialogue(raw: str) -> None:
@@ -254,6 +385,8 @@ def _take_turn(
     rep_text: str,
     parsed: ParsedReply,
     usage: LLMUsage,
+    *,
+    fallback: bool = False,
 ) -> tuple[CustomerTurn, EngineState]:
     """Apply the model's reply to a copy of the conversation; the state passed in is untouched."""
     turn_number = conversation.turn + 1
@@ -261,6 +394,8 @@ def _take_turn(
     cues = _cues(spec, rep_text, revealed_now)
     if parsed.frustration is not None:
         frustration = _bounded(spec, conversation.frustration, parsed.frustration)
+    elif fallback:
+        frustration = _estimated(spec, conversation.frustration, cues)
     else:
         logger.info("LLM customer reply had no readable side channel; estimating frustration")
         frustration = _estimated(spec, conversation.frustration, cues)
@@ -275,6 +410,7 @@ def _take_turn(
         prompt_tokens=conversation.prompt_tokens + usage.prompt_tokens,
         completion_tokens=conversation.completion_tokens + usage.completion_tokens,
         usage_estimated=conversation.usage_estimated or usage.estimated,
+        fallbacks=conversation.fallbacks + int(fallback),
     )
     turn = CustomerTurn(
         text=parsed.text,

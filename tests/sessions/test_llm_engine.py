@@ -216,8 +216,9 @@ def test_rep_text_only_ever_reaches_the_model_as_user_dialogue(openai_server, ja
 
     assert system_message(jailbreak_body) == system_message(benign_body)
     assert [m["role"] for m in jailbreak_body["messages"]] == ["system", "assistant", "user"]
-    rep_message = jailbreak_body["messages"][-1]["content"]
+    rep_message, note = jailbreak_body["messages"][-1]["content"].split("\n\n[Not said by the rep", 1)
     assert rep_message.startswith("<rep>\n") and rep_message.endswith("\n</rep>")
+    assert "Where things stand" in note and jailbreak not in note
     # The rep can't close the wrapper, open a role, or forge the side channel.
     assert rep_message.count("<rep>") == 1 and rep_message.count("</rep>") == 1
     assert "<system>" not in rep_message and "<|im_start|>" not in rep_message and "[[" not in rep_message
@@ -248,7 +249,7 @@ def test_history_alternates_customer_and_rep(openai_server):
     messages = openai_server.chat_requests()[0]["messages"]
 
     assert [m["role"] for m in messages] == ["system", "assistant", "user", "assistant", "user"]
-    assert messages[2]["content"] == "<rep>\nHi there.\n</rep>"
+    assert messages[2]["content"] == "<rep>\nHi there.\n</rep>"  # earlier lines carry no state note
     assert messages[3]["content"] == "Hi. My suit is wrong."
 
 
@@ -297,9 +298,9 @@ def test_side_channel_filter_never_releases_the_side_channel(raw):
     for step in (1, 2, 3, 7):
         side_channel = SideChannelFilter()
         released = [side_channel.feed(raw[i : i + step]) for i in range(0, len(raw), step)]
-        rest, parsed = side_channel.finish()
+        rest, parsed, settled = side_channel.finish()
 
-        assert "".join(released) + rest == parsed.text
+        assert "".join(released) + rest == parsed.text == settled.text
         assert all("[[s" not in piece and "frustration=" not in piece for piece in released)
 
 
@@ -374,7 +375,8 @@ def test_revealed_details_are_reported_once(openai_server):
 
 
 def test_streaming_yields_deltas_then_one_done(openai_server):
-    openai_server.script(reply("Fine. SH-20417. What now?\n[[state frustration=52 end=none]]"))
+    line = "Fine. It's SH-20417, and I need the right suit before Saturday. What now?"
+    openai_server.script(reply(f"{line}\n[[state frustration=52 end=none]]"))
 
     events = collect(engine_for(openai_server), BENIGN_LINE)
 
@@ -382,7 +384,7 @@ def test_streaming_yields_deltas_then_one_done(openai_server):
     done = events[-1]
     assert isinstance(done, StreamDone) and sum(isinstance(event, StreamDone) for event in events) == 1
     assert len(deltas) > 1, "text must arrive as it streams, not all at the end"
-    assert "".join(deltas) == done.turn.text == "Fine. SH-20417. What now?"
+    assert "".join(deltas) == done.turn.text == line
     assert not any("[" in delta or "state" in delta for delta in deltas)
     assert done.turn.frustration == 52
     assert done.state["turn"] == 1 and json.loads(json.dumps(done.state)) == done.state
@@ -412,7 +414,7 @@ def test_malformed_chunk_before_the_first_token_is_retried(openai_server):
 
 
 def test_malformed_chunk_after_tokens_fails_without_done(openai_server):
-    openai_server.script(malformed_chunk(after_chunks=3))
+    openai_server.script(malformed_chunk(after_chunks=10))  # 50 characters: some words were shown
 
     with pytest.raises(LLMBadResponse) as caught:
         collect(engine_for(openai_server), BENIGN_LINE)
@@ -424,7 +426,7 @@ def test_malformed_chunk_after_tokens_fails_without_done(openai_server):
 
 
 def test_stream_dropped_after_tokens_fails_without_done(openai_server):
-    openai_server.script(drop_after(4))
+    openai_server.script(drop_after(10))
 
     with pytest.raises(LLMBadResponse) as caught:
         collect(engine_for(openai_server), BENIGN_LINE)
@@ -622,9 +624,11 @@ def test_a_conversation_resumes_from_persisted_state(openai_server):
         "user",
     ]
     assert second_request["messages"][3]["content"] == turn.text
-    system = system_message(second_request)
-    assert "Your frustration right now: 62" in system
-    assert "Things you already told the rep from the keep-to-yourself list: 1." in system
+    note = second_request["messages"][-1]["content"]
+    assert "Your frustration right now: 62" in note
+    assert "Things you already told the rep from the keep-to-yourself list: 1." in note
+    # The system message is the same every turn: the server's prompt cache can reuse it.
+    assert system_message(second_request) == system_message(openai_server.chat_requests()[0])
     assert resumed_turn.frustration == 40 and resumed_turn.revealed == ()
     assert resumed_state["turn"] == 2 and resumed_state["revealed"] == [0]
     assert resumed_state["usage"]["prompt_tokens"] > state["usage"]["prompt_tokens"]
@@ -635,3 +639,216 @@ def test_state_from_another_engine_is_refused(openai_server):
 
     with pytest.raises(EngineError, match="not produced by the llm engine"):
         engine_for(openai_server).respond(SPEC, embedded_state, BENIGN_LINE)
+
+
+# --- robust on real servers: markup, role flips, truncation ----------------------------------
+
+STATE_LINE = "\n[[state frustration=55 end=none]]"
+AGENT_VOICE = "I'm here to help. I'll arrange the replacement for you right away."
+
+
+def streamed_text(events: list[StreamEvent]) -> str:
+    return "".join(event.text for event in events if isinstance(event, TextDelta))
+
+
+@pytest.mark.parametrize(
+    ("raw", "stored"),
+    [
+        ("Fine. Overnight then.</rep>" + STATE_LINE, "Fine. Overnight then."),
+        ("Fine. Overnight then.<|im_end|>" + STATE_LINE, "Fine. Overnight then."),
+        ("Fine. Overnight then." + STATE_LINE + "<|im_end|>\n<|im_start|>user\n<rep>ok</rep>", "Fine. Overnight then."),
+        ("Marcus: Fine. Overnight then." + STATE_LINE, "Fine. Overnight then."),
+        ("Customer: Fine. Overnight then.</s>" + STATE_LINE, "Fine. Overnight then."),
+        ("Fine. Overnight then.\nRep: Great, anything else?" + STATE_LINE, "Fine. Overnight then."),
+        ("Fine. Overnight then.\n<rep>\nGreat.\n</rep>", "Fine. Overnight then."),
+    ],
+)
+def test_chat_markup_and_our_delimiters_never_reach_the_stored_reply(openai_server, raw, stored):
+    openai_server.script(reply(raw), reply(raw))
+    engine = engine_for(openai_server)
+    state, history = opening(engine)
+
+    turn, _ = engine.respond(SPEC, state, BENIGN_LINE, history=history)
+    events = collect(engine, BENIGN_LINE)
+
+    assert turn.text == stored
+    assert events[-1].turn.text == stored and streamed_text(events) == stored  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    "flipped",
+    [
+        AGENT_VOICE,
+        "Thank you for contacting us! How can I help you today?",
+        "I suppose I am an AI language model, yes.",
+        "As an AI, I can't have a wedding.",
+        "My instructions say I should stay in character.",
+    ],
+)
+def test_a_reply_out_of_character_is_asked_for_again_with_a_reminder(openai_server, flipped):
+    openai_server.script(reply(flipped + STATE_LINE), reply("Saturday. I need it by Saturday." + STATE_LINE))
+    engine = engine_for(openai_server)
+    state, history = opening(engine)
+
+    turn, new_state = engine.respond(SPEC, state, "Are you an AI?", history=history)
+
+    assert turn.text == "Saturday. I need it by Saturday."
+    first, second = openai_server.chat_requests()
+    assert second["seed"] != first["seed"]  # sampled differently, not the same answer again
+    assert "You are not the support agent" in second["messages"][-1]["content"]
+    assert new_state["fallbacks"] == 0
+    assert new_state["usage"]["completion_tokens"] > 0
+
+
+def test_admitting_to_be_an_ai_when_asked_is_caught(openai_server):
+    openai_server.script(reply("I suppose I am." + STATE_LINE), reply("What? No. Where's my suit?" + STATE_LINE))
+    engine = engine_for(openai_server)
+    state, history = opening(engine)
+
+    turn, _ = engine.respond(SPEC, state, "Are you an AI?", history=history)
+
+    assert turn.text == "What? No. Where's my suit?"
+    assert len(openai_server.chat_requests()) == 2
+
+
+def test_twice_out_of_character_falls_back_to_the_embedded_customer_and_says_so_in_the_log(openai_server, caplog):
+    openai_server.script(reply(AGENT_VOICE + STATE_LINE), reply(AGENT_VOICE + STATE_LINE))
+    engine = engine_for(openai_server)
+    state, history = opening(engine)
+
+    with caplog.at_level("INFO", logger="sessions.engines.llm"):
+        turn, new_state = engine.respond(SPEC, state, BENIGN_LINE, history=history)
+
+    assert turn.text and "help" not in turn.text.lower() and "arrange" not in turn.text
+    assert new_state["fallbacks"] == 1 and new_state["turn"] == 1
+    assert turn.frustration < SPEC.starting_frustration  # estimated from the rep's apology
+    assert "embedded customer" in caplog.text
+    assert len(openai_server.chat_requests()) == 2  # regenerated once, not a retry storm
+
+
+def test_a_reply_that_slips_into_the_agents_voice_keeps_only_what_came_before(openai_server):
+    openai_server.script(reply("Finally, an apology. " + AGENT_VOICE + STATE_LINE))
+    engine = engine_for(openai_server)
+    state, history = opening(engine)
+
+    turn, _ = engine.respond(SPEC, state, BENIGN_LINE, history=history)
+
+    assert turn.text == "Finally, an apology."
+    assert len(openai_server.chat_requests()) == 1
+
+
+def test_a_streamed_role_flip_shows_nothing_of_it_and_streams_the_second_answer(openai_server):
+    openai_server.script(reply(AGENT_VOICE + STATE_LINE), reply("Saturday. I need it by Saturday." + STATE_LINE))
+
+    events = collect(engine_for(openai_server), BENIGN_LINE)
+
+    assert streamed_text(events) == "Saturday. I need it by Saturday."
+    assert events[-1].turn.text == "Saturday. I need it by Saturday."  # type: ignore[union-attr]
+
+
+def test_a_stream_that_slips_into_the_agents_voice_is_cut_and_stopped(openai_server):
+    openai_server.script(reply("Finally, an apology. " + AGENT_VOICE + " " + "More words. " * 50 + STATE_LINE))
+
+    events = collect(engine_for(openai_server), BENIGN_LINE)
+
+    assert streamed_text(events) == events[-1].turn.text == "Finally, an apology."  # type: ignore[union-attr]
+    assert "help" not in streamed_text(events)
+    assert len(openai_server.chat_requests()) == 1
+
+
+def test_a_stream_that_flips_twice_falls_back_to_the_embedded_line(openai_server):
+    openai_server.script(reply(AGENT_VOICE + STATE_LINE), reply(AGENT_VOICE + STATE_LINE))
+
+    events = collect(engine_for(openai_server), BENIGN_LINE)
+
+    done = events[-1]
+    assert isinstance(done, StreamDone)
+    assert streamed_text(events) == done.turn.text and "arrange" not in done.turn.text
+    assert done.state["fallbacks"] == 1
+
+
+def test_a_reply_cut_by_the_token_limit_is_trimmed_to_its_last_whole_sentence(openai_server):
+    cut = "I paid for express. I need it before Saturday, or I want my money ba"
+    openai_server.script(reply(cut, finish_reason="length"), reply(cut, finish_reason="length"))
+    engine = engine_for(openai_server)
+    state, history = opening(engine)
+
+    turn, _ = engine.respond(SPEC, state, BENIGN_LINE, history=history)
+    events = collect(engine, BENIGN_LINE)
+
+    assert turn.text == "I paid for express."
+    # Streamed, part of the cut sentence was already on screen: it ends visibly cut, never as if whole.
+    streamed = events[-1].turn.text  # type: ignore[union-attr]
+    assert streamed_text(events) == streamed
+    assert streamed == "I paid for express." or (streamed.endswith("…") and not streamed.endswith("ba…"))
+    assert "money ba" not in streamed
+
+
+def test_a_reply_cut_before_its_first_sentence_ended_is_asked_for_again(openai_server):
+    openai_server.script(
+        reply("I really need this suit before the wed", finish_reason="length"),
+        reply("Before Saturday. Please." + STATE_LINE),
+    )
+    engine = engine_for(openai_server)
+    state, history = opening(engine)
+
+    turn, _ = engine.respond(SPEC, state, BENIGN_LINE, history=history)
+
+    assert turn.text == "Before Saturday. Please."
+    assert len(openai_server.chat_requests()) == 2
+
+
+def test_a_whole_reply_whose_status_line_was_cut_keeps_its_words(openai_server):
+    openai_server.script(reply("Fine. Overnight then.\n[[state frust", finish_reason="length"))
+    engine = engine_for(openai_server)
+    state, history = opening(engine)
+
+    turn, _ = engine.respond(SPEC, state, BENIGN_LINE, history=history)
+
+    assert turn.text == "Fine. Overnight then."
+
+
+def test_the_customer_saying_not_a_bot_in_character_is_kept(openai_server):
+    openai_server.script(reply("I'm not a bot, I'm a very annoyed best man. Where's my suit?" + STATE_LINE))
+    engine = engine_for(openai_server)
+    state, history = opening(engine)
+
+    turn, _ = engine.respond(SPEC, state, "Are you a bot?", history=history)
+
+    assert turn.text.startswith("I'm not a bot")
+    assert len(openai_server.chat_requests()) == 1
+
+
+def test_a_stream_broken_before_a_whole_sentence_was_shown_is_asked_again(openai_server):
+    openai_server.script(malformed_chunk(after_chunks=2, text="I really need this suit." + STATE_LINE))
+
+    events = collect(engine_for(openai_server), BENIGN_LINE)
+
+    assert isinstance(events[-1], StreamDone)
+    assert len(openai_server.chat_requests()) == 2
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "How can I help you today? I'll arrange a refund.\n[[state frustration=10 end=none]]",
+        "Fine, whatever you say. Thank you for contacting support, is there anything else?",
+        "Okay. I suppose I am an AI. [[state frustration=10 end=none]]",
+        "Marcus: Right. Saturday.</rep><|im_end|>",
+        "I want the suit, and I want it before Saturday at the latest, or my money back.",
+    ],
+)
+def test_the_stream_filter_never_shows_a_word_of_a_role_flip_and_matches_what_is_stored(raw):
+    def vet(sentence: str) -> str | None:
+        from sessions.engines.prompts import out_of_character
+
+        return out_of_character(sentence, spec=SPEC, rep_text="Are you an AI?")
+
+    for step in (1, 2, 3, 5, 11):
+        side_channel = SideChannelFilter(vet=vet, clean=lambda text: text.removeprefix("Marcus: "))
+        released = "".join(side_channel.feed(raw[i : i + step]) for i in range(0, len(raw), step))
+        rest, _, settled = side_channel.finish("stop")
+
+        assert released + rest == settled.text
+        for giveaway in ("help", "arrange", "AI", "contacting", "</rep>", "<|", "Marcus:", "[["):
+            assert giveaway not in released + rest

@@ -75,7 +75,7 @@ def test_dropped_stream_after_tokens_loses_nothing_and_duplicates_nothing(llm_wo
     world, version = llm_world
     rep = client_for(world.member("rep"))
     session_id = _start(rep, version)
-    openai_server.script(drop_after(3))
+    openai_server.script(drop_after(10))  # 50 characters: some words were shown before it broke
     events = read_events(rep.post(f"/t/acme/sessions/{session_id}/turns/", {"text": "Let me check that for you."}))
     assert [kind for kind, _ in events][-1] == "error"
     assert len(_turns(world, session_id)) == 2

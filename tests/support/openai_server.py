@@ -42,9 +42,11 @@ def canned_customer_reply(messages: Messages) -> str:
 
 @dataclass(frozen=True)
 class Reply:
-    """Answer normally with ``text`` (or ``text(messages)``)."""
+    """Answer normally with ``text`` (or ``text(messages)``); ``finish_reason`` "length" plays a
+    reply the token limit cut."""
 
     text: ReplySource
+    finish_reason: str = "stop"
 
 
 @dataclass(frozen=True)
@@ -90,8 +92,8 @@ class TruncatedJson:
 Behavior = Reply | Delay | Status | MalformedChunk | DropAfter | TruncatedJson
 
 
-def reply(text: ReplySource) -> Reply:
-    return Reply(text)
+def reply(text: ReplySource, *, finish_reason: str = "stop") -> Reply:
+    return Reply(text, finish_reason)
 
 
 def delay(seconds: float, then: Behavior | None = None) -> Delay:
@@ -317,9 +319,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif isinstance(behavior, Reply):
             text = _render(behavior.text, messages)
             if streaming:
-                self._stream(body, text)
+                self._stream(body, text, finish_reason=behavior.finish_reason)
             else:
-                self._send_json(200, self._completion(body, text))
+                self._send_json(200, self._completion(body, text, finish_reason=behavior.finish_reason))
         elif isinstance(behavior, MalformedChunk | TruncatedJson) and streaming:
             after = behavior.after_chunks if isinstance(behavior, MalformedChunk) else 0
             self._stream(body, _render(behavior.text or owner.default_reply, messages), malformed_after=after)
@@ -339,7 +341,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # responses
 
-    def _completion(self, body: dict[str, Any], text: str) -> dict[str, Any]:
+    def _completion(self, body: dict[str, Any], text: str, *, finish_reason: str = "stop") -> dict[str, Any]:
         return {
             "id": f"chatcmpl-test-{id(body):x}",
             "object": "chat.completion",
@@ -349,7 +351,7 @@ class _Handler(BaseHTTPRequestHandler):
                 {
                     "index": 0,
                     "message": {"role": "assistant", "content": text},
-                    "finish_reason": "stop",
+                    "finish_reason": finish_reason,
                     "logprobs": None,
                 }
             ],
@@ -363,6 +365,7 @@ class _Handler(BaseHTTPRequestHandler):
         *,
         drop_after: int | None = None,
         malformed_after: int | None = None,
+        finish_reason: str = "stop",
     ) -> None:
         owner = self.server.owner
         self.send_response(200)
@@ -394,7 +397,7 @@ class _Handler(BaseHTTPRequestHandler):
             event([{"index": 0, "delta": {"content": piece}, "finish_reason": None}])
         if drop_after is not None:
             self._drop()  # asked to drop after more chunks than the text has: drop before finishing
-        event([{"index": 0, "delta": {}, "finish_reason": "stop"}])
+        event([{"index": 0, "delta": {}, "finish_reason": finish_reason}])
         if (body.get("stream_options") or {}).get("include_usage"):
             event([], usage=_usage(body["messages"], text))
         self._finish_stream()
