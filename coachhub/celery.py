@@ -46,6 +46,8 @@ app.conf.update(
         },
         # Rebuilds this and last week's per-rep rows in case a refresh job was lost.
         "reports.sweep_rep_weeks": {"task": "reports.sweep_rep_weeks", "schedule": crontab(minute=23)},
+        # xAPI statements still waiting (an LRS outage, a lost job) are delivered, in order.
+        "programs.sweep_statements": {"task": "programs.sweep_statements", "schedule": 60.0},
     },
 )
 app.autodiscover_tasks()

@@ -6,12 +6,17 @@ class ProgramsConfig(AppConfig):
     label = "programs"
 
     def ready(self) -> None:
-        from coachhub.tenancy.access import REVIEWERS
+        from coachhub.tenancy.access import ADMIN, REVIEWERS
         from coachhub.tenancy.home import register_nav, register_section
         from coachhub.tenancy.models import Role
 
-        from . import home
+        from . import home, services, statements
 
         register_section(frozenset({Role.REP}), home.rep_programs_section)
         register_nav(label="Programs", url_name="program_list", roles=REVIEWERS, order=35)
+        # Learning records follow practice: each session event becomes queued xAPI statements.
+        services.register_session_listener("started", statements.on_started)
+        services.register_session_listener("ended", statements.on_ended)
+        services.register_session_listener("scored", statements.on_scored)
+        register_nav(label="Learning records", url_name="lrs_settings", roles=ADMIN, order=90)
         register_nav(label="My programs", url_name="my_programs", roles=frozenset({Role.REP}), order=36)

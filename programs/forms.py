@@ -68,3 +68,13 @@ class LiveDecisionForm(forms.Form):
     decision = forms.ChoiceField(choices=[(LiveStatus.CONFIRMED, "Confirm ready for live"),
                                           (LiveStatus.WITHDRAWN, "Withdraw ready for live")])
     reason = forms.CharField(label="Reason", max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class LRSSettingsForm(forms.Form):
+    endpoint = forms.CharField(label="xAPI endpoint", max_length=200,
+                               help_text="The LRS's statement API base, e.g. https://lrs.example.com/xapi/")
+    username = forms.CharField(label="Key (user name)", max_length=200)
+    secret = forms.CharField(label="Secret", required=False, max_length=500,
+                             widget=forms.PasswordInput(render_value=False),
+                             help_text="Stored encrypted and never shown again; leave empty to keep the saved one.")
+    is_enabled = forms.BooleanField(label="Send statements", required=False, initial=True)

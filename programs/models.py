@@ -94,3 +94,53 @@ class ProgramEnrollment(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.membership_id} in program {self.program_id}"
+
+
+class LRSSettings(TenantOwnedModel):
+    """A tenant's Learning Record Store: where xAPI statements go. The secret is stored encrypted
+    and never shown again."""
+
+    endpoint = models.URLField(help_text="The LRS's xAPI endpoint, e.g. https://lrs.example.com/xapi/")
+    username = models.CharField(max_length=200, help_text="The LRS key (HTTP Basic user name).")
+    secret_encrypted = models.TextField(blank=True)
+    is_enabled = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant"], name="lrssettings_one_per_tenant")]
+
+    def __str__(self) -> str:
+        return f"LRS of tenant {self.tenant_id}"
+
+
+class StatementStatus(models.TextChoices):
+    PENDING = "pending", "Waiting to be sent"
+    SENT = "sent", "Sent"
+    REJECTED = "rejected", "Refused by the LRS"
+
+
+class StatementOutbox(TenantOwnedModel):
+    """An xAPI statement written in the same transaction as what it records, then delivered in
+    order (by id) by a Celery task. `dedupe_key` makes recording the same event twice a no-op."""
+
+    statement_id = models.UUIDField()
+    dedupe_key = models.CharField(max_length=120)
+    session_id = models.BigIntegerField(null=True, blank=True)
+    verb = models.CharField(max_length=40)
+    statement = models.JSONField()
+    status = models.CharField(max_length=10, choices=StatementStatus.choices, default=StatementStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "dedupe_key"], name="statement_unique_event"),
+            models.UniqueConstraint(fields=["tenant", "statement_id"], name="statement_unique_id"),
+        ]
+        indexes = [models.Index(fields=["tenant", "status", "id"], name="statement_tenant_pending")]
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.verb} statement {self.statement_id} ({self.status})"

@@ -110,6 +110,18 @@ def _counting_score(score: SessionScore) -> readiness.ScoredSession | None:
     )
 
 
+def readiness_score_of(*, tenant: Tenant, session: PracticeSession) -> tuple[readiness.ScoredSession, dict] | None:
+    """The counting score of one session (for its learning record), with its behavior scores."""
+    score = (
+        SessionScore.objects.for_tenant(tenant).filter(session=session, is_current=True, status=ScoreStatus.DONE)
+        .select_related("session")
+        .prefetch_related(Prefetch("behaviors", queryset=BehaviorScore.objects.for_tenant(tenant).order_by("id")))
+        .first()
+    )
+    counted = _counting_score(score) if score is not None else None
+    return (counted, dict(counted.behaviors)) if counted is not None else None
+
+
 def readiness_for(*, tenant: Tenant, enrollments: list[ProgramEnrollment]) -> dict[int, readiness.ProgramReadiness]:
     """enrollment id → its readiness. Sessions count from the moment the rep was enrolled."""
     if not enrollments:

@@ -19,4 +19,5 @@ urlpatterns = [
     path("programs/<int:program_id>/people/<int:rep_id>/", views.program_readiness, name="program_readiness"),
     path("programs/<int:program_id>/people/<int:rep_id>/live/", views.program_live_decision,
          name="program_live_decision"),
+    path("settings/lrs/", views.lrs_settings, name="lrs_settings"),
 ]

@@ -9,13 +9,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from coachhub.core.errors import ApplicationError, form_apply_errors
-from coachhub.tenancy.access import ALL_ROLES, ASSIGNERS, AUTHORS, REVIEWERS, role_required
+from coachhub.tenancy.access import ADMIN, ALL_ROLES, ASSIGNERS, AUTHORS, REVIEWERS, role_required
 from scenarios import selectors as scenario_selectors
 from scenarios.models import ScenarioVersion, VersionStatus
 
-from . import selectors, services
-from .forms import LiveDecisionForm, ProgramAssignForm, ProgramForm, StepForm
-from .models import LiveStatus
+from . import selectors, services, statements
+from .forms import LiveDecisionForm, LRSSettingsForm, ProgramAssignForm, ProgramForm, StepForm
+from .models import LiveStatus, StatementOutbox
 
 
 def _step_form(request: HttpRequest, data=None) -> StepForm:
@@ -222,3 +222,26 @@ def my_programs(request: HttpRequest, tenant_slug: str) -> HttpResponse:
         "rows": rows, "versions": _published_versions(request.tenant, scenario_ids),
         "behavior_label": selectors.behavior_label,
     })
+
+
+@role_required(ADMIN)
+def lrs_settings(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    """The tenant admin points CoachHub at the tenant's Learning Record Store."""
+    tenant = request.tenant
+    current = statements.lrs_settings_get(tenant=tenant)
+    initial = {"endpoint": current.endpoint, "username": current.username, "is_enabled": current.is_enabled} if current else {}
+    form = LRSSettingsForm(request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            statements.lrs_settings_update(tenant=tenant, actor=request.membership, **form.cleaned_data)
+        except ApplicationError as exc:
+            form_apply_errors(form, exc)
+        else:
+            messages.success(request, "LRS settings saved.")
+            return redirect("lrs_settings", tenant_slug=tenant.slug)
+    outbox = StatementOutbox.objects.for_tenant(tenant)
+    counts = {status: outbox.filter(status=status).count() for status in ("pending", "sent", "rejected")}
+    recent_error = outbox.exclude(last_error="").order_by("-id").values_list("last_error", flat=True).first()
+    return render(request, "programs/lrs_settings.html",
+                  {"form": form, "current": current, "counts": counts, "recent_error": recent_error},
+                  status=400 if form.errors else 200)

@@ -58,6 +58,7 @@ ROUTES: dict[str, Route] = {
         TENANT_PAGE, only(AUTHORS, 302), method="POST",
         **_obj(lambda w: {"program_id": w.extra["scratch_program"].id}),
     ),
+    "lrs_settings": Route(TENANT_PAGE, only({ADMIN})),
     # Nobody has practised yet, so confirming "ready for live" is refused as not ready.
     "program_live_decision": Route(
         TENANT_PAGE, only(REVIEWERS, 409), method="POST", **_obj(_rep),
