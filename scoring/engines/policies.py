@@ -329,7 +329,14 @@ class ClauseRule:
 _DETAIL = re.compile(
     r"\b(?:charge|charged|refund\w*|credit|fee|payment|order|ship\w*|replacement|courier|ticket|job|visit\w*|"
     r"technician|tech|engineer|upgrade|invoice|seat|plan|bundle\w*|router|warehouse|escalat\w*|queue|"
-    r"work order|eta|fault|outage|bill|subscription|box|cancel\w*|pause|skip\w*|warranty|suit|delivery)\b",
+    r"work order|eta|fault|outage|bill|subscription|box|cancel\w*|pause|skip\w*|warranty|suit|delivery|account|send|sent)\b",
+    re.I,
+)
+
+
+_ACTS_ON_ACCOUNT = re.compile(
+    r"\bI(?:'ll| will|'ve| have|'m| am) (?!sorry|so sorry|afraid)\w+|\byour (?:account|order|plan|card|case) (?:shows|is|has|says)\b|"
+    r"\byou're on\b|\bI can see (?!why|how|that you|you)",
     re.I,
 )
 
@@ -365,24 +372,40 @@ class VerifyFirst(ClauseRule):
         )
 
     def check(self, lines: Sequence[Line]) -> ClauseOutcome:
-        verified_at: Line | None = None
-        details_at: Line | None = None
-        for line in lines:
+        verified_at: int | None = None
+        details_at: int | None = None
+        for position, line in enumerate(lines):
+            # "You're on the 500 plan, right?" states the account's details while asking.
+            tag_question = bool(
+                re.search(r",\s*(?:right|correct|yeah|yes|isn't it|aren't you)\?\s*$", line.text, re.I)
+            )
             asking = (
                 line.question
                 or re.match(
                     r"\s*(?:please |can you |could you )?(?:confirm|tell me|give me)\b", line.text, re.I
                 )
             ) and self.asks.search(line.text)
-            if line.clean and verified_at is None and (asking or self.echo.search(line.text)):
-                verified_at = line
-            elif details_at is None and not line.question and _DETAIL.search(line.text):
-                details_at = line
+            if (
+                line.clean
+                and verified_at is None
+                and not tag_question
+                and (asking or self.echo.search(line.text))
+            ):
+                verified_at = position
+            elif details_at is None and (tag_question or not line.question) and _DETAIL.search(line.text):
+                details_at = position
         outcome = ClauseOutcome()
-        if details_at and (verified_at is None or verified_at.turn > details_at.turn):
-            outcome.violate(details_at)
-        elif verified_at:
-            outcome.follow(verified_at)
+        if details_at is not None and verified_at is not None and verified_at > details_at:
+            # Earlier in the same turn only counts when the rep acted on or read out the account
+            # ("I'll send the right one tomorrow. What's the order number?"), not when echoing the
+            # customer ("a $180 charge you didn't agree to would worry anyone. Your email?").
+            same_turn = lines[details_at].turn == lines[verified_at].turn
+            if same_turn and not _ACTS_ON_ACCOUNT.search(lines[details_at].text):
+                details_at = None
+        if details_at is not None and (verified_at is None or verified_at > details_at):
+            outcome.violate(lines[details_at])
+        elif verified_at is not None:
+            outcome.follow(lines[verified_at])
         return outcome
 
 
@@ -436,7 +459,7 @@ class AmountLimit(ClauseRule):
         synonyms = {
             "discount": r"discount\w*|off\b",
             "reimburs": r"reimburs\w*|pay (?:you )?back|cover",
-            "credit": r"credit\w*|on (?:your|the) account|off your (?:next )?bill",
+            "credit": r"credit\w*|on (?:your|the) account|off your (?:next )?bill|money off",
         }
         subject = _stem_pattern(words, {**synonyms, "reimbursed": synonyms["reimburs"]})
         once = re.search(r"\bonce\b|\bone (?:time|offer)\b", clause, re.I)
@@ -640,6 +663,7 @@ class TimePromise(ClauseRule):
                 _RESOLUTION.search(line.text)
                 or (self.subject and self.subject.search(line.text))
                 or (self.window is not None and durations(line.text, relative=False))
+                or ((self.hours or self.days) and _STATES_SOURCE.search(line.text))
             )
             future = bool(_FUTURE.search(line.text))
             for part in _sub_clauses(line.text) if about else []:
@@ -949,7 +973,7 @@ _OBJECT_SYNONYMS: dict[str, str] = {
 # What a request to do something sounds like when it is addressed to the customer.
 _REQUEST = re.compile(
     r"\?\s*$|^\s*(?:please|just|first|go ahead and)\b|\byou(?:'ll| will)? (?:need|have|must|'d need) to\b|\bI need you to\b|"
-    r"\bI(?:'ll| will)? need (?:it|them|the)\b|"
+    r"\bI(?:'ll| will)? need (?:it|them|the)\b|\bonce you(?:'ve| have)\b|"
     r"\bcan you\b|\bcould you\b|\bwould you\b|\bhave you tried\b|\bdid you try\b|\btry\b|\bmake sure you\b|"
     r"^\s*(?:restart|reboot|unplug|reset|send|post|return|ship|bring|turn|check|plug)\b|\bonce (?:we|I) (?:get|receive|have)\b",
     re.I,
@@ -958,7 +982,8 @@ _ASK_OBJECTS: dict[str, str] = {
     "troubleshoot": r"restart\w*|reboot\w*|unplug\w*|power[\s-]?cycl\w*|reset\w*|turn(?:ing)? (?:it|the router|everything) off|"
     r"plug\w* (?:it )?back|check\w* (?:the )?(?:cables?|lights?|wires?)|troubleshoot\w*|(?:router|line|modem) checks?|"
     r"(?:checks?|steps?|basics) again",
-    "return": r"return(?!\s+label)\w*|(?:need|want|get|have) (?:it|them|the \w+(?: \w+)?) back|send (?:it|the \w+|them)(?: \w+)? back|post (?:it|the \w+) back|ship (?:it|the \w+) back|"
+    "return": r"return(?!\s+label)\w*|(?:need|want|get|have) (?:it|them|the \w+(?: \w+)?) back|"
+    r"(?:send|post|ship|mail)\w* (?:it|them|the [\w ]{1,20}?)(?: \w+)? back|post (?:it|the \w+) back|ship (?:it|the \w+) back|"
     r"bring (?:it|the \w+) (?:back|in)",
     "repeat": r"what happened|what(?:'s| is) (?:wrong|the (?:problem|issue))|when did|explain|tell me (?:again|what)|walk me through|"
     r"remind me|go over|from the (?:start|beginning)|how many times",
@@ -1100,6 +1125,12 @@ _CANCEL_REFUSAL = re.compile(
 )
 
 
+# Saying what happened, not just naming it: "you were charged twice", "the second payment was a mistake".
+_EXPLAINS = re.compile(
+    r"\b(?:was|were|is|are|happened|because|twice|duplicate|means|which is|shouldn't have)\b", re.I
+)
+
+
 @dataclass(slots=True)
 class PlainExplanation(ClauseRule):
     """ "Explain charges in plain words": a clean sentence about the topic with no internal acronym
@@ -1116,12 +1147,20 @@ class PlainExplanation(ClauseRule):
         )
         if not match:
             return None
-        return cls(_stem_pattern([match.group("topic")]))  # type: ignore[arg-type]
+        topic = match.group("topic")
+        synonyms = {"charge": r"charg\w*|bill\w*|payments?|paid|taken"}
+        return cls(_stem_pattern([topic], synonyms))  # type: ignore[arg-type]
 
     def check(self, lines: Sequence[Line]) -> ClauseOutcome:
         outcome = ClauseOutcome()
         for line in lines:
-            if not line.question and self.topic.search(line.text) and not jargon_terms(line.text):
+            text = line.text
+            if (
+                not line.question
+                and self.topic.search(text)
+                and _EXPLAINS.search(text)
+                and not jargon_terms(text)
+            ):
                 outcome.follow(line)
         return outcome
 
@@ -1317,7 +1356,7 @@ class RepeatAsk(ClauseRule):
         r"\bI (?:can )?see (?:on|in|from|that|here|your|case|the case|the notes)\b|\bI(?:'ve| have) (?:read|checked|looked at|gone through|got)\b[^.!?]*\b(?:history|notes|case|file)\b|"
         r"\b(?:history|notes|file|record|case) (?:shows?|says)\b|\b(?:on|in) (?:your|the) (?:case|file|notes|history)\b|"
         r"\byou(?:'ve| have) (?:already )?(?:called|been|had)\b|\b(?:looking at|going by|according to) (?:your|the) (?:case|history|notes|file|record)|"
-        r"\bI(?:'ve| have) (?:pulled|brought) up\b|\bI can see (?:two|both|the|that|\d+)\b",
+        r"\bI(?:'ve| have) (?:pulled|brought) up\b|\bI(?:'ve| have) (?:read|looked|gone|been) (?:through|over)\b|\bI'm looking at (?:your|the)? ?case\b|\bI can see (?:two|both|the|that|\d+)\b",
         re.I,
     )
 
@@ -1337,18 +1376,25 @@ _FACT_SUBJECT_STOP = frozenset(
      "upcoming", "faulty", "wrong", "when", "shipped", "calculated", "because", "next", "bill", "outage", "over",
      "hours", "from", "collected", "logs", "network", "covered", "applied", "that", "cutoff", "packed"}
 )  # fmt: skip
+_GRANTED_IN_FULL = re.compile(
+    r"\bin full\b|\bfull (?:\$?[\d.]+ )?(?:refund|back)\b|\bwon't (?:be sent|come|arrive|be charged)\b|"
+    r"\bget (?:the )?(?:full )?(?:\$[\d.]+ )?back\b",
+    re.I,
+)
 _CHEAPER_SHIPPING = re.compile(
     r"\b(?:standard|ground|regular|economy|normal) (?:shipping|delivery|post)\b", re.I
 )
 _CLAIM_IT = re.compile(
     r"\byou(?:'ll| will)? (?:need|have|must) to (?:claim|request|apply|fill|submit|call|ask|email|contact)\w*|"
-    r"\b(?:claim|request|apply for) (?:it|the \w+|a \w+)\b(?! for you)|\bfill (?:in|out) (?:a|the) form\b",
+    r"\b(?:claim|request|apply for) (?:it|the \w+|a \w+)\b(?! for you)|\bfill (?:in|out) (?:a|the) form\b|"
+    r"\bif you (?:ring|call|contact|email|ask|phone)\b|\b(?:ring|call|contact) (?:billing|us|the \w+ team)\b[^.!?]*\bask\b",
     re.I,
 )
 _DENIAL = re.compile(
     r"\b(?:too late|already (?:been )?packed|past the cutoff|not (?:eligible|covered|free|available)|isn't (?:covered|free|available)|"
     r"partial refund|half (?:the|a) refund|only refund (?:half|part)|no (?:loaners?|hotspots?)|not in stock|out of stock|"
-    r"(?:be|get|still be) charged for|already on (?:its|the) way|already (?:shipped|sent|gone out))\b",
+    r"(?:be|get|still be) charged for|already on (?:its|the) way|already (?:shipped|sent|gone out)|"
+    r"(?:can|could) only refund (?:half|part|some)|will still (?:come|arrive|be charged))\b",
     re.I,
 )
 
@@ -1386,7 +1432,7 @@ class Fact(ClauseRule):
             for w in _words(clause)
             if w not in _FACT_SUBJECT_STOP and len(w) > 3 and not re.fullmatch(r"\d+\w*", w)
         ]
-        heads = re.findall(
+        heads = re.findall(  # what the fact is about, in the customer's words too
             r"\b(warranty|replacement|credits?|hotspot|loaner|box(?:es)?|refund|label|exchange|upgrade|pause)\b",
             clause,
             re.I,
@@ -1394,7 +1440,9 @@ class Fact(ClauseRule):
         words = sorted({h.lower().rstrip("s") if h.lower() != "boxes" else "box" for h in heads}) or nouns[:2]
         if express:
             words += ["overnight", "express"]
-        subject = _stem_pattern(words, {"box": r"box(?:es)?\b|delivery\b|order\b"})
+        subject = _stem_pattern(
+            words, {"box": r"box(?:es)?\b|delivery\b|order\b", "credit": r"credit\w*|money off|compensation"}
+        )
         if subject is None:
             return None
         verbs = [v for pair in allowed_verbs for v in pair if v]
@@ -1416,14 +1464,24 @@ class Fact(ClauseRule):
     def _judge(self, sentence: str) -> str | None:
         """The verdict of the sentence's clauses that talk about the subject ("your warranty covers 12
         months, so I can send a free replacement" has one clause per fact)."""
+        if self.express and _CHEAPER_SHIPPING.search(sentence):
+            return "violated"
         verdicts = [self._judge_clause(part) for part in _sub_clauses(sentence) if self.subject.search(part)]
         if not verdicts and self.subject.search(sentence):
             verdicts = [self._judge_clause(sentence)]
+        if verdicts and _DENIAL.search(sentence):
+            return "violated"  # "Thursday's box will still come, and I can only refund half of it"
+        if self.express and _CHEAPER_SHIPPING.search(sentence):
+            return "violated"  # standard post for what ships overnight, whatever the sentence calls it
         if verdicts and self.free and self._charges(sentence):
             return "violated"  # "has 4G hotspots, but they charge a $20 deposit"
         if "violated" in verdicts:
             return "violated"
-        return "followed" if "followed" in verdicts else None
+        if "followed" in verdicts:
+            return "followed"
+        # "Grab a hotspot from Market Street, it's on loan at no cost": the fact told across clauses.
+        told = verdicts and self._tells(sentence) and not _CONDITIONAL.search(sentence)
+        return "followed" if told and not sentence.rstrip().endswith("?") else None
 
     def _judge_clause(self, text: str) -> str | None:
         mention = self.subject.search(text)
@@ -1458,7 +1516,22 @@ class Fact(ClauseRule):
             return "violated"
         if _CONDITIONAL.search(text) and not self.allowed:
             return None
-        return "followed"
+        return "followed" if self._tells(text) else None
+
+    def _tells(self, text: str) -> bool:
+        """The clause says what the fact says (free, automatic, overnight, covered, skipped and
+        refunded…), not merely names its subject ("a refund of the second charge")."""
+        checks = [
+            self.free
+            and re.search(r"\bfree\b|\bno (?:charge|cost)\b|\bon us\b|\bwon't cost\b|\bat no\b", text, re.I),
+            self.automatic
+            and re.search(r"\bautomatic\w*|\bno need to (?:claim|ask|call)|\bdon't need to\b", text, re.I),
+            self.express and re.search(r"\bovernight\b|\bexpress\b", text, re.I),
+            self.coverage and re.search(r"\bcover\w*|\bwarrant\w*|\bguarant\w*", text, re.I),
+            self.allowed and (self.allowed.search(text) or _GRANTED_IN_FULL.search(text)),
+            bool(self.spans) and bool(durations(text)),
+        ]
+        return any(checks)
 
     @staticmethod
     def _charges(text: str) -> bool:
