@@ -11,6 +11,7 @@ import time
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import RequestDataTooBig
 
 from .errors import ApplicationError
 
@@ -63,3 +64,76 @@ def claim(key: str, *, timeout: int) -> bool:
 
 def release(key: str) -> None:
     cache.delete(f"claim:{key}")
+
+
+# --- request bodies over the form limit -----------------------------------------------------------
+
+
+def body_limit_message() -> str:
+    megabytes = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / (1024 * 1024)
+    return (
+        f"That was more than CoachHub accepts in one form ({megabytes:g} MB). Nothing was saved: "
+        "shorten the longest fields (or import long content as a file) and send it again."
+    )
+
+
+class OversizedBodyMiddleware:
+    """Refuses a form or JSON body over DATA_UPLOAD_MAX_MEMORY_SIZE before anything reads it.
+
+    Left to Django, the first read of `request.POST` (the CSRF check) raises RequestDataTooBig: a
+    bare 400, or the debug page in the demo. Here an API caller gets 413 in the one error shape; a
+    page shows the same form again (as if opened afresh) with a message naming the limit, and 413.
+    Files in a multipart page form are not counted (their own limits apply in the services).
+    Sits before CsrfViewMiddleware, after the session and messages middleware."""
+
+    API_TYPES = ("application/json", "application/x-www-form-urlencoded")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def _oversized(self, request, types) -> bool:
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return False
+        content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return False
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return limit is not None and length > limit and content_type in types
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        from django.http import JsonResponse
+
+        from .errors import error_body
+
+        if request.path.startswith("/api/"):
+            if self._oversized(request, self.API_TYPES):
+                return JsonResponse(error_body("request_too_large", body_limit_message()), status=413)
+            return None
+        if request.method != "POST":
+            return None
+        try:
+            _ = request.POST  # what the CSRF check reads next; multipart counts only the non-file fields
+        except RequestDataTooBig:
+            pass
+        else:
+            return None
+        from django.contrib import messages
+        from django.shortcuts import render
+
+        message = body_limit_message()
+        request.method = "GET"  # render the page as when it was opened; nothing from the body is read
+        messages.error(request, message)
+        response = view_func(request, *view_args, **view_kwargs)
+        if response.status_code == 405 or 300 <= response.status_code < 400:
+            # A POST-only action (or a page that redirects): no form to show again, so say it plainly.
+            list(messages.get_messages(request))  # consumed here, not shown twice later
+            return render(request, "413.html", {"message": message}, status=413)
+        if hasattr(response, "render") and callable(response.render):
+            response = response.render()
+        response.status_code = 413
+        return response
