@@ -113,6 +113,13 @@ class KpiImport(TenantOwnedModel):
     errors = models.JSONField(default=list, blank=True)
     notices = models.JSONField(default=list, blank=True)
     sample = models.JSONField(default=list, blank=True)
+    # Ticket- and call-level exports (reports.helpdesk): the preset read, how sure the header made it,
+    # how each metric's weekly values were computed ({metric key: definition}, the definition of every
+    # value this import wrote) and the agents no member is known for ({"agent", "rows", "line"}).
+    preset = models.CharField(max_length=40, blank=True)
+    preset_confidence = models.FloatField(null=True, blank=True)
+    definitions = models.JSONField(default=dict, blank=True)
+    unknown_agents = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -192,3 +199,4 @@ class KpiValue(TenantOwnedModel):
     def __str__(self) -> str:
         return f"{self.metric_id}={self.value} for {self.membership_id} week of {self.period_start}"
 from reports.dashboards.models import *  # noqa: E402,F401,F403
+from reports.helpdesk.models import *  # noqa: E402,F401,F403

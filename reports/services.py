@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
@@ -24,6 +25,8 @@ from coachhub.tenancy.models import Membership, Tenant, User
 from coachhub.tenancy.selectors import membership_for_user
 from coachhub.tenancy.services import audit_record
 
+from .helpdesk.presets import PRESETS_BY_KEY
+from .helpdesk.reading import WEEKLY, validate_helpdesk_file
 from .kpi.custom_metrics import (  # noqa: F401  (the app's write API)
     kpi_metric_create,
     kpi_metric_definition,
@@ -111,6 +114,20 @@ def _clean_mapping(mapping: dict) -> dict:
             raise ApplicationError("The rep column holds either an email or an external id.", code="invalid_mapping",
                                    fields={"rep_key": ["Use email or external_id."]})
         clean["rep_key"] = rep_key
+    preset = str(mapping.get("preset") or "").strip()
+    if preset:
+        if preset != WEEKLY and preset not in PRESETS_BY_KEY:
+            raise ApplicationError(f"Unknown export “{preset}”.", code="invalid_mapping",
+                                   fields={"preset": ["Choose one of the listed exports."]})
+        clean["preset"] = preset
+    zone = str(mapping.get("timezone") or "").strip()
+    if zone:
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ApplicationError(f"Unknown time zone “{zone}”: use a name like Europe/Berlin.",
+                                   code="invalid_mapping", fields={"timezone": ["Use a name like Europe/Berlin."]}) from None
+        clean["timezone"] = zone
     metrics = mapping.get("metrics") or {}
     if not isinstance(metrics, dict):
         raise ApplicationError("metrics must map file columns to metric keys.", code="invalid_mapping")
@@ -209,6 +226,13 @@ def _validate_path(
         return failed, None
     metrics, aliases = metric_rules(tenant=tenant)
     reps = rep_directory(tenant=tenant, actor=actor)
+    helpdesk = validate_helpdesk_file(
+        tenant=tenant, source=source, path=path, reps=reps, metrics=metrics, max_errors=max_errors or max_stored_errors()
+    )
+    if helpdesk is not None:
+        if progress is not None:
+            progress(helpdesk.rows_read)
+        return helpdesk, scan
     with path.open("r", encoding="utf-8-sig", newline="") as text:
         validation = validate_kpi_file(
             stream=text, reps=reps, metrics=metrics, aliases=aliases, layout=source.format,
@@ -244,6 +268,9 @@ def _record(kpi_import: KpiImport, validation: Validation, created: int, updated
     kpi_import.errors = storable(validation.errors)
     kpi_import.notices = storable(validation.notices)
     kpi_import.sample = storable(validation.sample)
+    kpi_import.preset, kpi_import.preset_confidence = validation.preset, validation.preset_confidence
+    kpi_import.definitions = storable(validation.definitions)
+    kpi_import.unknown_agents = storable(validation.unknown_agents)
     kpi_import.updated_at = timezone.now()
 
 

@@ -15,4 +15,5 @@ urlpatterns = [
     path("kpis/imports/<int:import_id>/progress/", views.kpi_import_progress, name="kpi_import_progress"),
     path("kpis/imports/<int:import_id>/commit/", views.kpi_import_commit, name="kpi_import_commit"),
     path("kpis/imports/<int:import_id>/mapping/", views.kpi_import_remap, name="kpi_import_remap"),
+    path("kpis/imports/<int:import_id>/agents/", views.kpi_import_agents, name="kpi_import_agents"),
 ]

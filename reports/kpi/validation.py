@@ -63,6 +63,11 @@ class Validation:
     notices: list[str] = field(default_factory=list)
     sample: list[dict] = field(default_factory=list)
     max_errors: int = 200
+    # Vendor exports only (reports.helpdesk): the preset read and what it computed.
+    preset: str = ""
+    preset_confidence: float | None = None
+    definitions: dict[str, str] = field(default_factory=dict)
+    unknown_agents: list[dict] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

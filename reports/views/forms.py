@@ -2,6 +2,8 @@
 
 from django import forms
 
+from ..helpdesk.presets import PRESET_CHOICES
+from ..helpdesk.reading import WEEKLY
 from ..kpi.custom_metrics import kpi_metric_definition
 from ..models import KpiDateFormat, KpiDelimiter, KpiFormat, KpiUnit
 
@@ -24,6 +26,17 @@ class KpiUploadForm(forms.Form):
 class KpiReadingForm(forms.Form):
     """How to read a source's files: layout, delimiter, date format and the column mapping."""
 
+    preset = forms.ChoiceField(
+        label="Export", required=False,
+        choices=[("", "Recognise from the header"), (WEEKLY, "Weekly values per rep (not a help-desk export)"),
+                 *PRESET_CHOICES],
+        help_text="Which help desk's ticket or call export this is, when the header isn't enough.",
+    )
+    timezone = forms.CharField(
+        label="Time zone", max_length=64, required=False,
+        help_text="For times without a zone and for the weeks (e.g. Europe/Berlin). Blank: the workspace default. "
+        "A zone in a column name, like “(America/New_York)”, wins for that column.",
+    )
     format = forms.ChoiceField(label="Layout", choices=KpiFormat.choices)
     delimiter = forms.ChoiceField(label="Delimiter", choices=KpiDelimiter.choices, required=False)
     date_format = forms.ChoiceField(label="Date format", choices=KpiDateFormat.choices)
@@ -41,6 +54,7 @@ class KpiReadingForm(forms.Form):
     def initial_for(cls, source) -> dict:
         mapping = source.column_mapping or {}
         return {
+            "preset": mapping.get("preset", ""), "timezone": mapping.get("timezone", ""),
             "format": source.format, "delimiter": source.delimiter, "date_format": source.date_format,
             "rep": mapping.get("rep", ""), "rep_key": mapping.get("rep_key", ""), "period": mapping.get("period", ""),
             "metric": mapping.get("metric", ""), "value": mapping.get("value", ""),

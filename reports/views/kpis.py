@@ -14,8 +14,10 @@ from django.views.decorators.http import require_POST
 from coachhub.core.errors import ApplicationError, form_apply_errors
 from coachhub.core.limits import KPI_UPLOAD_LIMITED, RateLimited, enforce
 from coachhub.tenancy.access import AUTHORS, REVIEWERS, require_role, role_required
+from coachhub.tenancy.selectors import visible_rep_memberships
 
 from .. import selectors, services
+from ..helpdesk.services import agent_mappings_save
 from ..kpi.importing import ensure_builtin_metrics
 from ..models import KpiImportStatus
 from .forms import KpiMetricEditForm, KpiMetricForm, KpiReadingForm, KpiUploadForm
@@ -93,11 +95,20 @@ def kpi_import(request: HttpRequest, tenant_slug: str) -> HttpResponse:
 def kpi_import_detail(request: HttpRequest, tenant_slug: str, import_id: int) -> HttpResponse:
     kpi_import = selectors.kpi_import_get(tenant=request.tenant, membership=request.membership, import_id=import_id)
     reading_form = KpiReadingForm(initial=KpiReadingForm.initial_for(kpi_import.source))
-    return render(request, "reports/kpi_import_detail.html", _detail_context(kpi_import, reading_form))
+    return render(request, "reports/kpi_import_detail.html", _detail_context(kpi_import, reading_form, request.membership))
 
 
-def _detail_context(kpi_import, reading_form) -> dict:
+def _detail_context(kpi_import, reading_form, membership=None) -> dict:
+    agent_choices = []
+    if kpi_import.unknown_agents and membership is not None:
+        agent_choices = [
+            (m.id, m.user.display_name, m.user.email)
+            for m in visible_rep_memberships(membership=membership).select_related("user").order_by("user__email")
+        ]
     return {
+        "agent_choices": agent_choices,
+        "can_map_agents": bool(agent_choices) and kpi_import.status in (KpiImportStatus.PREVIEWED, KpiImportStatus.FAILED)
+        and bool(kpi_import.stored_path),
         "kpi_import": kpi_import,
         "reading_form": reading_form,
         "can_commit": kpi_import.status == KpiImportStatus.PREVIEWED and not kpi_import.error_count
@@ -138,7 +149,7 @@ def kpi_import_remap(request: HttpRequest, tenant_slug: str, import_id: int) -> 
     if form.is_valid():
         data = form.cleaned_data
         try:
-            mapping = {key: data[key] for key in ("rep", "rep_key", "period", "metric", "value")}
+            mapping = {key: data[key] for key in ("rep", "rep_key", "period", "metric", "value", "preset", "timezone")}
             mapping["metrics"] = services.parse_metric_mapping(data["metrics"])
             services.kpi_import_remap(
                 tenant=request.tenant, actor=request.user, membership=request.membership, kpi_import=kpi_import,
@@ -150,7 +161,33 @@ def kpi_import_remap(request: HttpRequest, tenant_slug: str, import_id: int) -> 
         else:
             messages.success(request, f"Saved the reading settings of “{kpi_import.source.name}” and checked the file again.")
             return redirect("kpi_import_detail", tenant_slug=request.tenant.slug, import_id=kpi_import.id)
-    return render(request, "reports/kpi_import_detail.html", _detail_context(kpi_import, form), status=400)
+    return render(request, "reports/kpi_import_detail.html", _detail_context(kpi_import, form, request.membership),
+                  status=400)
+
+
+@require_POST
+@role_required(REVIEWERS)
+def kpi_import_agents(request: HttpRequest, tenant_slug: str, import_id: int) -> HttpResponse:
+    """Saves the unknown agents' members (or “ignore”) on the import's source and previews again."""
+    kpi_import = selectors.kpi_import_get(tenant=request.tenant, membership=request.membership, import_id=import_id)
+    choices = []
+    for index in range(len(kpi_import.unknown_agents or [])):
+        agent = request.POST.get(f"agent_{index}_name", "")
+        choices.append((agent, request.POST.get(f"agent_{index}", "")))
+    try:
+        saved = agent_mappings_save(tenant=request.tenant, actor=request.user, membership=request.membership,
+                                    source=kpi_import.source, choices=choices)
+        if saved and kpi_import.stored_path:
+            services.kpi_import_preview(tenant=request.tenant, membership=request.membership, kpi_import=kpi_import)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        if saved:
+            messages.success(request, f"Saved {saved} agent{'s' if saved != 1 else ''} on “{kpi_import.source.name}” "
+                             "and checked the file again.")
+        else:
+            messages.info(request, "No agent was chosen; nothing changed.")
+    return redirect("kpi_import_detail", tenant_slug=request.tenant.slug, import_id=kpi_import.id)
 
 
 @role_required(REVIEWERS)

@@ -53,6 +53,11 @@ ROUTES = {
         TENANT_PAGE, only(REVIEWERS, 302), method="POST", kwargs=_import, has_object_ids=True,
         data=lambda w: {"format": "auto", "delimiter": "", "date_format": "dmy"},
     ),
+    "kpi_import_agents": Route(
+        # No unknown agents on the seeded import: nothing is chosen, a message says so (302).
+        TENANT_PAGE, only(REVIEWERS, 302), method="POST", kwargs=_import, has_object_ids=True,
+        data=lambda w: {"agent_0_name": "Riley", "agent_0": ""},
+    ),
     "api-kpi-import-list": Route(TENANT_API, only(REVIEWERS)),
     "api-kpi-import-detail": Route(
         TENANT_API, only(REVIEWERS), kwargs=lambda w: {"pk": w.extra["kpi_import"].id}, has_object_ids=True
