@@ -256,7 +256,7 @@ _DEFERRAL = re.compile(
 _COMMITMENT = re.compile(
     r"\b(?:will|'ll|shall|going to|gonna|promise|guarantee\w*|definitely|for sure|certainly|is booked|"
     r"are booked|is confirmed|is reserved|is secured|you've got|you have got|you're all set|take|takes|"
-    r"arrives?|is|are|be|should|can|shows?|says|expect|it's|that's)\b|'ll\b",
+    r"arrives?|is|are|be|should|can|shows?|says|has|have|expect|it's|that's)\b|'ll\b",
     re.I,
 )
 _CONTACT = re.compile(
@@ -382,7 +382,10 @@ class VerifyFirst(ClauseRule):
             asking = (
                 line.question
                 or re.match(
-                    r"\s*(?:please |can you |could you )?(?:confirm|tell me|give me)\b", line.text, re.I
+                    r"\s*(?:please |can you |could you )?(?:confirm|tell me|give me)\b|"
+                    r"\bI(?:'ll| will)? need (?:your|the)\b|\b(?:can|could|may) I (?:have|get|take|grab)\b",
+                    line.text,
+                    re.I,
                 )
             ) and self.asks.search(line.text)
             if (
@@ -1039,6 +1042,13 @@ class Prohibition(ClauseRule):
         return outcome
 
 
+_TAKES_THEIR_WORD = re.compile(
+    r"\bI believe you\b|\btake your word\b|\bno need to (?:do|try|go through) (?:that|it|them|those)(?: again)?\b|"
+    r"\bwon't (?:make|ask) you (?:do|try|to do|to try)\b",
+    re.I,
+)
+
+
 @dataclass(slots=True)
 class AskProhibition(ClauseRule):
     """ "Don't ask for troubleshooting the customer has already done", "don't ask the customer to return
@@ -1067,6 +1077,8 @@ class AskProhibition(ClauseRule):
             text = line.text
             asked = self.asked.search(text)
             if not asked:
+                if _TAKES_THEIR_WORD.search(text):
+                    outcome.follow(line)  # "I believe you on the router"
                 continue
             if re.search(r"\bprepaid\b|\breturn label\b", text, re.I) and not _REQUEST.search(
                 text[: asked.start()]

@@ -240,8 +240,8 @@ def test_the_policy_set_covers_every_starter_scenario_with_violations_and_holdou
     assert {case["transcript"]["scenario"]["title"] for case in cases} == set(library)
     for case in cases:  # the cases carry the scenarios' current policies, word for word
         assert case["transcript"]["scenario"]["policies"] == library[case["transcript"]["scenario"]["title"]]
-    assert sum(p["status"] == "violated" for c in cases for p in c["labels"]["policies"]) >= 60
-    assert sum(c["split"] == "holdout" for c in cases) >= 15
+    assert sum(p["status"] == "violated" for c in cases for p in c["labels"]["policies"]) >= 100
+    assert sum(c["split"].startswith("holdout") for c in cases) >= 40
     for case in cases:
         labels = case["labels"]["policies"]
         assert [p["policy"] for p in labels] == list(range(len(case["transcript"]["scenario"]["policies"])))
