@@ -17,6 +17,7 @@ tenant_api_patterns = [
     path("", include("scoring.api.urls")),
     path("", include("reports.api.urls")),
     path("", include("reports.dashboards.api_urls")),
+    path("", include("programs.api.urls")),
 ]
 
 tenant_page_patterns = [
@@ -27,6 +28,7 @@ tenant_page_patterns = [
     path("", include("reports.urls")),
     path("", include("reports.dashboards.urls")),
     path("", include("programs.urls")),
+    path("", include("coachhub.identity.urls")),
 ]
 
 api_v1_patterns = [
@@ -51,6 +53,7 @@ urlpatterns = [
     path("platform/tenants/", tenancy_views.platform_tenants, name="platform_tenants"),
     path("t/<slug:tenant_slug>/", include(tenant_page_patterns)),
     path("api/v1/", include(api_v1_patterns)),
+    path("scim/v2/t/<slug:scim_tenant>/", include("coachhub.identity.scim.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from programs import services
-from tests.matrix import ADMIN, LEAD, MANAGER, REP, TENANT_PAGE, Route, _obj, everyone, only
+from tests.matrix import ADMIN, LEAD, MANAGER, REP, TENANT_API, TENANT_PAGE, Route, _obj, everyone, only
 from tests.sessions.helpers import publish_library_scenario
 
 AUTHORS = {LEAD, ADMIN}
@@ -59,6 +59,11 @@ ROUTES: dict[str, Route] = {
         **_obj(lambda w: {"program_id": w.extra["scratch_program"].id}),
     ),
     "lrs_settings": Route(TENANT_PAGE, only({ADMIN})),
+    # --- API -----------------------------------------------------------------------------------
+    "api-program-list": Route(TENANT_API, only(REVIEWERS)),
+    "api-program-detail": Route(TENANT_API, only(REVIEWERS), **_obj(lambda w: {"pk": w.extra["program"].id})),
+    "api-program-readiness": Route(TENANT_API, only(REVIEWERS), **_obj(lambda w: {"pk": w.extra["program"].id})),
+    "api-my-readiness-list": Route(TENANT_API, everyone(200)),
     # Nobody has practised yet, so confirming "ready for live" is refused as not ready.
     "program_live_decision": Route(
         TENANT_PAGE, only(REVIEWERS, 409), method="POST", **_obj(_rep),
