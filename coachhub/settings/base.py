@@ -139,7 +139,9 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# With no broker the in-process memory transport; naming its host keeps kombu from warning "No
+# hostname was supplied" each time a task is published (and run inline).
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 # With no broker server the same task code runs inline, after the surrounding commit.
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -174,7 +176,8 @@ KPI_IMPORT_INLINE_MAX_BYTES = env.int("KPI_IMPORT_INLINE_MAX_BYTES", default=10 
 EMAIL_CONFIG = env.email("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="CoachHub <no-reply@coachhub.local>")
-SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
+# The demo serves on $PORT (scripts/demo): links in e-mails and printed logins follow it.
+SITE_URL = env("SITE_URL", default=f"http://127.0.0.1:{env('PORT', default='8000')}")
 
 INVITATION_TTL_DAYS = env.int("INVITATION_TTL_DAYS", default=7)
 MEMBER_CSV_MAX_BYTES = 512 * 1024
