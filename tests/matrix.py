@@ -54,6 +54,10 @@ def _obj(fn: Callable[[Any], dict]) -> dict:
     return {"kwargs": fn, "has_object_ids": True}
 
 
+def _scim_route(extra: dict) -> Route:
+    return Route(PUBLIC, anon=401, kwargs=lambda w: {"scim_tenant": w.tenant.slug, **extra})
+
+
 ROUTES: dict[str, Route] = {
     # --- public and global -----------------------------------------------------------------
     "home": Route(GLOBAL, anon=302),
@@ -71,6 +75,23 @@ ROUTES: dict[str, Route] = {
     "api-me": Route(GLOBAL_API, anon=401),
     "platform_tenants": Route(PLATFORM, anon=302),
     "api-platform-tenants": Route(PLATFORM_API, method="POST", anon=401, data=lambda w: {}),
+    # --- SCIM 2.0 (bearer token of the URL's tenant only; sessions count for nothing: 401) -----
+    **{
+        name: _scim_route(extra)
+        for name, extra in [
+            ("scim_root", {}),
+            ("scim_service_provider_config", {}),
+            ("scim_schemas", {}),
+            ("scim_schema", {"schema_id": "urn:ietf:params:scim:schemas:core:2.0:User"}),
+            ("scim_resource_types", {}),
+            ("scim_resource_type", {"type_id": "User"}),
+            ("scim_users", {}),
+            ("scim_user", {"scim_id": "00000000-0000-0000-0000-000000000000"}),
+            ("scim_groups", {}),
+            ("scim_group", {"scim_id": "00000000-0000-0000-0000-000000000000"}),
+            ("scim_not_found", {"rest": "Nothing"}),
+        ]
+    },
     # --- tenant pages ----------------------------------------------------------------------
     "tenant_home": Route(TENANT_PAGE, everyone(200)),
     "people": Route(TENANT_PAGE, only({ADMIN})),
@@ -89,6 +110,7 @@ ROUTES: dict[str, Route] = {
     ),
     "audit_log": Route(TENANT_PAGE, only({ADMIN})),
     "api_tokens": Route(TENANT_PAGE, everyone(200)),
+    "identity_settings": Route(TENANT_PAGE, only({ADMIN})),
     "ai_settings": Route(TENANT_PAGE, only({ADMIN})),
     # --- tenant API ------------------------------------------------------------------------
     "api-member-list": Route(TENANT_API, everyone(200)),

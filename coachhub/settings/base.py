@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "scoring",
     "reports",
     "programs",
+    "coachhub.identity",
 ]
 
 MIDDLEWARE = [

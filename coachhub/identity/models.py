@@ -1,0 +1,122 @@
+"""Provisioning records: SCIM bearer tokens, the SCIM view of a tenant's people and teams, and the
+session keys a person signed in with (so deprovisioning can end every one of them)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from coachhub.tenancy.models import Membership, Team, TenantOwnedModel
+
+
+class ScimToken(TenantOwnedModel):
+    """A bearer token an identity provider uses on /scim/v2/t/<slug>/. Only its SHA-256 is stored."""
+
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12)
+    key_hash = models.CharField(max_length=64)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "key_hash"], name="scimtoken_unique_hash")]
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class ScimUser(TenantOwnedModel):
+    """A person as the identity provider provisioned them. `resource` is the SCIM document as last
+    written (the attributes we declare); the membership is what CoachHub does with it. A resource
+    without an e-mail address has no membership until one arrives."""
+
+    scim_id = models.UUIDField(default=uuid.uuid4, editable=False)
+    membership = models.ForeignKey(
+        Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="scim_users"
+    )
+    user_name = models.CharField(max_length=255)
+    # userName is case-insensitive (RFC 7643 §4.1.1): uniqueness and filters use the folded form.
+    user_name_folded = models.CharField(max_length=255)
+    # NULL = the IdP sent no externalId, which SCIM tells apart from "" (the `externalId pr` filter).
+    external_id = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
+    email = models.CharField(max_length=254, blank=True)
+    display_name = models.CharField(max_length=255, blank=True)
+    active = models.BooleanField(default=True)
+    resource = models.JSONField(default=dict)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "scim_id"], name="scimuser_unique_id"),
+            models.UniqueConstraint(fields=["tenant", "user_name_folded"], name="scimuser_unique_username"),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "external_id"], name="scimuser_tenant_external"),
+            models.Index(fields=["tenant", "email"], name="scimuser_tenant_email"),
+        ]
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.user_name
+
+
+class ScimGroup(TenantOwnedModel):
+    """A provisioned group; each maps to one CoachHub team, whose member links SCIM manages."""
+
+    scim_id = models.UUIDField(default=uuid.uuid4, editable=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="scim_groups")
+    display_name = models.CharField(max_length=100)
+    external_id = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001  (as on ScimUser)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "scim_id"], name="scimgroup_unique_id"),
+            models.UniqueConstraint(fields=["tenant", "team"], name="scimgroup_unique_team"),
+        ]
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+class ScimGroupMember(TenantOwnedModel):
+    """A member of a SCIM group as the identity provider sent it. CoachHub's team link follows from
+    it once the user is a member of the workspace (has an e-mail address)."""
+
+    group = models.ForeignKey(ScimGroup, on_delete=models.CASCADE, related_name="member_rows")
+    scim_user = models.ForeignKey(ScimUser, on_delete=models.CASCADE, related_name="group_rows")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "group", "scim_user"], name="scimgroupmember_unique"),
+        ]
+        indexes = [models.Index(fields=["tenant", "scim_user"], name="scimgroupmember_tenant_user")]
+
+
+class SignedInSession(models.Model):
+    """A session key a person signed in with. Not tenant-owned: one login serves every workspace,
+    and "sign out everywhere" deletes each of these sessions."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    session_key = models.CharField(max_length=40)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["session_key"], name="signedinsession_unique_key")]
+        indexes = [models.Index(fields=["user"], name="signedinsession_user")]
+
+    def __str__(self) -> str:
+        return f"session of user {self.user_id}"

@@ -1,0 +1,379 @@
+"""Writes of the identity app: SCIM tokens, provisioning people and teams from SCIM resources, and
+deprovisioning (membership ended, tokens revoked, sessions ended) in one transaction.
+
+Every write here records an audit event; the actor of a SCIM write is the token, named in the event."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.sessions.backends.base import SessionBase
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from coachhub.tenancy.models import (
+    ApiToken,
+    Membership,
+    Role,
+    Team,
+    TeamMembership,
+    TeamRole,
+    Tenant,
+    User,
+    hash_secret,
+)
+from coachhub.tenancy.services import audit_record
+
+from .models import ScimGroup, ScimGroupMember, ScimToken, ScimUser, SignedInSession
+from .scim.schema import ENTERPRISE_ATTRIBUTES, ENTERPRISE_URN, USER_ATTRIBUTES, GroupResource, UserResource
+
+SCIM_TOKEN_PREFIX = "scim_"
+
+
+@dataclass
+class ScimError(Exception):
+    """A request SCIM refuses, with RFC 7644's status and scimType and a detail for people."""
+
+    status: int
+    detail: str
+    scim_type: str | None = None
+
+    def __str__(self) -> str:
+        return self.detail
+
+
+# --- tokens -------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def scim_token_create(*, tenant: Tenant, actor: User, name: str) -> tuple[ScimToken, str]:
+    name = (name or "").strip()
+    if not name:
+        raise ScimError(400, "Give the token a name, e.g. “Okta” or “Entra ID”.")
+    raw = SCIM_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ScimToken.objects.for_tenant(tenant).create(
+        tenant=tenant, name=name[:100], prefix=raw[:12], key_hash=hash_secret(raw), created_by=actor
+    )
+    audit_record(tenant=tenant, actor=actor, action="scim_token.created", summary=f"SCIM token “{token.name}” created",
+                 target=token)
+    return token, raw
+
+
+@transaction.atomic
+def scim_token_revoke(*, tenant: Tenant, actor: User, token: ScimToken) -> None:
+    if token.revoked_at is not None:
+        return
+    token.revoked_at = timezone.now()
+    token.save(update_fields=["revoked_at"])
+    audit_record(tenant=tenant, actor=actor, action="scim_token.revoked", summary=f"SCIM token “{token.name}” revoked",
+                 target=token)
+
+
+def scim_token_touch(*, token: ScimToken) -> None:
+    now = timezone.now()
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        ScimToken.objects.for_tenant(token.tenant).filter(pk=token.pk).update(last_used_at=now)
+
+
+# --- sessions and deprovisioning ------------------------------------------------------------------
+
+
+def sessions_end_for_user(*, user: User) -> int:
+    """Deletes every session the person signed in with: their next request, anywhere, is anonymous."""
+    from django.conf import settings
+
+    store: type[SessionBase] = import_string(f"{settings.SESSION_ENGINE}.SessionStore")
+    keys = list(SignedInSession.objects.filter(user=user).values_list("session_key", flat=True))
+    for key in keys:
+        store(session_key=key).delete()
+    SignedInSession.objects.filter(user=user, session_key__in=keys).delete()
+    return len(keys)
+
+
+def membership_deprovision(*, tenant: Tenant, membership: Membership, via: str) -> dict[str, int]:
+    """Ends a membership the identity provider removed. The practice history stays with the tenant
+    (sessions, scores and KPIs point at the membership, which is kept, inactive) until the tenant's
+    retention policy or an erasure removes it. The person's API tokens for this tenant are revoked.
+    Their sessions are all ended unless they still belong to another workspace: a tenant's IdP
+    can't sign a person out of a workspace it doesn't govern (access to this one ends at once anyway,
+    because every page and API call checks the active membership)."""
+    if not membership.is_active:
+        return {"sessions_ended": 0, "tokens_revoked": 0}
+    membership.is_active = False
+    membership.save(update_fields=["is_active"])
+    tokens_revoked = ApiToken.objects.for_tenant(tenant).filter(
+        user=membership.user, revoked_at__isnull=True
+    ).update(revoked_at=timezone.now())
+    still_elsewhere = not _only_here(membership.user, tenant)
+    sessions_ended = 0 if still_elsewhere else sessions_end_for_user(user=membership.user)
+    audit_record(
+        tenant=tenant, actor=None, action="member.deprovisioned",
+        summary=f"{membership.user.email} deprovisioned by {via}", target=membership,
+        data={"via": via, "sessions_ended": sessions_ended, "api_tokens_revoked": tokens_revoked},
+    )
+    return {"sessions_ended": sessions_ended, "tokens_revoked": tokens_revoked}
+
+
+# --- SCIM users ---------------------------------------------------------------------------------
+
+
+def _stored(resource: Any, keep: set[str], extension: tuple[str, set[str]] | None = None) -> dict:
+    """The declared attributes of a resource, as JSON, without the server-owned ones."""
+    from scim2_models import Context
+
+    document = resource.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
+    stored = {key: value for key, value in document.items() if key in keep and key not in ("groups", "members")}
+    if extension is not None:
+        urn, sub_keep = extension
+        part = {key: value for key, value in (document.get(urn) or {}).items() if key in sub_keep}
+        if part:
+            stored[urn] = part
+    return stored
+
+
+def _email_of(resource: UserResource) -> str:
+    """The person's address: the primary e-mail, else the work one, else the first, else a userName
+    that is an address (Okta's default)."""
+    emails = [e for e in (resource.emails or []) if getattr(e, "value", None)]
+    chosen = (
+        next((e for e in emails if e.primary), None)
+        or next((e for e in emails if str(e.type or "").lower() == "work"), None)
+        or (emails[0] if emails else None)
+    )
+    candidate = (chosen.value if chosen else resource.user_name) or ""
+    candidate = candidate.strip().lower()
+    try:
+        validate_email(candidate)
+    except ValidationError:
+        if chosen is not None:
+            raise ScimError(400, f"“{candidate}” is not a valid e-mail address.", "invalidValue") from None
+        return ""
+    return candidate
+
+
+def _full_name_of(resource: UserResource) -> str:
+    if resource.display_name:
+        return resource.display_name.strip()[:150]
+    name = resource.name
+    if name is None:
+        return ""
+    if name.formatted:
+        return name.formatted.strip()[:150]
+    return " ".join(part for part in (name.given_name, name.family_name) if part).strip()[:150]
+
+
+def _only_here(user: User, tenant: Tenant) -> bool:
+    from coachhub.tenancy.selectors import user_memberships
+
+    return all(m.tenant_id == tenant.pk for m in user_memberships(user=user))
+
+
+def _link_membership(*, tenant: Tenant, scim_user: ScimUser, email: str, full_name: str) -> Membership | None:
+    """Finds or creates the CoachHub member this SCIM user is. A person already in the workspace
+    (invited before SCIM was set up) is adopted, not duplicated."""
+    membership = scim_user.membership
+    if membership is not None and membership.user.email != email:
+        user = membership.user
+        if not _only_here(user, tenant):
+            raise ScimError(
+                409, f"{user.email} also belongs to other workspaces, so their e-mail address can't be changed "
+                     "from this one.", "uniqueness",
+            )
+        if User.objects.filter(email=email).exclude(pk=user.pk).exists():
+            raise ScimError(409, f"Another CoachHub account already uses {email}.", "uniqueness")
+        user.email = email
+        user.save(update_fields=["email"])
+    if membership is None:
+        if not email:
+            return None
+        user = User.objects.filter(email=email).first()
+        if user is None:
+            user = User.objects.create_user(email=email, password=None, full_name=full_name)
+        membership = Membership.objects.for_tenant(tenant).filter(user=user).first()
+        if membership is None:
+            membership = Membership.objects.for_tenant(tenant).create(tenant=tenant, user=user, role=Role.REP)
+            audit_record(tenant=tenant, actor=None, action="member.provisioned",
+                         summary=f"{email} provisioned by SCIM", target=membership, data={"via": "scim"})
+        elif ScimUser.objects.for_tenant(tenant).filter(membership=membership).exclude(pk=scim_user.pk).exists():
+            raise ScimError(409, f"{email} is already provisioned as another SCIM user.", "uniqueness")
+    if full_name and membership.user.full_name != full_name and _only_here(membership.user, tenant):
+        membership.user.full_name = full_name
+        membership.user.save(update_fields=["full_name"])
+    return membership
+
+
+def _write_user(*, tenant: Tenant, token: ScimToken, scim_user: ScimUser, resource: UserResource) -> ScimUser:
+    if not resource.user_name or not resource.user_name.strip():
+        raise ScimError(400, "userName is required.", "invalidValue")
+    user_name = resource.user_name.strip()
+    clash = ScimUser.objects.for_tenant(tenant).filter(user_name_folded=user_name.casefold())
+    if scim_user.pk:
+        clash = clash.exclude(pk=scim_user.pk)
+    if clash.exists():
+        raise ScimError(409, f"A user with userName “{user_name}” already exists.", "uniqueness")
+    email = _email_of(resource)
+    active = resource.active is not False
+    was_active = scim_user.active if scim_user.pk else True
+    scim_user.user_name = user_name[:255]
+    scim_user.user_name_folded = user_name.casefold()[:255]
+    scim_user.external_id = resource.external_id
+    scim_user.email = email
+    scim_user.display_name = _full_name_of(resource)
+    scim_user.active = active
+    scim_user.resource = _stored(resource, USER_ATTRIBUTES, (ENTERPRISE_URN, ENTERPRISE_ATTRIBUTES))
+    if scim_user.pk:
+        scim_user.version += 1
+        scim_user.updated_at = timezone.now()
+    try:
+        with transaction.atomic():
+            scim_user.save()
+    except IntegrityError:
+        raise ScimError(409, f"A user with userName “{user_name}” already exists.", "uniqueness") from None
+    membership = _link_membership(tenant=tenant, scim_user=scim_user, email=email, full_name=scim_user.display_name)
+    if membership is not None and scim_user.membership_id != membership.pk:
+        scim_user.membership = membership
+        scim_user.save(update_fields=["membership"])
+        for group in ScimGroup.objects.for_tenant(tenant).filter(member_rows__scim_user=scim_user).select_related("team"):
+            _sync_team_links(tenant=tenant, group=group)
+    if membership is not None:
+        if not active:
+            membership_deprovision(tenant=tenant, membership=membership, via=f"SCIM token “{token.name}”")
+        elif not membership.is_active:
+            membership.is_active = True
+            membership.save(update_fields=["is_active"])
+            audit_record(tenant=tenant, actor=None, action="member.reactivated",
+                         summary=f"{membership.user.email} reactivated by SCIM", target=membership,
+                         data={"via": "scim"})
+    if was_active != active and membership is None:
+        audit_record(tenant=tenant, actor=None, action="scim_user.active_changed",
+                     summary=f"SCIM user {user_name} set {'active' if active else 'inactive'}", target=scim_user)
+    return scim_user
+
+
+@transaction.atomic
+def scim_user_create(*, tenant: Tenant, token: ScimToken, resource: UserResource) -> ScimUser:
+    scim_user = _write_user(tenant=tenant, token=token, scim_user=ScimUser(tenant=tenant), resource=resource)
+    audit_record(tenant=tenant, actor=None, action="scim_user.created",
+                 summary=f"SCIM user {scim_user.user_name} created by token “{token.name}”", target=scim_user)
+    return scim_user
+
+
+@transaction.atomic
+def scim_user_replace(*, tenant: Tenant, token: ScimToken, scim_user: ScimUser, resource: UserResource) -> ScimUser:
+    ScimUser.objects.for_tenant(tenant).select_for_update().filter(pk=scim_user.pk).first()
+    return _write_user(tenant=tenant, token=token, scim_user=scim_user, resource=resource)
+
+
+@transaction.atomic
+def scim_user_delete(*, tenant: Tenant, token: ScimToken, scim_user: ScimUser) -> None:
+    """DELETE ends the membership (history kept) and forgets the SCIM resource."""
+    if scim_user.membership is not None:
+        membership_deprovision(tenant=tenant, membership=scim_user.membership, via=f"SCIM token “{token.name}”")
+    audit_record(tenant=tenant, actor=None, action="scim_user.deleted",
+                 summary=f"SCIM user {scim_user.user_name} deleted by token “{token.name}”", target=scim_user)
+    scim_user.delete()
+
+
+# --- SCIM groups (teams) --------------------------------------------------------------------------
+
+
+def _member_ids(resource: GroupResource) -> list[str]:
+    return [str(member.value) for member in (resource.members or []) if getattr(member, "value", None)]
+
+
+def _sync_team_links(*, tenant: Tenant, group: ScimGroup) -> tuple[int, int]:
+    """Makes the team's member links of provisioned people match the group's SCIM members. Links of
+    people added by hand (no SCIM user) stay."""
+    wanted = set(
+        ScimGroupMember.objects.for_tenant(tenant).filter(group=group)
+        .exclude(scim_user__membership=None).values_list("scim_user__membership_id", flat=True)
+    )
+    provisioned = set(ScimUser.objects.for_tenant(tenant).exclude(membership=None).values_list("membership_id", flat=True))
+    links = TeamMembership.objects.for_tenant(tenant).filter(team=group.team, kind=TeamRole.MEMBER)
+    current = set(links.values_list("membership_id", flat=True))
+    stale = (current & provisioned) - wanted
+    links.filter(membership_id__in=stale).delete()
+    TeamMembership.objects.for_tenant(tenant).bulk_create([
+        TeamMembership(tenant=tenant, team=group.team, membership_id=membership_id, kind=TeamRole.MEMBER)
+        for membership_id in wanted - current
+    ])
+    return len(wanted - current), len(stale)
+
+
+def _set_group_members(*, tenant: Tenant, group: ScimGroup, member_ids: list[str]) -> None:
+    from .selectors import scim_users_by_ids
+
+    found = scim_users_by_ids(tenant=tenant, scim_ids=member_ids)
+    missing = [value for value in member_ids if value not in found]
+    if missing:
+        raise ScimError(400, f"No user with id {missing[0]} in this workspace.", "invalidValue")
+    rows = ScimGroupMember.objects.for_tenant(tenant).filter(group=group)
+    current = set(rows.values_list("scim_user_id", flat=True))
+    wanted = {row.pk for row in found.values()}
+    rows.filter(scim_user_id__in=current - wanted).delete()
+    ScimGroupMember.objects.for_tenant(tenant).bulk_create([
+        ScimGroupMember(tenant=tenant, group=group, scim_user_id=pk) for pk in wanted - current
+    ])
+    added, removed = _sync_team_links(tenant=tenant, group=group)
+    if added or removed:
+        audit_record(tenant=tenant, actor=None, action="scim_group.members_changed",
+                     summary=f"Team {group.team.name}: {added} added, {removed} removed by SCIM", target=group.team,
+                     data={"added": added, "removed": removed})
+
+
+def _write_group(*, tenant: Tenant, group: ScimGroup | None, resource: GroupResource) -> ScimGroup:
+    name = (resource.display_name or "").strip()
+    if not name:
+        raise ScimError(400, "displayName is required.", "invalidValue")
+    if len(name) > 100:
+        raise ScimError(400, "displayName is longer than 100 characters.", "invalidValue")
+    teams = Team.objects.for_tenant(tenant)
+    if group is None:
+        team = teams.filter(name__iexact=name).first()
+        if team is not None and ScimGroup.objects.for_tenant(tenant).filter(team=team).exists():
+            raise ScimError(409, f"A group named “{name}” already exists.", "uniqueness")
+        if team is None:
+            team = teams.create(tenant=tenant, name=name)
+        group = ScimGroup.objects.for_tenant(tenant).create(
+            tenant=tenant, team=team, display_name=name, external_id=resource.external_id
+        )
+        audit_record(tenant=tenant, actor=None, action="scim_group.created",
+                     summary=f"Team {name} linked to a SCIM group", target=team)
+    else:
+        if name != group.team.name:
+            if teams.filter(name__iexact=name).exclude(pk=group.team_id).exists():
+                raise ScimError(409, f"A team named “{name}” already exists.", "uniqueness")
+            group.team.name = name
+            group.team.save(update_fields=["name"])
+        group.display_name = name
+        group.external_id = resource.external_id
+        group.version += 1
+        group.updated_at = timezone.now()
+        group.save()
+    _set_group_members(tenant=tenant, group=group, member_ids=_member_ids(resource))
+    return group
+
+
+@transaction.atomic
+def scim_group_create(*, tenant: Tenant, resource: GroupResource) -> ScimGroup:
+    return _write_group(tenant=tenant, group=None, resource=resource)
+
+
+@transaction.atomic
+def scim_group_replace(*, tenant: Tenant, group: ScimGroup, resource: GroupResource) -> ScimGroup:
+    return _write_group(tenant=tenant, group=group, resource=resource)
+
+
+@transaction.atomic
+def scim_group_delete(*, tenant: Tenant, group: ScimGroup) -> None:
+    """The team stays (programs and reports may point at it); SCIM's member links and the SCIM
+    resource go."""
+    _set_group_members(tenant=tenant, group=group, member_ids=[])
+    audit_record(tenant=tenant, actor=None, action="scim_group.deleted",
+                 summary=f"SCIM group {group.display_name} deleted; team {group.team.name} kept", target=group.team)
+    group.delete()
