@@ -17,6 +17,9 @@ already-validated rows straight into the KPI table (its heap and indexes, no che
 import into this table can be faster), and the same COPY into an index-less copy of the table (the
 heap alone: one row per rep, metric and week).
 
+First, a help-desk ticket export (default 1,000,000 Zendesk tickets, --tickets N): the aggregation to
+weekly per-rep values alone (DuckDB) with the process's peak memory, then the whole import of it.
+
 Run: DATABASE_URL=postgres://postgres@127.0.0.1:5432/coachhub_bench .venv/bin/python bench/bench_kpi_import.py
 """
 
@@ -222,10 +225,76 @@ def time_copy(path: Path) -> float:
     return elapsed, copied
 
 
+def write_ticket_file(path: Path, emails: list[str], rows: int) -> int:
+    """A Zendesk ticket export: one row per solved ticket, agents by e-mail, a year of weeks, ratings
+    Good/Bad/Offered/blank, a few reopens and escalations."""
+    header = ("Id,Subject,Assignee,Group,Created at,Solved at,Satisfaction Score,Group stations,Assignee stations,"
+              "Reopens,Replies,First reply time in minutes,Full resolution time in minutes\n")
+    ratings = ("Good", "Good", "Bad", "Offered", "Not Offered", "")
+    first_day = date.today() - timedelta(days=365)
+    with path.open("w", encoding="utf-8") as out:
+        out.write(header)
+        chunk = []
+        for n in range(rows):
+            day = first_day + timedelta(days=n % 360)
+            solved = f"{day.isoformat()} {n % 24:02d}:{n % 60:02d}:00"
+            chunk.append(f"{n + 1},Ticket {n},{emails[n % len(emails)]},Tier {n % 3 + 1},{solved},{solved},"
+                         f"{ratings[n % 6]},{1 + (n % 7 == 0)},1,{int(n % 11 == 0)},{n % 4},{n % 90},{n % 900}\n")
+            if len(chunk) == 50_000:
+                out.writelines(chunk)
+                chunk = []
+        out.writelines(chunk)
+    return rows
+
+
+def time_tickets(tenant, emails: list[str], rows: int) -> None:
+    """The ticket-file path: aggregation alone (DuckDB: read, check every cell, group by rep and
+    week), then the whole command-line import of the same file (aggregate + write the weekly values)."""
+    import resource
+
+    from coachhub.tenancy.context import tenant_context
+    from reports import services
+    from reports.helpdesk.aggregate import memory_limit
+    from reports.helpdesk.reading import validate_helpdesk_file
+    from reports.kpi.importing import metric_rules, rep_directory
+    from reports.models import KpiSource
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "zendesk-tickets.csv"
+        started = time.perf_counter()
+        write_ticket_file(path, emails, rows)
+        size_mb = path.stat().st_size / 1024 / 1024
+        print(f"ticket file: {rows:,} Zendesk tickets, {size_mb:.1f} MB, {len(emails):,} agents "
+              f"(written in {time.perf_counter() - started:.1f} s)")
+        with tenant_context(tenant):
+            metrics, _ = metric_rules(tenant=tenant)
+            reps = rep_directory(tenant=tenant, actor=None)
+            source = KpiSource(tenant=tenant, name="Zendesk bench", column_mapping={"timezone": "UTC"})
+            before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            started = time.perf_counter()
+            validation = validate_helpdesk_file(tenant=tenant, source=source, path=path, reps=reps, metrics=metrics,
+                                                max_errors=200)
+            seconds = time.perf_counter() - started
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            assert validation is not None and validation.ok, validation.errors if validation else "not a preset"
+            print(f"ticket aggregation: {seconds:.2f} s, {rows / seconds:,.0f} tickets/s → {len(validation.rows):,} "
+                  f"weekly values; process peak RSS {peak:.0f} MB (+{max(0.0, peak - before):.0f} MB over the "
+                  f"{before:.0f} MB before; DuckDB memory_limit {memory_limit()})")
+            started = time.perf_counter()
+            summary = services.kpi_file_import(tenant=tenant, path=path, source_name="Zendesk bench")
+            seconds = time.perf_counter() - started
+            assert summary.ok, summary.errors
+            print(f"ticket import total (aggregate + write {summary.created + summary.updated + summary.unchanged:,} "
+                  f"values): {seconds:.2f} s, {rows / seconds:,.0f} tickets/s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reps", type=int, default=2000)
     parser.add_argument("--weeks", type=int, default=100)
+    parser.add_argument("--tickets", type=int, default=1_000_000,
+                        help="rows of the Zendesk ticket export timed first (0: skip)")
+    parser.add_argument("--tickets-only", action="store_true", help="time the ticket export only")
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "")
     setup_django(url if url.startswith("postgres") else None)
@@ -239,6 +308,14 @@ def main() -> None:
     with tenant_context(tenant):
         KpiValue.objects.for_tenant(tenant).delete()
         KpiImport.objects.for_tenant(tenant).delete()
+    if args.tickets:
+        # First, while the process is small, so its peak RSS is the ticket path's.
+        time_tickets(tenant, emails, args.tickets)
+        with tenant_context(tenant):
+            KpiValue.objects.for_tenant(tenant).delete()
+            KpiImport.objects.for_tenant(tenant).delete()
+        if args.tickets_only:
+            return
     with connection.cursor() as cursor:  # "empty table": no dead rows of the last run left for the import to skip
         cursor.execute(f"VACUUM {connection.ops.quote_name(KpiValue._meta.db_table)}")
     with tempfile.TemporaryDirectory() as tmp:

@@ -13,6 +13,8 @@ from django.views.decorators.http import require_POST
 
 from coachhub.core.errors import ApplicationError
 from coachhub.tenancy.access import ADMIN, ALL_ROLES, REVIEWERS, role_required
+from coachhub.tenancy.selectors import visible_rep_memberships
+from reports.helpdesk.definitions import kpi_definitions
 from scenarios.selectors import open_recipients_for
 
 from . import insights as insight_selectors
@@ -58,6 +60,10 @@ def scorecard(request: HttpRequest, tenant_slug: str) -> HttpResponse:
         "is_current_week": card.week >= current_week(),
         "csv_url": "?" + urlencode({"week": week.isoformat(), "sort": card.sort, "format": "csv"}),
         "page_query": urlencode({"week": week.isoformat(), "sort": card.sort}),
+        "kpi_definitions": kpi_definitions(
+            tenant=request.tenant, rep_ids=visible_rep_memberships(membership=request.membership).values("id"),
+            weeks=[card.week], earlier_weeks=[card.previous],
+        ),
     })
 
 
@@ -157,7 +163,23 @@ def insights(request: HttpRequest, tenant_slug: str) -> HttpResponse:
         "report": report, "month": month, "prev_month": month_add(month, -1), "next_month": month_add(month, 1),
         "settings_row": settings_row, "can_edit_settings": request.membership.role in ADMIN,
         "month_param": f"{month:%Y-%m}",
+        "kpi_definitions": kpi_definitions(
+            tenant=request.tenant, rep_ids=visible_rep_memberships(membership=request.membership).values("id"),
+            weeks=_mondays_of(month), earlier_weeks=_mondays_of(month_add(month, -1)),
+        ),
     })
+
+
+def _mondays_of(month):
+    """The weeks (Mondays) starting in this month."""
+    from datetime import timedelta
+
+    day = month + timedelta(days=(7 - month.weekday()) % 7)
+    weeks = []
+    while day.month == month.month:
+        weeks.append(day)
+        day += timedelta(days=7)
+    return weeks
 
 
 @require_POST

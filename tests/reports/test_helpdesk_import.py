@@ -356,3 +356,27 @@ def test_the_manager_maps_an_unknown_agent_on_the_import_page(world_a, client_fo
     assert "How the weekly values are computed" in html and "Commit the import" in html
     with tenant_context(world_a.tenant):
         assert not KpiValue.objects.for_tenant(world_a.tenant).exists()
+
+
+def test_the_scorecard_shows_each_kpis_definition_and_warns_when_last_week_was_computed_differently(
+    world_a, client_for, django_capture_on_commit_callbacks
+):
+    rep, _ = emails(world_a)
+    # The week before: escalation as a weekly number typed into a spreadsheet.
+    weekly = preview(world_a, csv_bytes(["rep_email,period_start,metric,value",
+                                         f"{rep},{W1.isoformat()},escalation_rate,10%"]), source="Sheet")
+    commit(world_a, weekly, django_capture_on_commit_callbacks)
+    # This week: computed from a Zendesk export.
+    raw = csv_bytes([ZENDESK_HEADER, f"1,A,{rep},T1,{iso(at(W2, 0))},{iso(at(W2, 1))},Good,2,1,0,1,5,5",
+                     f"2,B,{rep},T1,{iso(at(W2, 0))},{iso(at(W2, 2))},Good,1,1,0,1,5,5"])
+    commit(world_a, preview(world_a, raw, source="Zendesk", column_mapping={"timezone": "UTC"}),
+           django_capture_on_commit_callbacks)
+    html = client_for(world_a.member("manager")).get(
+        reverse("scorecard", args=[world_a.tenant.slug]), {"week": W2.isoformat()}).content.decode()
+    assert "How the KPIs of this week are computed" in html
+    assert "escalation = share of solved tickets with Group stations &gt; 1" in html
+    assert ("Escalation rate was computed differently in the week before (as given in an uploaded weekly file): "
+            "the change shown compares different definitions.") in html
+    insights = client_for(world_a.member("manager")).get(
+        reverse("insights", args=[world_a.tenant.slug]), {"month": f"{W2:%Y-%m}"}).content.decode()
+    assert "How the KPIs of this month are computed" in insights and "CSAT = Good / (Good + Bad)" in insights
