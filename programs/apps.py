@@ -7,12 +7,15 @@ class ProgramsConfig(AppConfig):
 
     def ready(self) -> None:
         from coachhub.tenancy.access import ADMIN, REVIEWERS
+        from coachhub.tenancy.demo import register_seeder
         from coachhub.tenancy.home import register_nav, register_section
         from coachhub.tenancy.models import Role
 
         from . import home, services, statements
+        from .demo import seed_programs
 
         register_section(frozenset({Role.REP}), home.rep_programs_section)
+        register_seeder(seed_programs)
         register_nav(label="Programs", url_name="program_list", roles=REVIEWERS, order=35)
         # Learning records follow practice: each session event becomes queued xAPI statements.
         services.register_session_listener("started", statements.on_started)
