@@ -272,4 +272,6 @@ def test_line_violations_names_the_policies_a_suggested_line_would_break():
     # Order-dependent duties (verify first, must-do) can't be judged from one line.
     assert line_violations(REFUND_SCENARIO, "Your order shipped on the 2nd.") == []
     assert line_violations([TECH_SLOT], "A technician will be there tomorrow at 9.") == [0]
+    assert line_violations([RESTORE, TECH_SLOT], "I'll have it fixed by tomorrow.") == [0, 1]
+    assert line_violations([RESTORE], "I can't give you a confirmed time yet, so I won't guess.") == []
     assert line_violations([], "Anything at all.") == []
