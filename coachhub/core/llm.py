@@ -348,6 +348,25 @@ UNAVAILABLE_MESSAGE = (
 )
 
 
+_TERMINAL_WHAT = {
+    "llm_timeout": "took too long to answer",
+    "llm_unavailable": "can't be reached",
+    "llm_rate_limited": "is rate-limited by the AI service",
+    "llm_provider_error": "hit an error on the AI service's side",
+    "llm_auth_error": "was refused: check the API key",
+    "llm_request_error": "request was rejected: check the model name",
+    "llm_bad_response": "sent back a garbled or cut-off answer",
+}
+
+
+def terminal_error_line(who: str, exc: LLMError) -> str:
+    """A model failure as one line for a terminal command: who failed ("The LLM judge"), what
+    happened, the stable code, and the technical cause."""
+    what = _TERMINAL_WHAT.get(exc.code, "failed")
+    detail = " ".join((exc.detail or "").split())[:300]
+    return f"{who} {what} ({exc.code}){': ' + detail if detail else ''}"
+
+
 def classify_error(exc: BaseException, *, config: LLMConfig | None = None) -> LLMError:
     """The LLMError for anything a model call raised (an LLMError passes through unchanged)."""
     if isinstance(exc, LLMError):
@@ -606,6 +625,100 @@ def chat_complete(
     return with_retries(call, config=config, on_retry=on_retry)
 
 
+def stream_complete(
+    config: LLMConfig,
+    messages: Sequence[ChatMessage],
+    *,
+    client: openai.OpenAI | None = None,
+    max_tokens: int,
+    seed: int | None = None,
+    response_format: Mapping[str, Any] | None = None,
+    deadline_s: float | None = None,
+) -> ChatResult:
+    """One completion, streamed and read to the end, without retries (the caller decides those).
+
+    Streamed so that giving up really stops the work: when the deadline passes or anything fails,
+    the connection is closed at once, and servers such as llama.cpp stop generating for a client
+    that went away, where an abandoned non-streamed request keeps a single-slot server busy.
+    """
+    client = client or make_client(config)
+    started = time.monotonic()
+    try:
+        stream = client.chat.completions.create(
+            model=config.model,
+            messages=list(messages),  # type: ignore[arg-type]
+            max_tokens=max_tokens,
+            temperature=config.temperature,
+            seed=seed if seed is not None else openai.omit,
+            response_format=dict(response_format) if response_format is not None else openai.omit,  # type: ignore[arg-type]
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    except Exception as exc:
+        raise classify_error(exc, config=config) from exc
+    parts: list[str] = []
+    finish_reason: str | None = None
+    reported_usage: Any = None
+    try:
+        for chunk in stream:
+            if getattr(chunk, "usage", None) is not None:
+                reported_usage = chunk.usage
+            for choice in chunk.choices or ():
+                content = choice.delta.content if choice.delta is not None else None
+                if content:
+                    parts.append(content)
+                if choice.finish_reason:
+                    finish_reason = choice.finish_reason
+            if deadline_s is not None and time.monotonic() - started > deadline_s:
+                raise LLMTimeout(
+                    TIMEOUT_MESSAGE, detail=f"no complete answer within {deadline_s:g}s; the request was cancelled"
+                )
+    except LLMError:
+        raise
+    except Exception as exc:
+        raise classify_error(exc, config=config) from exc
+    finally:
+        stream.close()
+    if finish_reason is None:
+        raise LLMBadResponse(BAD_RESPONSE_MESSAGE, detail="stream ended without a finish reason")
+    text = "".join(parts)
+    return ChatResult(text=text, usage=usage_from(reported_usage, messages=messages, completion=text), finish_reason=finish_reason)
+
+
+def context_window(config: LLMConfig, *, client: openai.OpenAI | None = None) -> int | None:
+    """The model's context length in tokens where the server's ``/v1/models`` says (vLLM's
+    ``max_model_len``, llama.cpp's ``meta.n_ctx``/``n_ctx_train``, ``context_length`` elsewhere);
+    None when it doesn't or can't be asked. Remembered per endpoint and model."""
+    key = (config.base_url, config.model)
+    if key in _context_windows:
+        return _context_windows[key]
+    found: int | None = None
+    try:
+        listing = (client or make_client(config)).with_options(timeout=5.0, max_retries=0).models.list()
+        models = list(listing.data)
+        chosen = next((m for m in models if m.id == config.model), models[0] if len(models) == 1 else None)
+        if chosen is not None:
+            extra = chosen.model_dump()
+            meta = extra.get("meta") or {}
+            for value in (
+                extra.get("max_model_len"),
+                extra.get("context_length"),
+                extra.get("context_window"),
+                meta.get("n_ctx") if isinstance(meta, dict) else None,
+                meta.get("n_ctx_train") if isinstance(meta, dict) else None,
+            ):
+                if isinstance(value, int) and value > 0:
+                    found = value
+                    break
+    except Exception as exc:  # a server without /v1/models is fine: the admin's limit applies
+        logger.info("LLM endpoint didn't report a context length (%s)", type(exc).__name__)
+    _context_windows[key] = found
+    return found
+
+
+_context_windows: dict[tuple[str, str], int | None] = {}
+
+
 async def astream_chat(
     config: LLMConfig,
     messages: Sequence[ChatMessage],
@@ -706,6 +819,8 @@ __all__ = [
     "awith_retries",
     "chat_complete",
     "classify_error",
+    "context_window",
+    "stream_complete",
     "default_llm_config",
     "estimate_tokens",
     "make_async_client",

@@ -155,6 +155,10 @@ LLM_MODEL = env("LLM_MODEL", default="gpt-4o-mini")
 LLM_API_KEY = env("LLM_API_KEY", default="")
 LLM_TIMEOUT_S = env.float("LLM_TIMEOUT_S", default=20.0)
 LLM_MAX_RETRIES = env.int("LLM_MAX_RETRIES", default=2)
+# The judge reads a long prompt before its first token: its own budget for a whole answer (then the
+# request is cancelled), and an answer-token cap (0: 4096, held inside the server's context window).
+LLM_JUDGE_TIMEOUT_S = env.float("LLM_JUDGE_TIMEOUT_S", default=180.0)
+LLM_JUDGE_MAX_TOKENS = env.int("LLM_JUDGE_MAX_TOKENS", default=0)
 # Tenant admins' endpoints must be public addresses (no loopback, private, link-local or metadata
 # ones) unless the operator allows private endpoints, e.g. for an on-premises model server.
 LLM_ALLOW_PRIVATE_ENDPOINTS = env.bool("LLM_ALLOW_PRIVATE_ENDPOINTS", default=False)

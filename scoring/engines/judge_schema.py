@@ -318,3 +318,19 @@ def _focus(raw: dict[str, str] | None, behaviors: dict[str, BehaviorScore]) -> t
     if raw["behavior"] not in scored:
         return None, [f"$.focus.behavior must be one of the scored behaviors {json.dumps(scored)}"]
     return Focus(raw["behavior"], raw["tip"].strip(), raw["example"].strip()), []
+
+
+# Keywords a constrained-decoding grammar compiler turns into huge state machines (llama.cpp
+# expands maxLength 2000 into 2000 optional characters, and crashed on it). The answer is still
+# checked against the full schema above; what the server gets only shapes the JSON.
+_GRAMMAR_HEAVY = frozenset({"maxLength", "minLength", "maxItems", "minItems", "minimum", "maximum"})
+
+
+def wire_schema(schema: Any) -> Any:
+    """``schema`` without the bounds that make grammar compilers blow up: types, enums, required
+    keys and closed objects stay, lengths and numeric bounds go (``parse_verdict`` enforces them)."""
+    if isinstance(schema, dict):
+        return {key: wire_schema(value) for key, value in schema.items() if key not in _GRAMMAR_HEAVY}
+    if isinstance(schema, list):
+        return [wire_schema(item) for item in schema]
+    return schema

@@ -9,12 +9,34 @@ injection attempts can't be positive evidence, whatever the model said about the
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Callable
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
 
 import openai
 
-from coachhub.core.llm import LLMBadResponse, LLMConfig, RetryNotice, chat_complete, shared_client
+from coachhub.core.llm import (
+    LLMAuthError,
+    LLMBadResponse,
+    LLMConfig,
+    LLMError,
+    LLMProviderError,
+    LLMRateLimited,
+    LLMRequestError,
+    LLMTimeout,
+    LLMUnavailable,
+    RetryNotice,
+    context_window,
+    estimate_prompt_tokens,
+    retry_delay,
+    shared_client,
+    stream_complete,
+)
 from scoring.engines.base import (
     BehaviorScore,
     Focus,
@@ -27,19 +49,52 @@ from scoring.engines.base import (
 # The embedded scorer's own delivery summary, so both engines report voice figures identically.
 from scoring.engines.embedded import _delivery as delivery_of
 from scoring.engines.judge_prompt import build_messages
-from scoring.engines.judge_schema import InvalidVerdict, JudgeVerdict, parse_verdict
+from scoring.engines.judge_schema import (
+    InvalidVerdict,
+    JudgeVerdict,
+    parse_verdict,
+    verdict_schema,
+    wire_schema,
+)
 from scoring.engines.signals import SIGNAL_NAMES, CustomerContext, analyze_rep_turn
 from scoring.transcript import Transcript
 
+logger = logging.getLogger(__name__)
+
 # Room for six behaviors with evidence, a verdict per policy and signals for ~20 rep turns.
 DEFAULT_MAX_TOKENS = 4096
-# Scoring must be repeatable: greedy decoding, and a fixed seed where the provider honors one.
+# Below this an answer can't hold a verdict; a context that leaves less is reported, not tried.
+MIN_ANSWER_TOKENS = 512
+# Tokens kept free between the prompt estimate (~4 characters a token) and the context's end.
+CONTEXT_MARGIN_TOKENS = 256
+# A judge reads a long prompt before its first token (a small local server: well over 20 s), so
+# it gets its own, longer budget for the whole answer, after which the request is cancelled.
+DEFAULT_TIMEOUT_S = 180.0
+# Scoring must be repeatable: greedy decoding, and a fixed seed where the provider honors one. A
+# retry after a rejected answer moves the seed and shows the model what was wrong with it.
 JUDGE_TEMPERATURE = 0.0
 JUDGE_SEED = 0
+MAX_ANSWER_ATTEMPTS = 3
 JSON_MODE = {"type": "json_object"}
+# What of a rejected answer goes back to the model with the reasons it was rejected.
+MAX_FED_BACK_CHARS = 6000
 
 JUDGE_BAD_RESPONSE_MESSAGE = (
     "The AI judge's answer didn't pass validation, so no scores were saved. Try scoring again."
+)
+JUDGE_MESSAGES: dict[type[LLMError], str] = {
+    LLMTimeout: "The AI judge took too long to score this session, so it was stopped. Try scoring again later.",
+    LLMRateLimited: "The AI judge is busy right now. Try scoring again in a moment.",
+    LLMProviderError: "The AI judge's service had a problem on its side. Try scoring again in a moment.",
+    LLMUnavailable: "Can't reach the AI judge. An admin should check the AI settings.",
+    LLMAuthError: "The AI judge's service turned down our credentials. An admin needs to check the API key.",
+    LLMRequestError: "The AI judge's service rejected the request. An admin should check the model in the AI settings.",
+    LLMBadResponse: JUDGE_BAD_RESPONSE_MESSAGE,
+}
+BUSY_MESSAGE = "The AI judge is already scoring this session. Wait for it to finish."
+TOO_LONG_MESSAGE = (
+    "This session is too long for the AI judge's model ({context} tokens of context). Use a model with a "
+    "longer context, or score it with the embedded scorer."
 )
 _NO_CONTEXT = CustomerContext.from_texts([])
 
@@ -56,48 +111,188 @@ class LLMJudge:
         *,
         client: openai.OpenAI | None = None,
         on_retry: Callable[[RetryNotice], None] | None = None,
-        max_tokens: int = DEFAULT_MAX_TOKENS,
+        max_tokens: int | None = None,
+        timeout_s: float | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.config = dataclasses.replace(config, temperature=JUDGE_TEMPERATURE)
+        from django.conf import settings
+
+        self.timeout_s = float(timeout_s or getattr(settings, "LLM_JUDGE_TIMEOUT_S", 0) or DEFAULT_TIMEOUT_S)
+        # The whole answer's budget is also the read timeout: the first token waits on the prompt.
+        self.config = dataclasses.replace(config, temperature=JUDGE_TEMPERATURE, timeout_s=self.timeout_s)
         self.model = config.model
         self._client = client
         self._on_retry = on_retry
-        self._max_tokens = max_tokens
+        self._max_tokens = max_tokens or int(getattr(settings, "LLM_JUDGE_MAX_TOKENS", 0) or 0) or None
+        self._sleep = sleep
 
     def score(self, transcript: Transcript) -> ScoreResult:
         return assemble_result(transcript, self.judge(transcript))
 
     def judge(self, transcript: Transcript) -> JudgeVerdict:
-        """The model's validated verdict, before the injection defenses; raises LLMError."""
-        accepted: list[JudgeVerdict] = []
-        attempts = 0
-
-        def accept(text: str) -> None:
-            nonlocal attempts
-            attempts += 1
-            try:
-                accepted.append(parse_verdict(text, transcript))
-            except InvalidVerdict as exc:
-                raise LLMBadResponse(
-                    JUDGE_BAD_RESPONSE_MESSAGE, detail=f"judge answer {attempts} rejected: {exc}"
-                ) from exc
-
+        """The model's validated verdict, before the injection defenses; raises LLMError, always
+        with a message that names the judge."""
         try:
-            chat_complete(
-                self.config,
-                build_messages(transcript),
-                client=self._client or shared_client(self.config),
-                max_tokens=self._max_tokens,
-                seed=JUDGE_SEED,
-                on_retry=self._on_retry,
-                accept=accept,
-                response_format=JSON_MODE,
+            with _one_call_per_transcript(transcript):
+                return self._judge(transcript)
+        except LLMError as exc:
+            raise _as_judge_error(exc) from exc
+
+    def _judge(self, transcript: Transcript) -> JudgeVerdict:
+        client = self._client or shared_client(self.config)
+        messages = build_messages(transcript)
+        max_tokens = self._answer_budget(messages, client)
+        schema = verdict_schema(transcript)
+        feedback: list[dict[str, str]] = []
+        problems: list[str] = []
+        transient_retries = 0
+        attempt = 0
+        attempts = max(1, min(MAX_ANSWER_ATTEMPTS, 1 + self.config.max_retries))
+        while attempt < attempts:
+            try:
+                result = stream_complete(
+                    self.config,
+                    [*messages, *feedback],
+                    client=client,
+                    max_tokens=max_tokens,
+                    seed=JUDGE_SEED + attempt,
+                    response_format=_response_format(self.config, schema),
+                    deadline_s=self.timeout_s,
+                )
+            except LLMRequestError as exc:
+                if _json_schema_refused(self.config, exc):
+                    continue  # asked again in JSON mode; not an attempt the model spent
+                raise
+            except LLMTimeout:
+                raise  # the request was cancelled; asking again would only queue another long read
+            except LLMError as exc:
+                transient_retries += 1
+                delay = retry_delay(exc, transient_retries, self.config)
+                if delay is None:
+                    raise
+                if self._on_retry is not None:
+                    self._on_retry(RetryNotice(retry=transient_retries, error=exc, delay_s=delay))
+                self._sleep(delay)
+                continue
+            attempt += 1
+            if result.finish_reason == "length":
+                problem = f"the answer was cut off at the token limit ({max_tokens} tokens); answer more briefly"
+            else:
+                try:
+                    return parse_verdict(result.text, transcript)
+                except InvalidVerdict as exc:
+                    problem = str(exc)
+            problems.append(f"judge answer {attempt} rejected: {problem}")
+            logger.info("LLM judge answer %d rejected: %s", attempt, problem)
+            if self._on_retry is not None and attempt < attempts:
+                self._on_retry(
+                    RetryNotice(
+                        retry=attempt,
+                        error=LLMBadResponse(JUDGE_BAD_RESPONSE_MESSAGE, detail=problem),
+                        delay_s=0.0,
+                    )
+                )
+            # The next try sees its own answer and what was wrong with it, and samples with another seed.
+            feedback = [
+                {"role": "assistant", "content": result.text[:MAX_FED_BACK_CHARS]},
+                {
+                    "role": "user",
+                    "content": f"That answer was rejected: {problem}. Reply again with only the corrected JSON object.",
+                },
+            ]
+        raise LLMBadResponse(JUDGE_BAD_RESPONSE_MESSAGE, detail="; ".join(problems))
+
+    def _answer_budget(self, messages: list[dict[str, str]], client: openai.OpenAI) -> int:
+        """Tokens the answer may use: the admin's figure, else the default, never past what the
+        server's context leaves after the prompt (when the server says how large it is)."""
+        wanted = self._max_tokens or DEFAULT_MAX_TOKENS
+        context = context_window(self.config, client=client)
+        if context is None:
+            return wanted
+        room = context - estimate_prompt_tokens(messages) - CONTEXT_MARGIN_TOKENS
+        if room < MIN_ANSWER_TOKENS:
+            raise LLMRequestError(
+                TOO_LONG_MESSAGE.format(context=context),
+                detail=f"prompt ~{estimate_prompt_tokens(messages)} tokens, context {context}",
             )
-        except LLMBadResponse as exc:
-            # The shared message speaks of "the AI customer"; this failure is the judge's.
-            raise LLMBadResponse(JUDGE_BAD_RESPONSE_MESSAGE, detail=exc.detail) from exc
-        # chat_complete returns only after `accept` passed on its last answer.
-        return accepted[-1]
+        return min(wanted, room)
+
+
+# Endpoints that turned down ``response_format: json_schema``; they get JSON mode from then on.
+_JSON_MODE_ONLY: set[tuple[str, str]] = set()
+
+
+def _response_format(config: LLMConfig, schema: dict) -> dict:
+    if (config.base_url, config.model) in _JSON_MODE_ONLY:
+        return JSON_MODE
+    return {
+        "type": "json_schema",
+        "json_schema": {"name": "judge_verdict", "schema": wire_schema(schema), "strict": False},
+    }
+
+
+def _json_schema_refused(config: LLMConfig, exc: LLMRequestError) -> bool:
+    """A 4xx to a json_schema request: remember the endpoint wants JSON mode, and say to ask again."""
+    key = (config.base_url, config.model)
+    if key in _JSON_MODE_ONLY:
+        return False
+    logger.info("LLM judge endpoint refused json_schema (%s); using JSON mode", exc.detail)
+    _JSON_MODE_ONLY.add(key)
+    return True
+
+
+def _as_judge_error(exc: LLMError) -> LLMError:
+    """The same failure, in words that name the judge (the shared messages speak of the customer)."""
+    if exc.message in JUDGE_MESSAGES.values() or exc.message in (BUSY_MESSAGE,) or exc.message.startswith(
+        "This session is too long"
+    ):
+        return exc
+    message = next((text for kind, text in JUDGE_MESSAGES.items() if isinstance(exc, kind)), JUDGE_BAD_RESPONSE_MESSAGE)
+    judged = type(exc).__new__(type(exc))
+    LLMError.__init__(judged, message, detail=exc.detail)
+    for attribute in ("retry_after_s", "partial"):
+        if hasattr(exc, attribute):
+            setattr(judged, attribute, getattr(exc, attribute))
+    judged.retryable = exc.retryable
+    return judged
+
+
+# One judge call in flight per transcript (so per session: a retried scoring job, or a rescore
+# clicked twice, waits its turn instead of queueing a second long read on a one-slot server).
+# Held in the shared cache where there is one (Redis in production), else in this process.
+_local_calls: set[str] = set()
+_local_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _one_call_per_transcript(transcript: Transcript) -> Iterator[None]:
+    from django.core.cache import cache
+
+    from scoring.transcript import transcript_to_dict
+
+    digest = hashlib.sha256(json.dumps(transcript_to_dict(transcript), sort_keys=True).encode()).hexdigest()[:32]
+    key = f"llm-judge:in-flight:{digest}"
+    with _local_lock:
+        if key in _local_calls:
+            raise LLMRateLimited(BUSY_MESSAGE, detail="a judge call for this transcript is in flight")
+        _local_calls.add(key)
+    shared = False
+    try:
+        try:
+            shared = cache.add(key, 1, timeout=int(DEFAULT_TIMEOUT_S * 2))
+            if not shared:
+                raise LLMRateLimited(BUSY_MESSAGE, detail="a judge call for this transcript is in flight elsewhere")
+        except LLMError:
+            raise
+        except Exception:  # no shared cache reachable: the process-local guard still holds
+            shared = False
+        yield
+    finally:
+        if shared:
+            with contextlib.suppress(Exception):
+                cache.delete(key)
+        with _local_lock:
+            _local_calls.discard(key)
 
 
 # --- defense in depth ----------------------------------------------------------------------------

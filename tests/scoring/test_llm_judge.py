@@ -6,17 +6,26 @@ from __future__ import annotations
 import copy
 import json
 import re
+import time
 from io import StringIO
 from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
 
-from coachhub.core.llm import LLMBadResponse, LLMConfig, RetryNotice
+from coachhub.core.llm import (
+    LLMBadResponse,
+    LLMConfig,
+    LLMError,
+    LLMRateLimited,
+    LLMRequestError,
+    LLMTimeout,
+    RetryNotice,
+)
 from scoring.engines import BehaviorScorer, EmbeddedScorer, EngineUnavailable, get_engine
 from scoring.engines.judge_prompt import display_text
 from scoring.engines.judge_schema import find_quote, parse_verdict, schema_errors, verdict_schema
-from scoring.engines.llm_judge import JUDGE_BAD_RESPONSE_MESSAGE, LLMJudge, assemble_result
+from scoring.engines.llm_judge import JUDGE_BAD_RESPONSE_MESSAGE, MIN_ANSWER_TOKENS, LLMJudge, assemble_result
 from scoring.transcript import Transcript, Turn, transcript_from_dict, transcript_to_dict, with_turns
 from tests.support.openai_server import (  # noqa: F401 - the fixture registers itself as "openai_server"
     OpenAIServer,
@@ -156,9 +165,12 @@ def test_valid_answer_becomes_a_result_shaped_like_the_embedded_scorers(openai_s
     assert result["delivery"] == {"words_per_minute": 155.0, "pauses": None, "fillers": 1}
     [body] = openai_server.chat_requests()
     assert body["model"] == "judge-model"
-    assert body["response_format"] == {"type": "json_object"}
+    # A grammar-friendly schema: shapes and enums, no lengths a grammar compiler would expand.
+    assert body["response_format"]["type"] == "json_schema"
+    sent_schema = json.dumps(body["response_format"]["json_schema"]["schema"])
+    assert "maxLength" not in sent_schema and "minimum" not in sent_schema and '"enum"' in sent_schema
     assert body["temperature"] == 0
-    assert "stream" not in body or not body["stream"]
+    assert body["stream"] is True  # so giving up closes the connection and the server stops
 
 
 def test_quotes_match_despite_whitespace_and_disarmed_brackets_and_store_the_original():
@@ -473,3 +485,142 @@ def test_score_transcript_without_an_endpoint_says_how_to_configure_one(settings
     point_settings_at(settings, None)
     with pytest.raises(CommandError, match="No LLM endpoint is configured: set LLM_BASE_URL"):
         score_with_llm(transcript_file, StringIO())
+
+
+def test_score_transcript_reports_a_judge_that_is_down_as_one_line_naming_the_judge(tmp_path):
+    from tests.support.commands import closed_port, error_lines, run_manage
+
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(transcript_to_dict(TRANSCRIPT)), encoding="utf-8")
+    result = run_manage(
+        "score_transcript", str(path), "--engine", "llm",
+        env={
+            "LLM_BASE_URL": f"http://127.0.0.1:{closed_port()}/v1",
+            "LLM_MAX_RETRIES": "0",
+            "LLM_ALLOW_PRIVATE_ENDPOINTS": "1",
+        },
+    )
+
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    (line,) = error_lines(result.stderr)
+    assert line.startswith("CommandError: line 1: Can't reach the AI judge.") and "(llm_unavailable" in line
+    assert "customer" not in line
+    assert result.stdout == ""
+
+
+# --- sized for local servers ---------------------------------------------------------------------
+
+
+def test_a_retry_feeds_back_what_was_wrong_and_moves_the_seed(openai_server):
+    openai_server.script(reply(mutate(_set_behavior("clarity", score=150))), reply(json.dumps(honest_answer())))
+
+    judge_for(openai_server).score(TRANSCRIPT)
+
+    first, second = openai_server.chat_requests()
+    assert second["seed"] != first["seed"]
+    assert second["messages"][: len(first["messages"])] == first["messages"]
+    rejected, feedback = second["messages"][len(first["messages"]) :]
+    assert rejected["role"] == "assistant" and '"clarity"' in rejected["content"]
+    assert feedback["role"] == "user" and "clarity.score must be at most 100" in feedback["content"]
+
+
+def test_an_answer_cut_by_the_token_limit_is_not_parsed_as_whole(openai_server):
+    openai_server.script(
+        reply(json.dumps(honest_answer()), finish_reason="length"), reply(json.dumps(honest_answer()))
+    )
+    notices: list[RetryNotice] = []
+
+    assert judge_for(openai_server, notices).score(TRANSCRIPT).overall == 80
+
+    assert "cut off at the token limit" in notices[0].error.detail
+    assert len(openai_server.chat_requests()) == 2
+
+
+def test_an_endpoint_that_refuses_json_schema_gets_json_mode(openai_server):
+    from tests.support.openai_server import status
+
+    openai_server.script(status(400, message="response_format json_schema is not supported"), reply(json.dumps(honest_answer())))
+
+    assert judge_for(openai_server).score(TRANSCRIPT).overall == 80
+
+    first, second = openai_server.chat_requests()
+    assert first["response_format"]["type"] == "json_schema"
+    assert second["response_format"] == {"type": "json_object"}
+
+
+def test_the_answer_budget_comes_from_the_servers_context_window(openai_server):
+    openai_server.context_length = 4096
+    openai_server.script(reply(json.dumps(honest_answer())))
+
+    judge_for(openai_server).score(TRANSCRIPT)
+
+    [body] = openai_server.chat_requests()
+    prompt_chars = sum(len(message["content"]) for message in body["messages"])
+    assert MIN_ANSWER_TOKENS <= body["max_tokens"] <= 4096 - prompt_chars // 4
+
+
+def test_a_transcript_too_long_for_the_context_is_refused_plainly_without_a_call(openai_server):
+    openai_server.context_length = 1024
+
+    with pytest.raises(LLMRequestError) as caught:
+        judge_for(openai_server).score(TRANSCRIPT)
+
+    assert "too long for the AI judge's model (1024 tokens of context)" in caught.value.message
+    assert openai_server.chat_requests() == []
+
+
+def test_the_admins_token_cap_is_used(openai_server):
+    openai_server.script(reply(json.dumps(honest_answer())))
+
+    LLMJudge(config_for(openai_server), max_tokens=1500).score(TRANSCRIPT)
+
+    assert openai_server.chat_requests()[0]["max_tokens"] == 1500
+
+
+def test_a_judge_timeout_cancels_once_names_the_judge_and_is_not_retried(openai_server):
+    from tests.support.openai_server import delay
+
+    openai_server.script(delay(3), delay(3), delay(3))
+
+    with pytest.raises(LLMTimeout) as caught:
+        LLMJudge(config_for(openai_server, max_retries=2), timeout_s=0.3).score(TRANSCRIPT)
+
+    assert caught.value.message.startswith("The AI judge took too long")
+    assert "customer" not in caught.value.message
+    assert len(openai_server.chat_requests()) == 1  # no retry storm on a one-slot server
+
+
+def test_judge_errors_name_the_judge_not_the_customer(openai_server):
+    from tests.support.openai_server import status
+
+    openai_server.script(status(500), status(500), status(500))
+
+    with pytest.raises(LLMError) as caught:
+        judge_for(openai_server, max_retries=2).score(TRANSCRIPT)
+
+    assert "AI judge" in caught.value.message and "customer" not in caught.value.message
+    assert len(openai_server.chat_requests()) == 3
+
+
+def test_only_one_judge_call_is_in_flight_per_session(openai_server):
+    import threading
+
+    from tests.support.openai_server import delay
+
+    openai_server.script(delay(1.5, reply(json.dumps(honest_answer()))))
+    results: list[Any] = []
+    first = threading.Thread(target=lambda: results.append(judge_for(openai_server).score(TRANSCRIPT)))
+    first.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not openai_server.chat_requests() and time.monotonic() < deadline:
+            time.sleep(0.01)  # wait for the first call to reach the server
+        with pytest.raises(LLMRateLimited, match="already scoring this session"):
+            judge_for(openai_server).score(TRANSCRIPT)
+    finally:
+        first.join()
+
+    assert results and results[0].overall == 80
+    assert len(openai_server.chat_requests()) == 1
+    openai_server.script(reply(json.dumps(honest_answer())))
+    assert judge_for(openai_server).score(TRANSCRIPT).overall == 80  # free again once it finished

@@ -128,3 +128,43 @@ def test_llm_engine_without_an_endpoint_says_how_to_configure_one(settings):
 def test_nothing_to_do_says_what_to_pass():
     with pytest.raises(CommandError, match="--list"):
         run()
+
+
+# --- LLM failures in the terminal: one clear line, non-zero exit, never a traceback ---------------
+
+
+def _llm_env(base_url: str, **extra: str) -> dict[str, str]:
+    return {"LLM_BASE_URL": base_url, "LLM_MAX_RETRIES": "0", "LLM_ALLOW_PRIVATE_ENDPOINTS": "1", **extra}
+
+
+def test_llm_customer_down_is_one_line_and_a_non_zero_exit(tmp_path):
+    from tests.support.commands import closed_port, error_lines, run_manage
+
+    script = write_script(tmp_path, ["I'm so sorry about the suit."])
+    result = run_manage(
+        "run_roleplay", "--scenario", SLUG, "--engine", "llm", "--rep-script", script,
+        env=_llm_env(f"http://127.0.0.1:{closed_port()}/v1"),
+    )
+
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    (line,) = error_lines(result.stderr)
+    assert "LLM customer can't be reached (llm_unavailable)" in line
+    rows = [json.loads(row) for row in result.stdout.splitlines()]  # what was printed stays valid JSON
+    assert rows[0]["speaker"] == "customer" and rows[1]["speaker"] == "rep"
+
+
+def test_llm_customer_timeout_is_one_line_naming_the_timeout(tmp_path, openai_server):
+    from tests.support.commands import error_lines, run_manage
+    from tests.support.openai_server import delay
+
+    openai_server.script(delay(3), delay(3))
+    script = write_script(tmp_path, ["I'm so sorry about the suit."])
+    result = run_manage(
+        "run_roleplay", "--scenario", SLUG, "--engine", "llm", "--rep-script", script,
+        env=_llm_env(openai_server.base_url, LLM_TIMEOUT_S="0.3"),
+    )
+
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    (line,) = error_lines(result.stderr)
+    assert "LLM customer took too long to answer (llm_timeout)" in line

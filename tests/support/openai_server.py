@@ -142,6 +142,7 @@ class OpenAIServer:
     ``chunk_chars``: how many characters of text each streamed chunk carries (small, so a side
     channel like ``[[state …]]`` is split across chunks the way real tokens split it).
     ``chunk_delay_s``: pause between streamed chunks, for benches that want token pacing.
+    ``context_length``: when set, ``/v1/models`` reports it the way llama.cpp's server does (``meta.n_ctx``).
     """
 
     def __init__(
@@ -160,6 +161,7 @@ class OpenAIServer:
         self.chunk_chars = max(1, chunk_chars)
         self.chunk_delay_s = chunk_delay_s
         self.default_reply = default_reply
+        self.context_length: int | None = None
         self._behaviors: deque[Behavior] = deque()
         self._requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
@@ -269,7 +271,9 @@ class _Handler(BaseHTTPRequestHandler):
         if not self._authorized():
             return
         if self.path.rstrip("/") == "/v1/models":
-            model = {"id": owner.model, "object": "model", "created": 0, "owned_by": "coachhub-tests"}
+            model: dict[str, Any] = {"id": owner.model, "object": "model", "created": 0, "owned_by": "coachhub-tests"}
+            if owner.context_length:
+                model["meta"] = {"n_ctx": owner.context_length}
             self._send_json(200, {"object": "list", "data": [model]})
         else:
             self._send_error(404, "Not found.", "not_found")

@@ -82,5 +82,7 @@ class Command(BaseCommand):
             try:
                 result = engine.score(transcript)
             except LLMError as exc:
-                raise CommandError(f"line {line_no}: {exc.message} ({exc.detail})") from exc
+                # One line naming the judge (its messages do), the stable code and the cause.
+                detail = " ".join((exc.detail or "").split())[:300]
+                raise CommandError(f"line {line_no}: {exc.message} ({exc.code}{': ' + detail if detail else ''})") from None
             self.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False))

@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from coachhub.core.llm import LLMError, terminal_error_line
 from scenarios.library import LibraryScenarioNotFound, library_get, library_specs
 from scenarios.spec import ScenarioSpec
 from sessions.engines import ENGINE_NAMES, get_engine
@@ -60,15 +61,20 @@ class Command(BaseCommand):
             rep_lines: Iterable[str] = _read_rep_script(options["rep_script"])
         else:
             rep_lines = _interactive_lines(options.get("stdin") or sys.stdin, self.stderr)
-        if options["tenant"]:
-            play_in_tenant(
-                tenant_slug=options["tenant"], scenario_slug=options["scenario"], engine_name=options["engine"],
-                seed=options["seed"], rep_email=options["rep"], rep_lines=rep_lines, emit=self._emit,
-            )
-            return
-        spec = _resolve_spec(slug=options["scenario"])
-        engine = _resolve_engine(options["engine"])
-        play(engine=engine, spec=spec, seed=options["seed"], rep_lines=rep_lines, emit=self._emit)
+        try:
+            if options["tenant"]:
+                play_in_tenant(
+                    tenant_slug=options["tenant"], scenario_slug=options["scenario"], engine_name=options["engine"],
+                    seed=options["seed"], rep_email=options["rep"], rep_lines=rep_lines, emit=self._emit,
+                )
+                return
+            spec = _resolve_spec(slug=options["scenario"])
+            engine = _resolve_engine(options["engine"])
+            play(engine=engine, spec=spec, seed=options["seed"], rep_lines=rep_lines, emit=self._emit)
+        except LLMError as exc:
+            # One line on stderr and a non-zero exit (CommandError), not a traceback: the lines
+            # already printed stay valid JSON, and the cause is named for whoever runs it.
+            raise CommandError(terminal_error_line("The LLM customer", exc)) from None
 
     def _emit(self, payload: dict[str, Any]) -> None:
         self.stdout.write(json.dumps(payload, ensure_ascii=False))
