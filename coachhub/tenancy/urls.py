@@ -25,6 +25,8 @@ urlpatterns = [
     ),
     path("teams/", views.teams, name="teams"),
     path("teams/<int:team_id>/people/", views.team_link, name="team_link"),
+    path("teams/<int:team_id>/edit/", views.team_edit, name="team_edit"),
+    path("teams/<int:team_id>/delete/", views.team_delete, name="team_delete"),
     path("audit/", views.audit_log, name="audit_log"),
     path("tokens/", views.api_tokens, name="api_tokens"),
     path("settings/ai/", views.ai_settings, name="ai_settings"),

@@ -206,6 +206,37 @@ def teams(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     )
 
 
+@role_required(ADMIN)
+def team_edit(request: HttpRequest, tenant_slug: str, team_id: int) -> HttpResponse:
+    """Rename a team (GET shows the form)."""
+    tenant = request.tenant
+    team = selectors.team_get(tenant=tenant, team_id=team_id)
+    form = TeamForm(request.POST or None, initial={"name": team.name})
+    if request.method == "POST" and form.is_valid():
+        before = team.name
+        try:
+            services.team_rename(tenant=tenant, actor=request.user, team=team, name=form.cleaned_data["name"])
+        except ApplicationError as exc:
+            form_apply_errors(form, exc)
+        else:
+            messages.success(request, f"Team {before} is now called {team.name}.")
+            return redirect("teams", tenant_slug=tenant.slug)
+    return render(request, "tenancy/team_edit.html", {"team": team, "form": form}, status=400 if form.errors else 200)
+
+
+@role_required(ADMIN)
+def team_delete(request: HttpRequest, tenant_slug: str, team_id: int) -> HttpResponse:
+    """GET asks to confirm; POST deletes the team (its people and their assignments stay)."""
+    tenant = request.tenant
+    team = selectors.team_get(tenant=tenant, team_id=team_id)
+    if request.method == "POST":
+        services.team_delete(tenant=tenant, actor=request.user, team=team)
+        messages.success(request, f"Team {team.name} deleted. Its people are still in {tenant.name}.")
+        return redirect("teams", tenant_slug=tenant.slug)
+    people = selectors.team_list(tenant=tenant).filter(pk=team.pk).first()
+    return render(request, "tenancy/team_delete.html", {"team": people or team})
+
+
 @require_POST
 @role_required(ADMIN)
 def team_link(request: HttpRequest, tenant_slug: str, team_id: int) -> HttpResponse:

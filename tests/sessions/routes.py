@@ -49,7 +49,10 @@ ROUTES = {
         kwargs=_session,
         has_object_ids=True,
     ),
-    "session_reply_retry": Route(TENANT_PAGE, _OWN_ONLY, method="POST", kwargs=_session, has_object_ids=True),
+    # The walked session has no line waiting for a reply: its owner is refused before any stream (409).
+    "session_reply_retry": Route(
+        TENANT_PAGE, {**_OWN_ONLY, REP: 409}, method="POST", kwargs=_session, has_object_ids=True
+    ),
     "session_end": Route(
         TENANT_PAGE,
         {REP: 302, MANAGER: 404, LEAD: 404, ADMIN: 404},
