@@ -96,15 +96,38 @@ _DURATION = re.compile(
 )
 _RELATIVE_DAY = re.compile(
     r"\b(?P<word>today|tonight|tomorrow|overnight|same[\s-]day|next[\s-]business[\s-]day|next[\s-]day|"
-    r"end of (?:the )?day|this (?:morning|afternoon|evening)|within the hour|right away|straight away)\b",
+    r"end of (?:the )?day|this (?:morning|afternoon|evening)|within the (?:next )?hour|in the next hour|right away|straight away)\b",
     re.I,
 )
 _RELATIVE_DAYS = {"today": 0.0, "tonight": 0.0, "same day": 0.0, "end of day": 0.0, "end of the day": 0.0,
-                  "this morning": 0.0, "this afternoon": 0.0, "this evening": 0.0, "within the hour": 1 / 24,
+                  "this morning": 0.0, "this afternoon": 0.0, "this evening": 0.0, "within the hour": 1 / 24, "within the next hour": 1 / 24, "in the next hour": 1 / 24,
                   "right away": 0.0, "straight away": 0.0, "tomorrow": 1.0, "overnight": 1.0,
                   "next day": 1.0, "next business day": 1.4}  # fmt: skip
+_TENS = {
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+}
+_UNITS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9}
+_TEENS = {"ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
+          "seventeen": 17, "eighteen": 18, "nineteen": 19, "a hundred": 100, "one hundred": 100}  # fmt: skip
+_WORD_NUMBER = (
+    r"(?:(?:"
+    + "|".join(_TENS)
+    + r")(?:[\s-](?:"
+    + "|".join(_UNITS)
+    + r"))?|"
+    + "|".join([*_TEENS, *_UNITS])
+    + ")"
+)
 _MONEY = re.compile(
-    r"(?P<cur>[$€£])\s?(?P<a>\d+(?:,\d{3})*(?:\.\d+)?)|\b(?P<b>\d+(?:\.\d+)?)\s?(?P<word>dollars|bucks|euros?|pounds|usd|eur|gbp)\b",
+    r"(?P<cur>[$€£])\s?(?P<a>\d+(?:,\d{3})*(?:\.\d+)?)|"
+    rf"\b(?P<b>\d+(?:\.\d+)?|{_WORD_NUMBER})[\s-]?(?P<word>dollars?|bucks|euros?|pounds?|usd|eur|gbp)\b",
     re.I,
 )
 _PERCENT = re.compile(r"\b(?P<n>\d+(?:\.\d+)?)\s?(?:%|per ?cent\b)", re.I)
@@ -167,6 +190,17 @@ def durations(text: str, *, relative: bool = True) -> list[Span]:
     return found
 
 
+def _spelled(number: str) -> float:
+    """ "25", "twenty-five", "twenty", "fifteen" as a number."""
+    number = number.lower()
+    if re.fullmatch(r"\d+(?:\.\d+)?", number):
+        return float(number)
+    parts = re.split(r"[\s-]+", number)
+    if number in _TEENS:
+        return float(_TEENS[number])
+    return float(sum(_TENS.get(part, 0) + _UNITS.get(part, 0) for part in parts))
+
+
 def amounts(text: str) -> list[tuple[str, float, int]]:
     """(unit, value, position) for every amount: "$", "€", "£" (words count too) and "%"."""
     found: list[tuple[str, float, int]] = []
@@ -175,8 +209,8 @@ def amounts(text: str) -> list[tuple[str, float, int]]:
             found.append((match.group("cur"), float(match.group("a").replace(",", "")), match.start()))
         else:
             word = match.group("word").lower()
-            unit = "€" if word.startswith("eur") else "£" if word in {"pounds", "gbp"} else "$"
-            found.append((unit, float(match.group("b")), match.start()))
+            unit = "€" if word.startswith("eur") else "£" if word in {"pound", "pounds", "gbp"} else "$"
+            found.append((unit, _spelled(match.group("b")), match.start()))
     found.extend(("%", float(m.group("n")), m.start()) for m in _PERCENT.finditer(text))
     return found
 
@@ -382,9 +416,10 @@ class VerifyFirst(ClauseRule):
             )
             asking = (
                 line.question
-                or re.match(
-                    r"\s*(?:please |can you |could you )?(?:confirm|tell me|give me)\b|"
-                    r"\bI(?:'ll| will)? need (?:your|the)\b|\b(?:can|could|may) I (?:have|get|take|grab)\b",
+                or re.search(
+                    r"^\s*(?:please |can you |could you )?(?:confirm|tell me|give me)\b|"
+                    r"\bI(?:'ll| will)? need (?:your|the)\b|\b(?:can|could|may) I (?:have|get|take|grab)\b|"
+                    r",?\s*please[.!]?\s*$",
                     line.text,
                     re.I,
                 )
@@ -463,6 +498,7 @@ class AmountLimit(ClauseRule):
             "discount": r"discount\w*|off\b",
             "reimburs": r"reimburs\w*|pay (?:you )?back|cover",
             "credit": r"credit\w*|on (?:your|the) account|off your (?:next )?bill|money off",
+            "pause": r"paus\w*|break\b|hold\b|freez\w*",
         }
         subject = _stem_pattern(words, {**synonyms, "reimbursed": synonyms["reimburs"]})
         once = re.search(r"\bonce\b|\bone (?:time|offer)\b", clause, re.I)
@@ -670,6 +706,7 @@ class TimePromise(ClauseRule):
                 or (self.subject and self.subject.search(line.text))
                 or (self.window is not None and durations(line.text, relative=False))
                 or ((self.hours or self.days) and _STATES_SOURCE.search(line.text))
+                or re.search(r"\b(?:I promise|I guarantee|guaranteed)\b", line.text, re.I)
             )
             future = bool(_FUTURE.search(line.text))
             for part in _sub_clauses(line.text) if about else []:
@@ -1131,7 +1168,7 @@ _SELF_CALL = re.compile(
     re.I,
 )
 _DONE_CANCEL = re.compile(
-    r"\b(?:I(?:'ve| have)|I(?:'ll| will)|I'm|we've|we have)\b[^.!?]{0,30}\bcancel\w*|\bcancell?ation is\b|\b(?:is|it's|that's|it is) (?:now |all )?cancell?ed\b|\bcancell?ed (?:it|your)\b",
+    r"\b(?:I(?:'ve| have)|I(?:'ll| will)|I'm|we've|we have)\b[^.!?]{0,30}\bcancel\w*|\bcancell?ation is\b|\b(?:is|it's|that's|it is|you're|you are) (?:now |all )?cancell?ed\b|\bcancell?ed (?:it|your)\b",
     re.I,
 )
 _CANCEL_REFUSAL = re.compile(
@@ -1584,7 +1621,13 @@ class Fact(ClauseRule):
     def _cutoff_mismatch(self, text: str) -> bool:
         if not re.search(r"\bcut-?off\b|\bdeadline\b", text, re.I):
             return False
-        days = days_named(text) - {"date", "today", "tomorrow"}
+        weekdays = "|".join(_WEEKDAYS)
+        named = re.findall(
+            rf"\b({weekdays})(?:'s)?\s+(?:\S+\s+)?cut-?off|cut-?off\s+(?:is|was|on|at)\s+(?:\w+\s+)?({weekdays})",
+            text,
+            re.I,
+        )
+        days = {day.lower() for pair in named for day in pair if day}
         return bool(self.days and days and not days & self.days)
 
 
