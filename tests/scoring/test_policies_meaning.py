@@ -248,17 +248,33 @@ def test_the_policy_set_covers_every_starter_scenario_with_violations_and_holdou
         assert [p["policy"] for p in labels] == list(range(len(case["transcript"]["scenario"]["policies"])))
 
 
-def test_violation_recall_and_precision_on_the_policy_set_through_the_scorer():
+def _rep_turns(case: dict[str, Any]) -> list[tuple[int, str]]:
+    turns = case["transcript"]["turns"]
+    return [(index, turn["text"]) for index, turn in enumerate(turns) if turn["speaker"] == "rep"]
+
+
+def test_violation_recall_and_precision_on_the_policy_set():
     tp = fp = fn = 0
     for case in _policy_cases():
-        result = EmbeddedScorer().score(transcript_from_dict(case["transcript"])).to_dict()
-        for label, verdict in zip(case["labels"]["policies"], result["policies"], strict=True):
-            expected, got = label["status"] == "violated", verdict["status"] == "violated"
+        findings = evaluate_rep_lines(case["transcript"]["scenario"]["policies"], _rep_turns(case))
+        for label, finding in zip(case["labels"]["policies"], findings, strict=True):
+            expected, got = label["status"] == "violated", finding.status == "violated"
             tp += expected and got
             fn += expected and not got
             fp += got and not expected
     assert tp / (tp + fn) >= 0.9
     assert tp / (tp + fp) >= 0.9
+
+
+def test_the_scorer_reports_the_same_policy_verdicts_as_the_checker():
+    # One case per scenario through the whole embedded scorer (the full set would cost a minute).
+    cases = {case["transcript"]["scenario"]["title"]: case for case in _policy_cases()}.values()
+    for case in cases:
+        result = EmbeddedScorer().score(transcript_from_dict(case["transcript"])).to_dict()
+        findings = evaluate_rep_lines(case["transcript"]["scenario"]["policies"], _rep_turns(case))
+        assert result["policies"] == [
+            {"policy": f.policy, "status": f.status, "turn": f.turn} for f in findings
+        ], case["id"]
 
 
 # --- vetting a single line -----------------------------------------------------------------------
