@@ -302,6 +302,8 @@ def _pick_slashed(con, week: str, date_format: str, column: str) -> list[str]:
     if date_format == "dmy":
         return DMY_FORMATS
     v = f"nullif(trim({week}), '')"
+    if con.execute(f"SELECT count(*) FROM (SELECT 1 FROM t WHERE contains({week}, '/') LIMIT 1)").fetchone()[0] == 0:
+        return []
     mdy_only, dmy_only, ambiguous = con.execute(
         f"SELECT count(*) FILTER (WHERE m IS NOT NULL AND d IS NULL), count(*) FILTER (WHERE d IS NOT NULL AND m IS NULL), "
         f"count(*) FILTER (WHERE m IS NOT NULL AND d IS NOT NULL AND m <> d) FROM (SELECT "
@@ -338,8 +340,15 @@ def _run(con, result: Validation, plan: _Plan, path: Path, delimiter: str, date_
         result.add_error(2, "", "The file has a header but no rows.")
         return {}, []
 
-    ts = _ts_expr(week_col, slashed)
-    local_day = f"CAST(timezone({_q(week_zone)}, {ts}) AS DATE)"
+    # The week's time is parsed once into columns of its own: every later query reads them.
+    con.execute(
+        f"CREATE TABLE w AS SELECT *, CAST(timezone({_q(week_zone)}, ts) AS DATE) AS dy FROM "
+        f"(SELECT rowid AS r, *, {_ts_expr(week_col, slashed)} AS ts, nullif(trim({agent_col}), '') AS ag, "
+        f"nullif(trim({week_col}), '') IS NOT NULL AS dated FROM t)"
+    )
+    con.execute("DROP TABLE t")
+    con.execute("ALTER TABLE w RENAME TO t")
+    ts, local_day = "ts", "dy"
     latest = monday_of(today) + timedelta(days=7)
     checks: list[tuple[str, str, str, str]] = [  # (column name, sql column, condition, message)
         (plan.week_name, week_col, f"nullif(trim({week_col}), '') IS NOT NULL AND {ts} IS NULL",
@@ -360,8 +369,7 @@ def _run(con, result: Validation, plan: _Plan, path: Path, delimiter: str, date_
 
     # Agents: each distinct one once, with its rows (of rows that count in a week).
     agents = con.execute(
-        f"SELECT trim({agent_col}) AS agent, count(*), min(rowid) FROM t WHERE nullif(trim({agent_col}), '') IS NOT NULL "
-        f"AND nullif(trim({week_col}), '') IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1"
+        "SELECT ag, count(*), min(r) FROM t WHERE ag IS NOT NULL AND dated GROUP BY 1 ORDER BY 2 DESC, 1"
     ).fetchall()
     resolver = AgentResolver(directory=reps, saved=saved_agents)
     mapping: list[tuple[str, int]] = []
@@ -382,8 +390,7 @@ def _run(con, result: Validation, plan: _Plan, path: Path, delimiter: str, date_
                          f"unknown agent “{entry['agent']}” ({entry['rows']} row{'s' if entry['rows'] != 1 else ''}): "
                          "map them to a member or ignore them")
     unassigned, unsolved = con.execute(
-        f"SELECT count(*) FILTER (WHERE nullif(trim({agent_col}), '') IS NULL AND nullif(trim({week_col}), '') IS NOT NULL), "
-        f"count(*) FILTER (WHERE nullif(trim({week_col}), '') IS NULL) FROM t"
+        "SELECT count(*) FILTER (WHERE ag IS NULL AND dated), count(*) FILTER (WHERE NOT dated) FROM t"
     ).fetchone()
     if unsolved:
         result.notices.append(f"{unsolved:,} row(s) have no {plan.week_name} ({preset.week_words} time) and count in no week.")
@@ -408,9 +415,9 @@ def _run(con, result: Validation, plan: _Plan, path: Path, delimiter: str, date_
     )
     rows = con.execute(
         f"SELECT m.membership_id, CAST(date_trunc('week', {local_day}) AS DATE) AS week, count(*) AS n, {selects}, "
-        f"min(m.agent) FROM (SELECT {agent_col}, {week_col}, "
+        "min(m.agent) FROM (SELECT ag, ts, dy, "
         + ", ".join(f"{expr} AS v{i}" for i, (_, expr, _) in enumerate(values))
-        + f" FROM t) s JOIN agent_map m ON m.agent = trim(s.{agent_col}) WHERE {ts} IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2"
+        + " FROM t) s JOIN agent_map m ON m.agent = s.ag WHERE s.ts IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2"
     ).fetchall()
     per_rep_weeks: dict[int, int] = {}
     sample = result.sample
@@ -448,7 +455,7 @@ def _cell_errors(con, result: Validation, checks, path: Path, delimiter: str) ->
     if not total:
         return
     union = " UNION ALL ".join(
-        f"SELECT rowid AS r, {i} AS k, {msg} AS m FROM t WHERE {cond}" for i, (_, _, cond, msg) in enumerate(checks)
+        f"SELECT r, {i} AS k, {msg} AS m FROM t WHERE {cond}" for i, (_, _, cond, msg) in enumerate(checks)
     )
     found = con.execute(f"SELECT r, k, m FROM ({union}) ORDER BY r, k LIMIT {int(result.max_errors)}").fetchall()
     lines = _line_numbers(path, delimiter, {r for r, _, _ in found})
