@@ -92,6 +92,10 @@ ROUTES: dict[str, Route] = {
             ("scim_not_found", {"rest": "Nothing"}),
         ]
     },
+    # --- single sign-on (anonymous: the tenant comes from a verified e-mail domain or the URL) ----
+    "sso_discover": Route(PUBLIC, anon=302),
+    "sso_oidc_start": Route(PUBLIC, anon=404, kwargs=lambda w: {"sso_tenant": w.tenant.slug}),
+    "sso_oidc_callback": Route(PUBLIC, anon=404, kwargs=lambda w: {"sso_tenant": w.tenant.slug}),
     # --- tenant pages ----------------------------------------------------------------------
     "tenant_home": Route(TENANT_PAGE, everyone(200)),
     "people": Route(TENANT_PAGE, only({ADMIN})),

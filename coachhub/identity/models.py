@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from coachhub.tenancy.models import Membership, Team, TenantOwnedModel
+from coachhub.tenancy.models import Membership, Role, Team, TenantOwnedModel
 
 
 class ScimToken(TenantOwnedModel):
@@ -104,6 +104,43 @@ class ScimGroupMember(TenantOwnedModel):
             models.UniqueConstraint(fields=["tenant", "group", "scim_user"], name="scimgroupmember_unique"),
         ]
         indexes = [models.Index(fields=["tenant", "scim_user"], name="scimgroupmember_tenant_user")]
+
+
+class OidcProvider(TenantOwnedModel):
+    """A tenant's OpenID Connect identity provider (authorization code flow with PKCE)."""
+
+    issuer = models.URLField(help_text="e.g. https://acme.okta.com — discovery is read from /.well-known/openid-configuration")
+    client_id = models.CharField(max_length=255)
+    client_secret_encrypted = models.TextField(blank=True)
+    jit_enabled = models.BooleanField(
+        default=True, help_text="Create a membership on a person's first sign-in (with the default role)."
+    )
+    default_role = models.CharField(max_length=20, choices=Role.choices, default=Role.REP)
+    enabled = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant"], name="oidcprovider_one_per_tenant")]
+
+    def __str__(self) -> str:
+        return self.issuer
+
+
+class SsoDomain(TenantOwnedModel):
+    """An e-mail domain whose people sign in through the tenant's identity provider. It routes
+    sign-ins only once a platform operator has verified it (Django admin), so no tenant can claim
+    another organisation's addresses."""
+
+    domain = models.CharField(max_length=253)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "domain"], name="ssodomain_unique")]
+        ordering = ["domain"]
+
+    def __str__(self) -> str:
+        return self.domain
 
 
 class SignedInSession(models.Model):

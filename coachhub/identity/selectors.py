@@ -48,3 +48,31 @@ def scim_group_get(*, tenant: Tenant, scim_id: str) -> ScimGroup | None:
 def scim_users_by_ids(*, tenant: Tenant, scim_ids: list[str]) -> dict[str, ScimUser]:
     keys = [key for key in (_as_uuid(value) for value in scim_ids) if key is not None]
     return {str(row.scim_id): row for row in scim_user_list(tenant=tenant).filter(scim_id__in=keys)}
+
+
+def oidc_provider_get(*, tenant: Tenant):
+    from .models import OidcProvider
+
+    return OidcProvider.objects.for_tenant(tenant).filter(enabled=True).first()
+
+
+def sso_domain_list(*, tenant: Tenant):
+    from .models import SsoDomain
+
+    return SsoDomain.objects.for_tenant(tenant)
+
+
+def sso_tenant_for_email(*, email: str) -> Tenant | None:
+    """The tenant whose identity provider signs in addresses of this e-mail's domain: only a domain
+    a platform operator verified counts, and only an active tenant with an enabled provider.
+    Crosses tenants on purpose (nobody is signed in yet) and returns only the tenant."""
+    from .models import SsoDomain
+
+    domain = email.rpartition("@")[2].strip().lower()
+    if not domain:
+        return None
+    row = (
+        SsoDomain.objects.all_tenants().select_related("tenant")
+        .filter(domain=domain, verified_at__isnull=False, tenant__is_active=True).first()
+    )
+    return row.tenant if row is not None else None

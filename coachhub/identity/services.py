@@ -377,3 +377,93 @@ def scim_group_delete(*, tenant: Tenant, group: ScimGroup) -> None:
     audit_record(tenant=tenant, actor=None, action="scim_group.deleted",
                  summary=f"SCIM group {group.display_name} deleted; team {group.team.name} kept", target=group.team)
     group.delete()
+
+
+# --- OpenID Connect ---------------------------------------------------------------------------------
+
+
+class SsoRefused(Exception):
+    """A sign-in the identity provider vouched for, which CoachHub still refuses; message for people."""
+
+
+@transaction.atomic
+def oidc_provider_save(
+    *, tenant: Tenant, actor: User, issuer: str, client_id: str, client_secret: str, default_role: str,
+    jit_enabled: bool,
+):
+    from coachhub.core.crypto import encrypt_secret
+
+    from .models import OidcProvider
+    from .oidc import issuer_problem
+
+    issuer = issuer.strip().rstrip("/")
+    problem = issuer_problem(issuer)
+    if problem:
+        raise ScimError(400, problem)
+    if default_role not in Role.values:
+        raise ScimError(400, "Unknown role.")
+    row = OidcProvider.objects.for_tenant(tenant).first() or OidcProvider(tenant=tenant)
+    row.issuer, row.client_id = issuer, client_id.strip()
+    if client_secret:
+        row.client_secret_encrypted = encrypt_secret(client_secret.strip())
+    row.default_role, row.jit_enabled, row.enabled = default_role, jit_enabled, True
+    row.updated_at = timezone.now()
+    row.save()
+    audit_record(tenant=tenant, actor=actor, action="sso.oidc_configured",
+                 summary=f"OpenID Connect provider set to {issuer}", target=row,
+                 data={"issuer": issuer, "client_id": row.client_id, "jit": jit_enabled, "default_role": default_role})
+    return row
+
+
+@transaction.atomic
+def sso_domain_add(*, tenant: Tenant, actor: User, domain: str):
+    from .models import SsoDomain
+
+    domain = domain.strip().lower().lstrip("@")
+    if "." not in domain or any(c in domain for c in " /@:"):
+        raise ScimError(400, f"“{domain}” is not a domain name like acme.com.")
+    row, created = SsoDomain.objects.for_tenant(tenant).get_or_create(tenant=tenant, domain=domain)
+    if created:
+        audit_record(tenant=tenant, actor=actor, action="sso.domain_added",
+                     summary=f"Domain {domain} added; waiting for verification", target=row)
+    return row
+
+
+def _refuse(tenant: Tenant, email: str, reason: str) -> SsoRefused:
+    audit_record(tenant=tenant, actor=None, action="sso.refused", summary=f"SSO sign-in refused for {email}: {reason}"[:300],
+                 data={"email": email, "reason": reason})
+    return SsoRefused(reason)
+
+
+def oidc_sign_in(*, tenant: Tenant, provider, identity: dict) -> User:
+    """Turns a validated OpenID Connect identity into the CoachHub person to sign in, creating the
+    membership when the tenant provisions just in time. Refusals are audited (in their own
+    transaction, so the refusal is kept)."""
+    from .selectors import sso_domain_list
+
+    email = str(identity.get("email") or "").strip().lower()
+    if not email:
+        raise _refuse(tenant, "(none)", "The identity provider sent no e-mail address.")
+    if identity.get("email_verified") is not True:
+        raise _refuse(tenant, email, f"The identity provider has not verified {email}, so CoachHub can't sign you in with it.")
+    domain = email.rpartition("@")[2]
+    if not sso_domain_list(tenant=tenant).filter(domain=domain, verified_at__isnull=False).exists():
+        raise _refuse(tenant, email, f"{domain} is not a verified domain of {tenant.name}.")
+    with transaction.atomic():
+        user = User.objects.filter(email=email).first()
+        if user is not None and not _only_here(user, tenant):
+            # This IdP governs this tenant only: a session it creates must not reach another workspace.
+            raise _refuse(tenant, email, "This account also belongs to another workspace: sign in with your password.")
+        membership = Membership.objects.for_tenant(tenant).filter(user=user).first() if user else None
+        if membership is None or not membership.is_active:
+            if not provider.jit_enabled or membership is not None:
+                raise _refuse(tenant, email, f"{email} is not a member of {tenant.name}. Ask your administrator for access.")
+            if user is None:
+                user = User.objects.create_user(email=email, password=None, full_name=str(identity.get("name") or "")[:150])
+            membership = Membership.objects.for_tenant(tenant).create(tenant=tenant, user=user, role=provider.default_role)
+            audit_record(tenant=tenant, actor=None, action="member.provisioned",
+                         summary=f"{email} provisioned on first SSO sign-in as {membership.get_role_display()}",
+                         target=membership, data={"via": "oidc", "issuer": provider.issuer})
+        audit_record(tenant=tenant, actor=user, action="sso.signed_in", summary=f"{email} signed in with OpenID Connect",
+                     target=membership, data={"issuer": provider.issuer, "sub": str(identity.get("sub", ""))})
+    return user

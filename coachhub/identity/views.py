@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from coachhub.tenancy.access import ADMIN, role_required
+from coachhub.tenancy.models import Role
 
 from . import selectors, services
 from .services import ScimError
@@ -18,10 +19,30 @@ class ScimTokenForm(forms.Form):
     name = forms.CharField(label="Token name (which identity provider uses it)", max_length=100)
 
 
+class OidcForm(forms.Form):
+    issuer = forms.URLField(label="Issuer URL", max_length=200, assume_scheme="https")
+    client_id = forms.CharField(label="Client ID", max_length=255)
+    client_secret = forms.CharField(label="Client secret (leave empty to keep the saved one)", required=False,
+                                    widget=forms.PasswordInput(render_value=False))
+    default_role = forms.ChoiceField(label="Role of people created on first sign-in", choices=Role.choices)
+    jit_enabled = forms.BooleanField(label="Create members on their first sign-in", required=False)
+
+
+class DomainForm(forms.Form):
+    domain = forms.CharField(label="E-mail domain", max_length=253)
+
+
 @role_required(ADMIN)
 def identity_settings(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     tenant = request.tenant
-    form = ScimTokenForm(request.POST or None)
+    provider = selectors.oidc_provider_get(tenant=tenant)
+    action = request.POST.get("action", "") if request.method == "POST" else ""
+    form = ScimTokenForm(request.POST if action == "scim" else None)
+    oidc_form = OidcForm(request.POST if action == "oidc" else None, initial={
+        "issuer": getattr(provider, "issuer", ""), "client_id": getattr(provider, "client_id", ""),
+        "default_role": getattr(provider, "default_role", Role.REP), "jit_enabled": getattr(provider, "jit_enabled", True),
+    })
+    domain_form = DomainForm(request.POST if action == "domain" else None)
     new_key = None
     if request.method == "POST":
         revoke_id = request.POST.get("revoke")
@@ -31,7 +52,22 @@ def identity_settings(request: HttpRequest, tenant_slug: str) -> HttpResponse:
                 services.scim_token_revoke(tenant=tenant, actor=request.user, token=token)
                 messages.success(request, f"SCIM token “{token.name}” revoked: the identity provider can no longer use it.")
             return redirect("identity_settings", tenant_slug=tenant.slug)
-        if form.is_valid():
+        if action == "oidc" and oidc_form.is_valid():
+            try:
+                services.oidc_provider_save(tenant=tenant, actor=request.user, **oidc_form.cleaned_data)
+            except ScimError as exc:
+                oidc_form.add_error("issuer", exc.detail)
+            else:
+                messages.success(request, "OpenID Connect settings saved.")
+                return redirect("identity_settings", tenant_slug=tenant.slug)
+        if action == "domain" and domain_form.is_valid():
+            try:
+                services.sso_domain_add(tenant=tenant, actor=request.user, domain=domain_form.cleaned_data["domain"])
+            except ScimError as exc:
+                domain_form.add_error("domain", exc.detail)
+            else:
+                return redirect("identity_settings", tenant_slug=tenant.slug)
+        if action == "scim" and form.is_valid():
             try:
                 _, new_key = services.scim_token_create(tenant=tenant, actor=request.user, name=form.cleaned_data["name"])
             except ScimError as exc:
@@ -39,7 +75,10 @@ def identity_settings(request: HttpRequest, tenant_slug: str) -> HttpResponse:
             else:
                 form = ScimTokenForm()
     scim_base = request.build_absolute_uri(reverse("scim_root", kwargs={"scim_tenant": tenant.slug}))
+    redirect_uri = request.build_absolute_uri(reverse("sso_oidc_callback", kwargs={"sso_tenant": tenant.slug}))
     return render(request, "identity/settings.html", {
         "tokens": selectors.scim_token_list(tenant=tenant), "form": form, "new_key": new_key, "scim_base": scim_base,
-        "provisioned_count": selectors.scim_user_list(tenant=tenant).count(),
+        "provisioned_count": selectors.scim_user_list(tenant=tenant).count(), "oidc_form": oidc_form,
+        "provider": provider, "redirect_uri": redirect_uri, "domain_form": domain_form,
+        "domains": selectors.sso_domain_list(tenant=tenant),
     })

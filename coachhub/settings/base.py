@@ -162,6 +162,8 @@ LLM_JUDGE_MAX_TOKENS = env.int("LLM_JUDGE_MAX_TOKENS", default=0)
 # Tenant admins' endpoints must be public addresses (no loopback, private, link-local or metadata
 # ones) unless the operator allows private endpoints, e.g. for an on-premises model server.
 LLM_ALLOW_PRIVATE_ENDPOINTS = env.bool("LLM_ALLOW_PRIVATE_ENDPOINTS", default=False)
+# The same rule for tenants' OpenID Connect issuers (an on-premises IdP needs it set).
+IDENTITY_ALLOW_PRIVATE_ISSUERS = env.bool("IDENTITY_ALLOW_PRIVATE_ISSUERS", default=False)
 FIELD_ENCRYPTION_KEY = env("FIELD_ENCRYPTION_KEY", default="")
 # faster-whisper: the packaged tiny.en model unless a local model path is set.
 TRANSCRIPTION_MODEL = env("TRANSCRIPTION_MODEL", default="")

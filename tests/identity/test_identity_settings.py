@@ -17,7 +17,7 @@ def test_admin_creates_uses_and_revokes_a_scim_token(client_for, world_a, client
     url = f"/t/{world_a.tenant.slug}/settings/identity/"
     page = admin.get(url)
     assert page.status_code == 200 and f"/scim/v2/t/{world_a.tenant.slug}/" in page.content.decode()
-    created = admin.post(url, {"name": "Okta"})
+    created = admin.post(url, {"action": "scim", "name": "Okta"})
     raw = re.search(r"(scim_[A-Za-z0-9_\-]{20,})", created.content.decode()).group(1)
     stored = ScimToken.objects.for_tenant(world_a.tenant).get(name="Okta")
     assert raw not in (stored.key_hash, stored.prefix) and len(stored.key_hash) == 64
@@ -33,7 +33,7 @@ def test_admin_creates_uses_and_revokes_a_scim_token(client_for, world_a, client
 
 def test_a_token_needs_a_name(client_for, world_a):
     admin = client_for(world_a.member("tenant_admin"))
-    response = admin.post(f"/t/{world_a.tenant.slug}/settings/identity/", {"name": "  "})
+    response = admin.post(f"/t/{world_a.tenant.slug}/settings/identity/", {"action": "scim", "name": "  "})
     assert response.status_code == 200 and "required" in response.content.decode().lower()
     assert not ScimToken.objects.for_tenant(world_a.tenant).exists()
 

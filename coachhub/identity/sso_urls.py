@@ -1,0 +1,11 @@
+"""Anonymous single sign-on routes under /sso/."""
+
+from django.urls import path
+
+from . import sso_views
+
+urlpatterns = [
+    path("discover/", sso_views.sso_discover, name="sso_discover"),
+    path("<slug:sso_tenant>/oidc/start/", sso_views.oidc_start, name="sso_oidc_start"),
+    path("<slug:sso_tenant>/oidc/callback/", sso_views.oidc_callback, name="sso_oidc_callback"),
+]

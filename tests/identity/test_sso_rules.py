@@ -1,0 +1,76 @@
+"""The rules around single sign-on that hold whatever the identity provider says: only verified
+domains route, a tenant's IdP can't sign in another organisation's people or anyone another
+workspace also has, and just-in-time provisioning is the tenant's choice."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from coachhub.identity import services
+from coachhub.identity.models import SsoDomain
+from coachhub.identity.services import ScimError, SsoRefused
+from coachhub.tenancy.models import Membership, Role
+from tests.factories import MembershipFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def provider(world_a, settings):
+    settings.IDENTITY_ALLOW_PRIVATE_ISSUERS = True
+    admin = world_a.member(Role.TENANT_ADMIN).user
+    row = services.oidc_provider_save(tenant=world_a.tenant, actor=admin, issuer="http://127.0.0.1:9/", client_id="c",
+                                      client_secret="s", default_role=Role.MANAGER, jit_enabled=True)
+    domain = services.sso_domain_add(tenant=world_a.tenant, actor=admin, domain="Acme.Example")
+    SsoDomain.objects.for_tenant(world_a.tenant).filter(pk=domain.pk).update(verified_at=timezone.now())
+    return row
+
+
+def identity(email: str, verified: bool = True) -> dict:
+    return {"sub": email, "email": email, "email_verified": verified, "name": "Pat Doe"}
+
+
+def test_only_a_verified_domain_routes_to_the_provider(client, provider, world_a):
+    routed = client.get("/sso/discover/?email=pat@acme.example")
+    assert routed.status_code == 200 and f"/sso/{world_a.tenant.slug}/oidc/start/" in routed.content.decode()
+    services.sso_domain_add(tenant=world_a.tenant, actor=None, domain="pending.example")
+    unrouted = client.get("/sso/discover/?email=pat@pending.example")
+    assert unrouted.status_code == 302 and unrouted["Location"].startswith("/accounts/login/")
+
+
+def test_first_sign_in_provisions_with_the_default_role(provider, world_a):
+    user = services.oidc_sign_in(tenant=world_a.tenant, provider=provider, identity=identity("pat@acme.example"))
+    assert Membership.objects.for_tenant(world_a.tenant).get(user=user).role == Role.MANAGER
+
+
+def test_refusals_name_the_reason(provider, world_a, world_b):
+    with pytest.raises(SsoRefused, match="not verified"):
+        services.oidc_sign_in(tenant=world_a.tenant, provider=provider, identity=identity("pat@acme.example", False))
+    # Tenant A's IdP asserting an address of a domain A hasn't verified.
+    with pytest.raises(SsoRefused, match="not a verified domain"):
+        services.oidc_sign_in(tenant=world_a.tenant, provider=provider, identity=identity("ceo@bolt.example"))
+    # A person tenant B also has: A's IdP must not create a session that reaches B.
+    shared = UserFactory(email="shared@acme.example")
+    MembershipFactory(tenant=world_b.tenant, user=shared)
+    with pytest.raises(SsoRefused, match="another workspace"):
+        services.oidc_sign_in(tenant=world_a.tenant, provider=provider, identity=identity("shared@acme.example"))
+
+
+def test_without_jit_only_members_get_in(provider, world_a):
+    provider.jit_enabled = False
+    provider.save()
+    with pytest.raises(SsoRefused, match="not a member"):
+        services.oidc_sign_in(tenant=world_a.tenant, provider=provider, identity=identity("new@acme.example"))
+
+
+def test_a_private_issuer_is_refused_unless_the_operator_allows_it(world_a, settings):
+    settings.IDENTITY_ALLOW_PRIVATE_ISSUERS = False
+    with pytest.raises(ScimError):
+        services.oidc_provider_save(tenant=world_a.tenant, actor=None, issuer="http://127.0.0.1:9", client_id="c",
+                                    client_secret="", default_role=Role.REP, jit_enabled=True)
+
+
+def test_a_stale_callback_is_refused(client, provider, world_a):
+    response = client.get(f"/sso/{world_a.tenant.slug}/oidc/callback/?code=x&state=forged")
+    assert response.status_code == 400 and "stale" in response.content.decode()
