@@ -306,6 +306,37 @@ def _decode_csv(raw: bytes) -> str:
         ) from exc
 
 
+# A previewed member CSV waits for its confirmation in the cache, under a key naming the tenant
+# and the admin: another admin, or anyone in another tenant, can't confirm (or read) it.
+MEMBER_CSV_KEEP_SECONDS = 60 * 60
+
+
+def _csv_upload_key(tenant: Tenant, user: User, upload_id: str) -> str:
+    return f"member-csv:{tenant.pk}:{user.pk}:{upload_id}"
+
+
+def members_csv_upload_keep(*, tenant: Tenant, user: User, raw: bytes) -> str:
+    from django.core.cache import cache
+
+    upload_id = secrets.token_urlsafe(16)
+    cache.set(_csv_upload_key(tenant, user, upload_id), raw, timeout=MEMBER_CSV_KEEP_SECONDS)
+    return upload_id
+
+
+def members_csv_upload_get(*, tenant: Tenant, user: User, upload_id: str) -> bytes | None:
+    from django.core.cache import cache
+
+    if not upload_id or len(upload_id) > 64:
+        return None
+    return cache.get(_csv_upload_key(tenant, user, upload_id))
+
+
+def members_csv_upload_forget(*, tenant: Tenant, user: User, upload_id: str) -> None:
+    from django.core.cache import cache
+
+    cache.delete(_csv_upload_key(tenant, user, upload_id))
+
+
 def members_csv_preview(*, tenant: Tenant, raw: bytes) -> MemberImportPreview:
     """Reads a member CSV (email, name, role, team) and says, per row, what is wrong. Writes nothing."""
     if len(raw) > settings.MEMBER_CSV_MAX_BYTES:

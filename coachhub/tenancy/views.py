@@ -128,21 +128,39 @@ def people(request: HttpRequest, tenant_slug: str) -> HttpResponse:
 
 @role_required(ADMIN)
 def people_import(request: HttpRequest, tenant_slug: str) -> HttpResponse:
-    """CSV upload: the first POST previews every row; confirming commits all rows or none."""
+    """CSV upload: the first POST previews every row and keeps the file server-side (for this
+    admin in this tenant, for an hour); confirming commits that same file, all rows or none,
+    without choosing it again."""
     tenant = request.tenant
+    upload_id = request.POST.get("upload", "") if request.method == "POST" else ""
+    kept = services.members_csv_upload_get(tenant=tenant, user=request.user, upload_id=upload_id) if upload_id else None
+    if request.method == "POST" and request.POST.get("confirm") == "1" and upload_id:
+        if kept is None:
+            messages.error(request, "That preview has expired (or was already sent). Choose the file again.")
+            return redirect("people_import", tenant_slug=tenant.slug)
+        preview = services.members_csv_preview(tenant=tenant, raw=kept)
+        if preview.ok:
+            invitations = services.members_csv_commit(tenant=tenant, actor=request.user, raw=kept)
+            services.members_csv_upload_forget(tenant=tenant, user=request.user, upload_id=upload_id)
+            messages.success(request, f"{len(invitations)} invitation(s) sent.")
+            return redirect("people", tenant_slug=tenant.slug)
+        # Something changed since the preview (a person joined, a team was renamed): show why.
+        return render(request, "tenancy/people_import.html", {"form": MemberCsvForm(), "preview": preview}, status=400)
     form = MemberCsvForm(request.POST or None, request.FILES or None)
     preview = None
     if request.method == "POST" and form.is_valid():
         raw = form.cleaned_data["file"].read()
         preview = services.members_csv_preview(tenant=tenant, raw=raw)
-        if request.POST.get("confirm") == "1" and preview.ok:
+        if preview.ok and request.POST.get("confirm") == "1":  # the file and the confirmation in one post
             invitations = services.members_csv_commit(tenant=tenant, actor=request.user, raw=raw)
             messages.success(request, f"{len(invitations)} invitation(s) sent.")
             return redirect("people", tenant_slug=tenant.slug)
+        if preview.ok:
+            upload_id = services.members_csv_upload_keep(tenant=tenant, user=request.user, raw=raw)
     return render(
         request,
         "tenancy/people_import.html",
-        {"form": form, "preview": preview},
+        {"form": form, "preview": preview, "upload_id": upload_id if preview and preview.ok else ""},
         status=400 if (preview and not preview.ok) or form.errors else 200,
     )
 

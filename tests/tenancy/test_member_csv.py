@@ -95,3 +95,40 @@ def test_api_import_dry_run_and_commit(world_a, client_for):
     assert dry.status_code == 200 and dry.json()["created"] == 0 and _counts(world_a)[0] == 0
     done = admin.post(url, {"file": SimpleUploadedFile("m.csv", good.encode()), "dry_run": "false"})
     assert done.status_code == 200 and done.json()["created"] == 1 and _counts(world_a)[0] == 1
+
+
+def _upload_id(response) -> str:
+    import re
+
+    return re.search(rb'name="upload" value="([^"]+)"', response.content).group(1).decode()
+
+
+CLEAN_CSV = "email,name,role,team\nnew.one@acme.example,New One,rep,Acme Support Team\nnew.two@acme.example,New Two,enablement lead,\n"
+
+
+def test_confirming_a_preview_sends_the_previewed_file_without_choosing_it_again(world_a, client_for):
+    admin = client_for(world_a.member("tenant_admin"))
+    before = _counts(world_a)
+    preview = _upload(admin, CLEAN_CSV)
+    assert preview.status_code == 200 and b"Send 2 invitations" in preview.content
+    assert b"Choose the same file again" not in preview.content and _counts(world_a) == before
+    response = admin.post("/t/acme/people/import/", {"upload": _upload_id(preview), "confirm": "1"}, follow=True)
+    assert b"2 invitation(s) sent." in response.content
+    with tenant_context(world_a.tenant):
+        assert set(Invitation.objects.values_list("email", flat=True)) >= {"new.one@acme.example", "new.two@acme.example"}
+    # Confirming twice sends nothing more: the kept file is gone once sent.
+    again = admin.post("/t/acme/people/import/", {"upload": _upload_id(preview), "confirm": "1"}, follow=True)
+    assert b"expired" in again.content and _counts(world_a)[0] == before[0] + 2
+
+
+def test_a_kept_upload_is_confirmable_only_by_its_admin_in_its_tenant(world_a, world_b, client_for):
+    from tests.factories import MembershipFactory, UserFactory
+
+    preview = _upload(client_for(world_a.member("tenant_admin")), CLEAN_CSV)
+    upload = _upload_id(preview)
+    before_a, before_b = _counts(world_a), _counts(world_b)
+    other_admin_a = MembershipFactory(tenant=world_a.tenant, role="tenant_admin", user=UserFactory(email="admin2@acme.example"))
+    for client, slug in ((client_for(other_admin_a), "acme"), (client_for(world_b.member("tenant_admin")), "bolt")):
+        response = client.post(f"/t/{slug}/people/import/", {"upload": upload, "confirm": "1"}, follow=True)
+        assert b"expired" in response.content
+    assert _counts(world_a) == (before_a[0], before_a[1] + 1) and _counts(world_b) == before_b
