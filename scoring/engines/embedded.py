@@ -1,9 +1,14 @@
-"""The embedded behavior scorer: offline, deterministic, rule and lexicon based.
+"""The embedded behavior scorer: offline and deterministic, with learned sentence signals.
 
-It reads the rep's turns sentence by sentence (see `signals`), checks the scenario's policies (see
-`policies`), turns the signals into six behavior scores with verbatim evidence, and picks one focus
-behavior with a rewrite of one of the rep's own lines. Anything flagged as an injection attempt is
-never positive evidence; it only costs clarity and confidence, so it can never raise a score.
+It reads the rep's turns sentence by sentence (see `signals`: MiniLM embeddings against written
+prototypes, with rules as features and guards), checks the scenario's policies (see `policies`),
+turns the signals into six behavior scores with verbatim evidence, and picks one focus behavior
+with a rewrite of one of the rep's own lines.
+
+A behavior the moment called for but the rep never showed scores low, with a rationale naming
+what was missing; "not observed" is kept for behaviors the conversation gave no opening for (see
+`OPPORTUNITY`). Nonsense, off-topic and empty lines earn nothing, and anything flagged as an
+injection attempt is never positive evidence: it only costs clarity and confidence.
 """
 
 from __future__ import annotations
@@ -23,14 +28,17 @@ from scoring.engines.base import (
     TurnSignals,
     weighted_overall,
 )
+from scoring.engines.learned import MODEL_VERSION, REFLECTION_PHRASE
 from scoring.engines.policies import PolicyFinding, evaluate_policies
 from scoring.engines.signals import (
     SIGNAL_NAMES,
-    CustomerContext,
+    RepTurnInput,
     SentenceSignals,
     TurnAnalysis,
-    analyze_rep_turn,
+    analyze_rep_turns,
+    content_stems,
     customer_escalated,
+    customer_feeling,
 )
 from scoring.transcript import DEFAULT_BEHAVIORS, Transcript
 
@@ -39,6 +47,10 @@ MAX_EVIDENCE = 3
 LONG_TURN_WORDS = 45
 VERY_LONG_TURN_WORDS = 70
 SLOW_LATENCY_MS = 6000
+# A reflection sharing one content word with the customer counts only if it is close in meaning
+# too and about the customer ("you"), not a generality ("lots of people regret cancelling").
+PLAYBACK_SIMILARITY = 0.4
+NOTHING_SAID = "No line of the rep's addressed the customer: nonsense, off-topic or empty lines earn nothing."
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +61,16 @@ class Conversation:
     rep_turns: list[TurnAnalysis]
     pressure_turns: set[int]
     findings: list[PolicyFinding]
+    customer_felt: bool = False
+
+    @property
+    def nothing_said(self) -> bool:
+        """The rep spoke, but not one line addressed the customer (nonsense, off topic, empty)."""
+        return bool(self.rep_turns) and not self.clean_turns()
+
+    @property
+    def off_topic_turns(self) -> int:
+        return sum(1 for turn in self.rep_turns if turn.off_topic and not turn.injection)
 
     @property
     def injection_turns(self) -> int:
@@ -87,19 +109,43 @@ def _clamp(value: float) -> int:
     return max(0, min(100, round(value)))
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+def _plural(count: int, word: str, plural: str | None = None) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {plural or word + 's'}"
+
+
+def _short(text: str, limit: int = 60) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "\u2026"
 
 
 # --- behaviors ------------------------------------------------------------------------------------
 
 
+def _plays_back(conv: Conversation, turn: int, sentence: SentenceSignals) -> bool:
+    """A reflection earns listening credit when it carries the customer's own content."""
+    before = " ".join(t.text for t in conv.transcript.turns[:turn] if not t.is_rep)
+    shared = content_stems(sentence.sentence.text) & content_stems(before)
+    return (
+        len(shared) >= 2
+        or (
+            shared
+            and sentence.context_similarity >= PLAYBACK_SIMILARITY
+            and re.search(r"\byou(?:r|'re|'ve|'d)?\b", sentence.sentence.text, re.I)
+        )
+        or bool(REFLECTION_PHRASE.search(sentence.sentence.text))
+    )
+
+
 def score_active_listening(conv: Conversation) -> BehaviorScore:
-    reflections = conv.turns_with("reflection")
+    reflections = [(t, s) for t, s in conv.turns_with("reflection") if _plays_back(conv, t, s)]
     clarifying = [(t, s) for t, s in conv.clean_sentences() if s.clarifying]
     reasks = [(t, s) for t, s in conv.clean_sentences() if s.reask]
-    if not (reflections or clarifying or reasks):
-        return BehaviorScore.not_observed()
+    if not (reflections or clarifying):
+        # Every service conversation opens with the customer's problem: listening always had a chance.
+        missing = "Never played back what the customer said or asked about their situation"
+        if reasks:
+            missing += f", and re-asked for information already given {_plural(len(reasks), 'time')}"
+        return BehaviorScore(_clamp(15 - 10 * len(reasks)), missing + ".", 0.6, _evidence(reasks))
     score = 40 + 15 * min(len(reflections), 3) + 8 * min(len(clarifying), 2) - 20 * len(reasks)
     rationale = (
         f"Reflected the customer's words in {_plural(len(reflections), 'turn')}, asked "
@@ -118,7 +164,11 @@ def score_empathy(conv: Conversation) -> BehaviorScore:
     empathic_turns = {t for t, _ in empathic}
     reflexive = [(t, s) for t, s in sentences if s.apologies and t not in empathic_turns]
     if not (empathic or apologies or dismissive):
-        return BehaviorScore.not_observed()
+        if not conv.customer_felt:
+            return BehaviorScore.not_observed()
+        return BehaviorScore(
+            10, "The customer voiced how they felt and it was never acknowledged.", 0.6
+        )
     over_apology = max(0, apologies - 2)
     score = 35 + 20 * min(len(empathic), 3) - 12 * over_apology - 5 * len(reflexive) - 20 * len(dismissive)
     if empathic and 1 <= apologies <= 2:
@@ -156,12 +206,15 @@ def score_clarity(conv: Conversation) -> BehaviorScore:
     jargon = [(t, s) for t, s in sentences if s.jargon_terms]
     vague = [(t, s) for t, s in sentences if s.vague_handoff or s.hedges]
     specific = [(t, s) for t, s in sentences if s.specific and not s.jargon_terms]
-    score = mean(_turn_clarity(turn) for turn in turns)
+    # An off-topic or nonsense turn told the customer nothing: it counts as a turn of zero clarity.
+    score = mean([_turn_clarity(turn) for turn in turns] + [0.0] * conv.off_topic_turns)
     if any("next_step" in s.found for _, s in sentences):
         score += 5  # a clear "here is what happens next" is the summary customers remember
     score -= 15 * conv.injection_turns
     terms = sorted({term for _, s in jargon for term in s.jargon_terms})
-    if terms:
+    if conv.off_topic_turns:
+        rationale = f"{_plural(conv.off_topic_turns, 'line')} said nothing the customer could use."
+    elif terms:
         rationale = f"Used internal jargon the customer would have to decode ({', '.join(terms[:4])})."
     elif vague:
         rationale = "Mostly plain language, but some answers were vague or hedged."
@@ -200,7 +253,11 @@ def score_confidence(conv: Conversation) -> BehaviorScore:
     assertive = [(t, s) for t, s in sentences if s.found & {"ownership", "next_step"} and not s.hedges]
     latency_penalty, latency_notes = _latency_penalty(conv)
     if not (hedges or over_apology or holds or reasonless or steady or shaky or assertive or latency_notes):
-        return BehaviorScore.not_observed()
+        if not conv.pressure_turns:
+            return BehaviorScore.not_observed()
+        return BehaviorScore(
+            20, "When the customer pushed back, the reply neither held steady nor offered a way forward.", 0.5
+        )
     score = (
         75
         - 10 * min(hedge_count, 5)
@@ -268,7 +325,10 @@ def score_next_step_ownership(conv: Conversation) -> BehaviorScore:
     follow_up = [(t, s) for t, s in sentences if s.follow_up]
     vague = [(t, s) for t, s in sentences if s.vague_handoff]
     if not (owned or next_steps or vague):
-        return BehaviorScore.not_observed()
+        # The customer always needs to leave knowing what happens next: there was always a chance.
+        return BehaviorScore(
+            15, "No next step was offered: the customer doesn't know who does what by when.", 0.6
+        )
     score = 30 + 12 * min(len(owned), 3) + 15 * min(len(next_steps), 2) - 20 * len(vague)
     if follow_up:
         score += 10
@@ -287,11 +347,24 @@ def score_instruction_adherence(conv: Conversation) -> BehaviorScore:
     violated = [f for f in conv.findings if f.status == "violated"]
     if not (followed or violated):
         return BehaviorScore.not_observed()
-    score = 100 * len(followed) / (len(followed) + len(violated))
-    broken = ", ".join(str(f.policy) for f in violated)
-    rationale = f"Followed {len(followed)} of {len(conv.findings)} policies" + (
-        f" and broke policy {broken}." if violated else "."
-    )
+    applicable = len(followed) + len(violated)
+    score = 100 * len(followed) / applicable
+    unused = len(conv.findings) - applicable
+    came_up = f"{_plural(applicable, 'policy', 'policies')} that came up"
+    if violated:
+        # People read policies by their text and a 1-based number; the JSON keeps 0-based positions.
+        named = [
+            f"{f.policy + 1} (\u201c{_short(conv.transcript.scenario.policies[f.policy])}\u201d)" for f in violated
+        ]
+        broken = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
+        rationale = (
+            f"Followed {len(followed)} of the {came_up}; broke "
+            f"{'policy' if len(named) == 1 else 'policies'} {broken}."
+        )
+    else:
+        rationale = f"Followed {'the' if applicable == 1 else 'all'} {came_up}."
+    if unused:
+        rationale += f" {_plural(unused, 'other policy', 'other policies')} didn't come up."
     quoted = [f for f in violated + followed if f.turn is not None and f.quote]
     evidence = tuple(
         dict.fromkeys(Evidence(f.turn, f.quote) for f in quoted if f.turn is not None and f.quote)
@@ -434,12 +507,26 @@ def _adherence_example(conv: Conversation) -> str:
     return _tidy(f"That's on us to put right, and here's what I'll do: {_HEDGE_WORDS.sub('', quote)}")
 
 
+STAY_ON_PROBLEM_TIP = (
+    "Stay on the customer's problem: play back what they told you, then answer it in plain words."
+)
+
+
 def choose_focus(conv: Conversation, behaviors: dict[str, BehaviorScore]) -> Focus | None:
     scored = [
         (item.score, key) for key, item in behaviors.items() if key in FOCUS_TIPS and item.score is not None
     ]
-    if not scored or not conv.clean_turns():
+    if not scored:
         return None
+    if conv.nothing_said:
+        # Never rewrite nonsense: show a first line that is about the customer's problem.
+        paraphrase = _customer_paraphrase(conv.transcript)
+        example = (
+            f"So what I'm hearing is {paraphrase[:1].lower()}{paraphrase[1:]}. Let me sort that out for you now."
+            if paraphrase
+            else "Thanks for explaining. Let me look into this for you now."
+        )
+        return Focus(behavior="active_listening", tip=STAY_ON_PROBLEM_TIP, example=_tidy(example))
     order = list(FOCUS_TIPS)
     _, behavior = min(scored, key=lambda pair: (pair[0], order.index(pair[1])))
     return Focus(behavior=behavior, tip=FOCUS_TIPS[behavior], example=_focus_example(behavior, conv))
@@ -464,20 +551,26 @@ def _delivery(transcript: Transcript) -> Delivery | None:
 
 def analyze(transcript: Transcript) -> Conversation:
     customer_texts: list[str] = []
-    rep_turns: list[TurnAnalysis] = []
-    pressure: set[int] = set()
+    inputs: list[RepTurnInput] = []
+    escalated_before: dict[int, bool] = {}
     under_pressure = False
     for index, turn in enumerate(transcript.turns):
         if not turn.is_rep:
             customer_texts.append(turn.text)
             under_pressure = customer_escalated(turn.text)
             continue
-        analysis = analyze_rep_turn(index, turn.text, CustomerContext.from_texts(customer_texts))
-        rep_turns.append(analysis)
+        inputs.append(RepTurnInput(index, turn.text, tuple(customer_texts)))
+        escalated_before[index] = under_pressure
+        under_pressure = False
+    rep_turns = analyze_rep_turns(inputs)
+    pressure: set[int] = set()
+    pending = False
+    for analysis in rep_turns:
+        pending = pending or escalated_before[analysis.index]
         # Only the first real answer after an outburst shows how the rep handles pressure.
-        if under_pressure and not analysis.injection:
-            pressure.add(index)
-            under_pressure = False
+        if pending and not analysis.injection:
+            pressure.add(analysis.index)
+            pending = False
     findings = evaluate_policies(transcript.scenario.policies, rep_turns)
     for finding in findings:
         for hit in finding.violations:
@@ -486,14 +579,15 @@ def analyze(transcript: Transcript) -> Conversation:
                     for sentence in turn.sentences:
                         if sentence.sentence.text == hit.quote:
                             sentence.found.add("policy_violation")
-    return Conversation(transcript, rep_turns, pressure, findings)
+    felt = any(customer_feeling(turn.text) for turn in transcript.turns if not turn.is_rep)
+    return Conversation(transcript, rep_turns, pressure, findings, customer_felt=felt)
 
 
 class EmbeddedScorer:
     """Rule-based scorer that needs no network, model weights or GPU."""
 
     name = "embedded"
-    version = "1.0"
+    version = f"2.0+{MODEL_VERSION}"
 
     def score(self, transcript: Transcript) -> ScoreResult:
         conv = analyze(transcript)
@@ -501,7 +595,12 @@ class EmbeddedScorer:
         weights: dict[str, float] = {}
         for item in transcript.scenario.rubric:
             scorer = BEHAVIOR_SCORERS.get(item.key)
-            behaviors[item.key] = scorer(conv) if scorer else BehaviorScore.not_scored()
+            if scorer is None:
+                behaviors[item.key] = BehaviorScore.not_scored()
+            elif conv.nothing_said:
+                behaviors[item.key] = BehaviorScore(0, NOTHING_SAID, 0.9)
+            else:
+                behaviors[item.key] = scorer(conv)
             weights[item.key] = item.weight
         turns = tuple(
             TurnSignals(turn.index, tuple(name for name in SIGNAL_NAMES if name in turn.signals()))

@@ -37,6 +37,7 @@ SIGNAL_DEFINITIONS: dict[str, str] = {
     "hedging": "uncertain or non-committal wording (maybe, I think, probably, not sure)",
     "jargon": "internal terms the customer would have to decode (SLA, T2, RMA, escalation matrix)",
     "policy_violation": "breaks one of the scenario's policies",
+    "off_topic": "nonsense, empty or unrelated to the customer's problem (earns nothing)",
     "injection": "addresses the evaluator, grader, model or scoring instead of the customer",
 }
 assert tuple(SIGNAL_DEFINITIONS) == SIGNAL_NAMES

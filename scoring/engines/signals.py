@@ -12,6 +12,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from coachhub.core.text import normalize_for_detection
+from scoring.engines.learned import SentenceReading, read_sentences
+
 # --- text helpers ---------------------------------------------------------------------------------
 
 # Sentences end at . ! ? or a line break; a decimal point or "$29.99" is not an ending.
@@ -72,6 +75,7 @@ _FEELING = (
     r"not what you (?:paid|asked|signed up) for|a lot to deal with|(?:real|serious) (?:problem|money)|"
     r"not an easy"
 )
+# Acknowledgements in service wording; a feature beside the model's reading, not the classifier.
 _EMPATHY = _rx(
     rf"\b(?:that|this|it)(?:'s| is| was| must be| must have been| sounds| would be| can be)\b[^.!?]{{0,40}}\b(?:{_FEELING}|serious|hard|difficult|a lot)\b",
     rf"\bI(?:'d| would)(?: \w+)? be (?:{_FEELING}|angry|annoyed|upset) too\b",
@@ -105,6 +109,12 @@ _DISMISSIVE = _rx(
     r"\bjust the policy\b",
     r"\bwrap this up\b",
 )
+_BARE_APOLOGY = re.compile(
+    r"(?:(?:so|really|very|I'm|I am|we're|we are|oh|okay|ok|yeah|again)[\s,]+)*(?:sorry|I apologi[sz]e|we apologi[sz]e|apologies|my apologies)"
+    r"(?:[\s,]+(?:about|for) (?:that|this|the (?:inconvenience|trouble|wait|delay|confusion|hassle|mix-up)|any (?:inconvenience|trouble|frustration)(?: caused)?))?"
+    r"(?:[\s,]+(?:again|sorry|I'm sorry|I apologi[sz]e))*[\s.!,]*",
+    re.I,
+)
 _APOLOGY = _rx(r"\bsorry\b", r"\bapologi[sz]\w*", r"\bmy apologies\b", r"\bapologies\b")
 
 _REFLECTION_PHRASE = _rx(
@@ -118,11 +128,6 @@ _REFLECTION_PHRASE = _rx(
     r"\bis that (?:right|correct|fair)\b",
     r"\bjust so I understand\b",
     r"\bgot it\b",
-)
-
-_QUESTION_REQUEST = _rx(
-    r"^\s*(?:please )?(?:tell me|let me know|read me|give me) (?:the|your|which|what|when)\b",
-    r"^\s*(?:please )?(?:confirm|share|send me) (?:the|your)\b",
 )
 
 _CLARIFY_OPENER = _rx(
@@ -253,6 +258,7 @@ SIGNAL_NAMES: tuple[str, ...] = (
     "hedging",
     "jargon",
     "policy_violation",
+    "off_topic",
     "injection",
 )
 
@@ -276,6 +282,7 @@ class SentenceSignals:
     reason: bool = False
     reasonless_refusal: bool = False
     specific: bool = False
+    context_similarity: float = 0.0  # cosine to the customer's last turn
 
 
 @dataclass(slots=True)
@@ -290,10 +297,17 @@ class TurnAnalysis:
         return any("injection" in s.found for s in self.sentences)
 
     def clean(self) -> list[SentenceSignals]:
-        """Sentences that may count as positive evidence: anything flagged as injection is out."""
-        return [s for s in self.sentences if "injection" not in s.found]
+        """Sentences that may count as positive evidence: injection attempts and nonsense are out."""
+        return [s for s in self.sentences if not s.found & {"injection", "off_topic"}]
+
+    @property
+    def off_topic(self) -> bool:
+        """Every sentence is nonsense or unrelated chatter (an empty turn is off topic too)."""
+        return all("off_topic" in s.found for s in self.sentences)
 
     def signals(self) -> set[str]:
+        if not self.sentences:
+            return {"off_topic"}  # an empty or punctuation-only line says nothing
         found: set[str] = set()
         for item in self.sentences:
             found |= item.found
@@ -322,32 +336,72 @@ class CustomerContext:
         )
 
 
-def analyze_rep_turn(index: int, text: str, context: CustomerContext) -> TurnAnalysis:
-    sentences = [_analyze_sentence(sentence, context) for sentence in split_sentences(text)]
-    return TurnAnalysis(index=index, text=text, sentences=sentences, words=word_count(text))
+@dataclass(frozen=True, slots=True)
+class RepTurnInput:
+    index: int
+    text: str
+    customer_texts: tuple[str, ...]
 
 
-def _analyze_sentence(sentence: Sentence, context: CustomerContext) -> SentenceSignals:
+def analyze_rep_turns(turns: Sequence[RepTurnInput]) -> list[TurnAnalysis]:
+    """Every rep turn of a transcript, with all its sentences read by the model in one batch."""
+    split = [(turn, split_sentences(turn.text)) for turn in turns]
+    texts = [sentence.text for _, sentences in split for sentence in sentences]
+    context = [
+        (turn.customer_texts[-1] if turn.customer_texts else "")
+        for turn, sentences in split
+        for _ in sentences
+    ]
+    topics = [" ".join(turn.customer_texts) for turn, sentences in split for _ in sentences]
+    readings = iter(read_sentences(texts, context, topics))
+    analyses: list[TurnAnalysis] = []
+    for turn, sentences in split:
+        customer = CustomerContext.from_texts(turn.customer_texts)
+        analyzed = [_analyze_sentence(sentence, customer, next(readings)) for sentence in sentences]
+        analyses.append(
+            TurnAnalysis(index=turn.index, text=turn.text, sentences=analyzed, words=word_count(turn.text))
+        )
+    return analyses
+
+
+def analyze_rep_turn(index: int, text: str, context: CustomerContext, customer_text: str = "") -> TurnAnalysis:
+    sentences = split_sentences(text)
+    readings = read_sentences([s.text for s in sentences], [customer_text] * len(sentences))
+    analyzed = [_analyze_sentence(s, context, r) for s, r in zip(sentences, readings, strict=True)]
+    return TurnAnalysis(index=index, text=text, sentences=analyzed, words=word_count(text))
+
+
+def is_injection(text: str) -> bool:
+    """Injection patterns, seen through look-alike letters, fullwidth text and invisible characters."""
+    return bool(INJECTION.search(text) or INJECTION.search(normalize_for_detection(text)))
+
+
+def _analyze_sentence(sentence: Sentence, context: CustomerContext, reading: SentenceReading) -> SentenceSignals:
     text = sentence.text
-    result = SentenceSignals(sentence=sentence)
+    result = SentenceSignals(sentence=sentence, context_similarity=reading.context_similarity)
     found = result.found
-    if INJECTION.search(text):
+    if is_injection(text):
         found.add("injection")
+    if reading.off_topic and "injection" not in found:
+        # Nonsense or unrelated chatter earns nothing: no signal, positive or negative, but this one.
+        found.add("off_topic")
+        return result
     result.apologies = len(_APOLOGY.findall(text))
     if result.apologies:
         found.add("apology")
-    if _EMPATHY.search(text) and not _BOILERPLATE.search(text):
-        found.add("empathy")
     result.dismissive = bool(_DISMISSIVE.search(text))
-    # "Maybe?" on its own is a shrug, not a question to the customer.
-    is_question = (text.rstrip().endswith("?") and word_count(text) >= 2) or bool(
-        _QUESTION_REQUEST.search(text)
+    # A bare or reflexive apology ("Sorry. Sorry.", "sorry for the inconvenience") names no feeling.
+    bare_apology = bool(_BARE_APOLOGY.fullmatch(text.strip())) or (
+        result.apologies >= 2 and word_count(text) <= 12 and not _EMPATHY.search(text)
     )
-    if is_question:
+    acknowledged = bool(_EMPATHY.search(text)) or (reading.is_empathic and not bare_apology)
+    if acknowledged and not _BOILERPLATE.search(text) and not result.dismissive:
+        found.add("empathy")
+    if reading.question:
         found.add("question")
         result.reask = _is_reask(text, context)
         result.clarifying = not result.reask and _is_clarifying(text, context)
-    if not result.reask and _is_reflection(text, context):
+    if not result.reask and reading.is_reflection:
         found.add("reflection")
     if _OWNERSHIP.search(text):
         found.add("ownership")
@@ -407,17 +461,12 @@ def _is_clarifying(text: str, context: CustomerContext) -> bool:
     return bool(overlap or _REFLECTION_PHRASE.search(text)) or (bool(opener) and word_count(text) >= 5)
 
 
-def _is_reflection(text: str, context: CustomerContext) -> bool:
-    if _REFLECTION_PHRASE.search(text):
-        return True
-    if not context.stems:
-        return False
-    stems = content_stems(text)
-    overlap = stems & context.stems
-    # A restatement reuses several of the customer's own content words and is mostly made of them;
-    # echoing a number the customer gave ("order 448812", "$29.99") is a restatement on its own.
-    weight = len(overlap) + sum(1 for word in overlap if any(ch.isdigit() for ch in word))
-    return weight >= 3 or (weight >= 2 and weight >= 0.4 * max(len(stems), 1))
+_CUSTOMER_FEELING = re.compile(rf"\b(?:{_FEELING}|angry|sad|scared|afraid|worried|fed up|sick of|tired of|hate)\b", re.I)
+
+
+def customer_feeling(text: str) -> bool:
+    """The customer voiced a feeling or pushed back: a moment that calls for empathy."""
+    return bool(_CUSTOMER_FEELING.search(text)) or customer_escalated(text)
 
 
 def customer_escalated(text: str) -> bool:

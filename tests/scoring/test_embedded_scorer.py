@@ -15,7 +15,7 @@ from scoring.transcript import DEFAULT_BEHAVIORS, TranscriptError, transcript_fr
 CASES = load_cases()
 SIGNALS = {
     "empathy", "apology", "reflection", "question", "ownership", "next_step",
-    "hedging", "jargon", "policy_violation", "injection",
+    "hedging", "jargon", "policy_violation", "off_topic", "injection",
 }  # fmt: skip
 
 
@@ -220,16 +220,21 @@ def test_custom_rubric_behaviors_are_not_scored_and_overall_renormalizes():
     assert set(result["behaviors"]) == {"empathy", "upsell"}
 
 
-def test_behavior_without_evidence_is_not_observed():
+def test_behavior_without_an_opening_is_not_observed_and_a_missed_one_scores_low():
     data = {"scenario": scenario(), "turns": [customer("Hi."), rep("Hello there.")]}
     result = score(data)
-    for key in ("empathy", "next_step_ownership", "instruction_adherence", "active_listening"):
+    # Nothing happened that called for empathy or a policy: those stay "not observed".
+    for key in ("empathy", "instruction_adherence"):
         assert result["behaviors"][key] == {
             "score": None,
             "rationale": "not observed",
             "confidence": 0.0,
             "evidence": [],
         }
+    # Every service conversation needs a next step and a sign of listening: missing them scores low.
+    ownership = result["behaviors"]["next_step_ownership"]
+    assert ownership["score"] <= 20 and "No next step was offered" in ownership["rationale"]
+    assert result["behaviors"]["active_listening"]["score"] <= 20
 
 
 def test_voice_fields_add_delivery_and_slow_replies_cost_confidence():
@@ -252,8 +257,11 @@ def test_focus_example_rewrites_one_of_the_reps_lines():
     data = {
         "scenario": scenario(),
         "turns": [
-            customer("Why is my fix late?"),
-            rep("It's with T2 per the SLA and the escalation matrix."),
+            customer("Why is my fix late? I've waited a week for the repair."),
+            rep(
+                "So the repair is a week late. It's with T2 per the SLA and the escalation matrix. "
+                "I'll call you by 5 pm today with an update."
+            ),
         ],
     }
     focus = score(data)["focus"]

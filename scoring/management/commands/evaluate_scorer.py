@@ -1,7 +1,9 @@
 """`manage.py evaluate_scorer`: measure a scoring engine against the labeled evaluation set.
 
 Prints per-signal precision/recall/F1 and micro-F1, the strong-vs-weak twin rate per behavior,
-policy-violation recall and injection lift, for the dev split, the holdout split and both.
+policy-violation recall and injection lift, for the dev split, the holdout split and both. With
+``--public DIR`` it first measures the signals on public labelled data (EPITOME, AnnoMI) that
+nobody here wrote, beside the baselines, with a confusion table per signal.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from coachhub.core.llm import LLMError, default_llm_config
 from scoring.engines import ENGINE_NAMES, EngineUnavailable, get_engine
 from scoring.evaluation import EVAL_SET_PATH, evaluate, format_report, load_cases
+from scoring.public_eval import PublicDataMissing, format_public_report, measure_all, tasks
 from scoring.transcript import TranscriptError
 
 
@@ -25,6 +28,12 @@ class Command(BaseCommand):
         parser.add_argument("--split", choices=("dev", "holdout", "all", "each"), default="each")
         parser.add_argument("--cases", type=Path, default=EVAL_SET_PATH, help="labeled JSON-Lines file")
         parser.add_argument("--show-mismatches", action="store_true", help="list every disagreement")
+        parser.add_argument(
+            "--public", type=Path, help="folder of public labelled sets (epitome/, annomi/) to measure on"
+        )
+        parser.add_argument(
+            "--public-only", action="store_true", help="with --public: skip the team's own evaluation set"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -35,6 +44,16 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         splits = ("dev", "holdout", "all") if options["split"] == "each" else (options["split"],)
         self.stdout.write(f"engine: {engine.name} {engine.version}")
+        if options["public"] is not None:
+            try:
+                results = measure_all(engine, list(tasks(options["public"])))
+            except (PublicDataMissing, KeyError, ValueError) as exc:
+                raise CommandError(f"public data: {exc}") from exc
+            except LLMError as exc:
+                raise CommandError(f"{exc.message} ({exc.detail})") from exc
+            self.stdout.write(format_public_report(results))
+            if options["public_only"]:
+                return
         for split in splits:
             try:
                 report = evaluate(engine, cases, split)

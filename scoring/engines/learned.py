@@ -1,0 +1,211 @@
+"""Learned sentence signals for the embedded scorer: MiniLM embeddings against written prototypes.
+
+Each rep sentence is embedded once (``coachhub.core.encoder``) and compared with the prototype
+sentences in ``data/prototypes.yaml`` (written by the team; nothing copied from an evaluation set).
+A signal's strength is the mean cosine to its three nearest positive prototypes, less the mean to
+the nearest negative ones where a signal has them. Rules stay in ``signals`` as features and
+guards (a question needs a question form; boilerplate is never empathy), not as the classifier.
+
+Thresholds were chosen once on the public dev files (EPITOME, AnnoMI; see docs/scoring-model.md):
+choosing a threshold is all they were used for, no weight was fitted on them.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from coachhub.core.encoder import encode, get_encoder
+
+PROTOTYPES_PATH = Path(__file__).resolve().parent / "data" / "prototypes.yaml"
+MODEL_VERSION = "minilm-proto-1"
+
+EMPATHY_THRESHOLD = 0.41
+REFLECTION_THRESHOLD = 0.028
+# A "?" sentence that reads as a restatement of the customer is a reflection check, not a question.
+REFLECTIVE_QUESTION_THRESHOLD = 0.08
+# Below this similarity to what the customer said, a chatty line is not about their problem.
+OFF_TOPIC_CONTEXT = 0.12
+OFF_TOPIC_MARGIN = 0.05
+_CASE_MARKERS = re.compile(
+    r"\d|\b[A-Z][A-Z0-9&]+\b|\b(?i:order|account|refund|ticket|charge|delivery|payment|policy)\b"
+)
+_TOP_K = 3
+
+_FILLERS = (
+    r"^(?:\W*(?:okay|ok|so|um+|uh+|and|but|well|yeah|yes|right|alright|all right|mm-?hmm|hmm|sure|oh|now|"
+    r"i see|got it|great|good|then|also|just)\b\W*)*"
+)
+INTERROGATIVE_START = re.compile(
+    _FILLERS + r"(?:what'?d?|how|why|when|where|who|which|whose|do|does|did|is|isn't|are|aren't|was|were|"
+    r"have|has|had|can|could|would|will|should|shall|may|might|any|anything|don't|doesn't|didn't|won't)\b",
+    re.I,
+)
+QUESTION_REQUEST = re.compile(
+    r"\b(?:tell me|tell us|talk to me|remind me|I(?:'m| am) (?:wondering|curious)|I wonder|help me understand|"
+    r"walk me through|explain to me|(?:please )?(?:confirm|share|send me|read me|give me) (?:the|your))\b",
+    re.I,
+)
+_SECOND_PERSON = re.compile(
+    _FILLERS
+    + r"(?:(?:it )?(?:sounds|seems|looks) (?:like|as if)|what i(?:'m| am)? hear(?:ing)?|so you|part of you|"
+    r"on one hand|you(?:'re| are|'ve| have|'d| would| feel| felt| want| wanted| think| thought| don't| didn't|"
+    r" can't| know| mean|'ll| will| see| said| mentioned| just| really| also| kind of| sort of| might| may| were| was)?\b|your\b)",
+    re.I,
+)
+# A line about what the rep or the company does ("I'm refunding…", "our policy…") is not a
+# restatement of the customer, whatever words it shares with them.
+_SPEAKER_STATEMENT = re.compile(
+    r"^(?:\W*(?:okay|ok|so|um+|uh+|and|but|well|yeah|yes|right|alright|sure|oh|now|thanks|thank you|fine|"
+    r"no problem|hmm)\b\W*)*(?:I|I'm|I'll|I've|I'd|we|we'll|we're|we've|let me|let's|our|it's just|because|"
+    r"there's|that's|per)\b",
+    re.I,
+)
+REFLECTION_PHRASE = re.compile(
+    r"\bwhat I'm hearing\b|\bit sounds like\b|\bsounds like you\b|\bif I (?:understand|heard) (?:you|that|correctly)\b|"
+    r"\byou(?:'re| are) saying\b|\byou (?:mentioned|said)\b|\bjust so I understand\b|"
+    r"\b(?:is that|have I got that) (?:right|correct|fair)\s*\?|^\W*so (?:you(?:'re| are|'ve| have)|the|your)\b[^?]*\?\s*$",
+    re.I,
+)
+_WORD = re.compile(r"[a-z']+", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class SentenceReading:
+    """What the model reads in one rep sentence, given the customer's words before it."""
+
+    empathy: float
+    reflection: float
+    question: bool
+    off_topic: bool
+    context_similarity: float = 0.0
+
+    @property
+    def is_empathic(self) -> bool:
+        return self.empathy > EMPATHY_THRESHOLD
+
+    @property
+    def is_reflection(self) -> bool:
+        return self.reflection > REFLECTION_THRESHOLD
+
+
+@dataclass(frozen=True, slots=True)
+class _Prototypes:
+    empathy: np.ndarray
+    reflection_pos: np.ndarray
+    reflection_neg: np.ndarray
+    service: np.ndarray
+    off_topic: np.ndarray
+
+
+_load_lock = threading.Lock()
+
+
+@cache
+def _prototypes() -> _Prototypes:
+    with _load_lock:
+        data = yaml.safe_load(PROTOTYPES_PATH.read_text(encoding="utf-8"))
+        everything = [
+            line for name, signal in data.items() if name != "off_topic" for line in signal.get("positive", [])
+        ]
+        return _Prototypes(
+            empathy=encode(data["empathy"]["positive"]),
+            reflection_pos=encode(data["reflection"]["positive"]),
+            reflection_neg=encode(data["reflection"]["negative"]),
+            service=encode(everything + data["empathy"]["negative"] + data["reflection"]["negative"]),
+            off_topic=encode(data["off_topic"]["positive"]),
+        )
+
+
+def _top_mean(vectors: np.ndarray, prototypes: np.ndarray, k: int = _TOP_K) -> np.ndarray:
+    sims = vectors @ prototypes.T
+    k = min(k, sims.shape[1])
+    return np.sort(sims, axis=1)[:, -k:].mean(1)
+
+
+def word_total(text: str) -> int:
+    return len(_WORD.findall(text))
+
+
+@cache
+def _is_word(word: str) -> bool:
+    """A word the model's vocabulary knows whole, or builds from a real stem ("blend" + "##er").
+
+    Keyboard mashing ("asdf", "qwer", "zxcv") splits into one- and two-letter shards.
+    """
+    vocabulary = get_encoder().tokenizer.get_vocab()
+    if len(word) <= 2:
+        return word in vocabulary
+    if not re.search(r"[aeiouy]", word):
+        return False
+    pieces = get_encoder().tokenizer.encode(word, add_special_tokens=False).tokens
+    return len(pieces) == 1 or (len(pieces) <= 3 and len(pieces[0]) >= 3)
+
+
+def looks_like_words(text: str) -> bool:
+    """Most of the line is real words (numbers, amounts and codes don't count against it)."""
+    words = re.findall(r"[a-z]+", text.lower())  # "I'm" is "i" + "m": contractions are words
+    if not words:
+        return False
+    return sum(1 for w in words if _is_word(w)) / len(words) >= 0.6
+
+
+def _similarity_to(vectors: np.ndarray, texts: list[str]) -> np.ndarray:
+    unique = list(dict.fromkeys(texts))
+    encoded = encode([text or " " for text in unique])
+    index = {text: row for row, text in enumerate(unique)}
+    return np.einsum("ij,ij->i", vectors, encoded[[index[text] for text in texts]])
+
+
+def read_sentences(
+    sentences: list[str], context: list[str], topics: list[str] | None = None
+) -> list[SentenceReading]:
+    """One reading per rep sentence.
+
+    ``context[i]`` is the customer's last turn before sentence ``i`` (what a reflection plays back);
+    ``topics[i]`` everything the customer said so far (what an on-topic line is about).
+    """
+    if not sentences:
+        return []
+    protos = _prototypes()
+    vectors = encode(sentences)
+    context_sim = _similarity_to(vectors, context)
+    topic_sim = context_sim if topics is None else _similarity_to(vectors, topics)
+    empathy = _top_mean(vectors, protos.empathy)
+    reflection = _top_mean(vectors, protos.reflection_pos) - _top_mean(vectors, protos.reflection_neg)
+    service = _top_mean(vectors, protos.service)
+    chatter = _top_mean(vectors, protos.off_topic)
+    readings: list[SentenceReading] = []
+    for row, text in enumerate(sentences):
+        words = word_total(text)
+        interrogative = bool(INTERROGATIVE_START.search(text))
+        requested = bool(QUESTION_REQUEST.search(text)) and words >= 3
+        refl = float(reflection[row]) + 0.05 * bool(_SECOND_PERSON.search(text)) - 0.1 * interrogative
+        if words < 4:
+            refl -= 0.1
+        if REFLECTION_PHRASE.search(text):
+            refl = max(refl, REFLECTION_THRESHOLD + 0.01)
+        elif _SPEAKER_STATEMENT.search(text):
+            refl = min(refl, 0.0)
+        question = requested or ("?" in text and words >= 2)
+        restating = float(reflection[row]) + 0.3 * (float(context_sim[row]) - 0.3)
+        if question and not interrogative and not requested and restating > REFLECTIVE_QUESTION_THRESHOLD:
+            question = False
+        # Chatter: closer to small talk than to anything said in service, and not about what the
+        # customer raised. Digits and internal terms mark a line as about the case, however unclear.
+        off_topic = not looks_like_words(text) or (
+            float(chatter[row]) > float(service[row]) + OFF_TOPIC_MARGIN
+            and float(topic_sim[row]) < OFF_TOPIC_CONTEXT
+            and not _CASE_MARKERS.search(text)
+        )
+        if off_topic:
+            readings.append(SentenceReading(0.0, -1.0, False, True, float(context_sim[row])))
+            continue
+        readings.append(SentenceReading(float(empathy[row]), refl, question, False, float(context_sim[row])))
+    return readings
