@@ -159,13 +159,13 @@ class LLMJudge:
                     response_format=_response_format(self.config, schema),
                     deadline_s=self.timeout_s,
                 )
-            except LLMRequestError as exc:
-                if _json_schema_refused(self.config, exc):
-                    continue  # asked again in JSON mode; not an attempt the model spent
-                raise
             except LLMTimeout:
                 raise  # the request was cancelled; asking again would only queue another long read
             except LLMError as exc:
+                if _format_refused(self.config, exc):
+                    continue  # asked again with a format it takes; not an attempt the model spent
+                if isinstance(exc, LLMRequestError):
+                    raise
                 transient_retries += 1
                 delay = retry_delay(exc, transient_retries, self.config)
                 if delay is None:
@@ -218,26 +218,42 @@ class LLMJudge:
         return min(wanted, room)
 
 
-# Endpoints that turned down ``response_format: json_schema``; they get JSON mode from then on.
-_JSON_MODE_ONLY: set[tuple[str, str]] = set()
+# How an endpoint takes the answer's shape, best first: OpenAI, vLLM and Ollama accept
+# ``json_schema``; llama-cpp-python's server refuses it (with a 500) but constrains
+# ``json_object`` to a ``schema``; anything else gets plain JSON mode. An endpoint that refuses one
+# moves to the next for the rest of the process.
+_FORMAT_LEVELS = ("json_schema", "json_object_schema", "json_object")
+_format_level: dict[tuple[str, str], int] = {}
 
 
 def _response_format(config: LLMConfig, schema: dict) -> dict:
-    if (config.base_url, config.model) in _JSON_MODE_ONLY:
-        return JSON_MODE
-    return {
-        "type": "json_schema",
-        "json_schema": {"name": "judge_verdict", "schema": wire_schema(schema), "strict": False},
-    }
+    level = _FORMAT_LEVELS[_format_level.get((config.base_url, config.model), 0)]
+    if level == "json_schema":
+        return {
+            "type": "json_schema",
+            "json_schema": {"name": "judge_verdict", "schema": wire_schema(schema), "strict": False},
+        }
+    if level == "json_object_schema":
+        return {"type": "json_object", "schema": wire_schema(schema)}
+    return JSON_MODE
 
 
-def _json_schema_refused(config: LLMConfig, exc: LLMRequestError) -> bool:
-    """A 4xx to a json_schema request: remember the endpoint wants JSON mode, and say to ask again."""
+def _format_refused(config: LLMConfig, exc: LLMError) -> bool:
+    """Did the server turn down our ``response_format``? Then step down a level and ask again."""
     key = (config.base_url, config.model)
-    if key in _JSON_MODE_ONLY:
+    level = _format_level.get(key, 0)
+    if level >= len(_FORMAT_LEVELS) - 1:
         return False
-    logger.info("LLM judge endpoint refused json_schema (%s); using JSON mode", exc.detail)
-    _JSON_MODE_ONLY.add(key)
+    about_format = any(word in (exc.detail or "") for word in ("response_format", "json_schema", "schema"))
+    if not (isinstance(exc, LLMRequestError) or (isinstance(exc, LLMProviderError) and about_format)):
+        return False
+    _format_level[key] = level + 1
+    logger.info(
+        "LLM judge endpoint refused response_format %s (%s); trying %s",
+        _FORMAT_LEVELS[level],
+        " ".join((exc.detail or "").split())[:200],
+        _FORMAT_LEVELS[level + 1],
+    )
     return True
 
 

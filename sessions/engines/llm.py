@@ -15,6 +15,7 @@ rep send again (the state passed in is still the current state).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
@@ -276,13 +277,19 @@ def _fallback_turn(
         turn=conversation.turn,
         revealed=list(conversation.revealed),
         stalled_turns=0,
+        # What earlier fallbacks said, so a second one in the session isn't the same line.
+        used_phrasings=list(conversation.fallback_phrasings),
+        said=list(conversation.fallback_said),
     )
-    line, _ = embedded.respond(spec, embedded_state, rep_text)
+    line, after = embedded.respond(spec, embedded_state, rep_text)
     logger.warning(
-        "LLM customer stayed out of character after a regeneration (turn %d); used the embedded customer's line",
+        "LLM customer gave no usable reply after asking again (turn %d); used the embedded customer's line",
         conversation.turn + 1,
     )
     parsed = ParsedReply(text=line.text, frustration=None, end=None, found=False)
+    conversation = dataclasses.replace(
+        conversation, fallback_phrasings=after["used_phrasings"], fallback_said=after["said"]
+    )
     return _take_turn(spec, conversation, rep_text, parsed, usage, fallback=True)
 
 
@@ -302,8 +309,11 @@ class _Conversation:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     usage_estimated: bool = False
-    # Turns whose line came from the embedded customer because the model stayed out of character.
+    # Turns whose line came from the embedded customer because the model stayed out of character,
+    # and what those lines used, so they don't repeat.
     fallbacks: int = 0
+    fallback_phrasings: list[str] = field(default_factory=list)
+    fallback_said: list[str] = field(default_factory=list)
 
     @property
     def next_seed(self) -> int:
@@ -327,6 +337,8 @@ class _Conversation:
                 "estimated": self.usage_estimated,
             },
             "fallbacks": self.fallbacks,
+            "fallback_phrasings": list(self.fallback_phrasings),
+            "fallback_said": list(self.fallback_said),
         }
 
     @classmethod
@@ -348,6 +360,8 @@ class _Conversation:
                 completion_tokens=int(usage.get("completion_tokens", 0)),
                 usage_estimated=bool(usage.get("estimated", False)),
                 fallbacks=int(state.get("fallbacks", 0)),
+                fallback_phrasings=[str(key) for key in state.get("fallback_phrasings", [])],
+                fallback_said=[str(key) for key in state.get("fallback_said", [])],
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise EngineError(f"LLM engine state is damaged: {exc!r}") from exc
@@ -411,6 +425,8 @@ def _take_turn(
         completion_tokens=conversation.completion_tokens + usage.completion_tokens,
         usage_estimated=conversation.usage_estimated or usage.estimated,
         fallbacks=conversation.fallbacks + int(fallback),
+        fallback_phrasings=conversation.fallback_phrasings,
+        fallback_said=conversation.fallback_said,
     )
     turn = CustomerTurn(
         text=parsed.text,

@@ -98,9 +98,9 @@ _TURN_START = re.compile(
 )
 # Markup left inside or after the line: closing tags, end-of-turn tokens, our side-channel's kin.
 _MARKUP = re.compile(
-    r"<\s*/\s*(?:rep|customer|system|user|assistant|s|instructions?)\s*>"
-    r"|<\s*customer\s*>"
-    r"|<\|[^|>\n]{0,40}\|>|</?s>|\[/INST\]|<end_of_turn>|<eos>",
+    r"<\s*/?\s*[a-z][a-z0-9_:-]{0,24}\s*/?\s*>"  # any tag: a customer on a call types none ("</blocker>")
+    r"|<\|[^|>\n]{0,40}\|>|\[/INST\]"
+    r"|\*[^*\n]{1,80}\*",  # stage directions ("*sighs*"), which the prompt rules out
     re.IGNORECASE,
 )
 _SPEAKER_LABEL = re.compile(r"^\s*(?:customer|the customer|me)\s*:\s*", re.IGNORECASE)
@@ -374,7 +374,7 @@ _SPEAKS_AS_AGENT = re.compile(
     r"|\b(?:is there )?anything else i can (?:help|do for you|assist)\b"
     r"|\bi apologi[sz]e for (?:the|any) inconvenience\b"
     r"|\blet me (?:check|look into|pull up|look up|see what i can do)\b(?! (?:my|our))"
-    r"|\bi(?:'ll| will) (?:arrange|process|issue|expedite|escalate) (?:the|a|your)\b"
+    r"|\bi(?:'ll| will) (?:arrange|process|issue|expedite|escalate|ship|reship|refund|credit) (?:the|a|your|it|you)\b"
     r"|\b(?:our|my) team will\b|\bdear (?:customer|valued)\b|\bvalued customer\b"
     r"|\bfor (?:your|the) inconvenience\b|\bwe(?:'ll| will) (?:send you|refund you|credit your)\b",
     re.IGNORECASE,

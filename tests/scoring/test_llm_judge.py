@@ -536,16 +536,24 @@ def test_an_answer_cut_by_the_token_limit_is_not_parsed_as_whole(openai_server):
     assert len(openai_server.chat_requests()) == 2
 
 
-def test_an_endpoint_that_refuses_json_schema_gets_json_mode(openai_server):
+def test_an_endpoint_that_refuses_json_schema_steps_down_to_json_mode(openai_server):
     from tests.support.openai_server import status
 
-    openai_server.script(status(400, message="response_format json_schema is not supported"), reply(json.dumps(honest_answer())))
+    openai_server.script(
+        status(400, message="response_format json_schema is not supported"),  # like vLLM's older builds
+        status(500, message="Input should be 'text' or 'json_object' (response_format.schema)"),
+        reply(json.dumps(honest_answer())),
+    )
 
     assert judge_for(openai_server).score(TRANSCRIPT).overall == 80
 
-    first, second = openai_server.chat_requests()
+    first, second, third = openai_server.chat_requests()
     assert first["response_format"]["type"] == "json_schema"
-    assert second["response_format"] == {"type": "json_object"}
+    assert second["response_format"]["type"] == "json_object" and "maxLength" not in json.dumps(second)
+    assert third["response_format"] == {"type": "json_object"}
+    openai_server.script(reply(json.dumps(honest_answer())))
+    judge_for(openai_server).score(TRANSCRIPT)
+    assert openai_server.chat_requests()[-1]["response_format"] == {"type": "json_object"}  # remembered
 
 
 def test_the_answer_budget_comes_from_the_servers_context_window(openai_server):

@@ -661,6 +661,8 @@ def streamed_text(events: list[StreamEvent]) -> str:
         ("Customer: Fine. Overnight then.</s>" + STATE_LINE, "Fine. Overnight then."),
         ("Fine. Overnight then.\nRep: Great, anything else?" + STATE_LINE, "Fine. Overnight then."),
         ("Fine. Overnight then.\n<rep>\nGreat.\n</rep>", "Fine. Overnight then."),
+        # What SmolLM2 on llama.cpp actually wrote: a stage direction and a made-up closing tag.
+        ("*Sighs heavily* Fine. Overnight then.\n</blocker>" + STATE_LINE, "Fine. Overnight then."),
     ],
 )
 def test_chat_markup_and_our_delimiters_never_reach_the_stored_reply(openai_server, raw, stored):
@@ -852,3 +854,16 @@ def test_the_stream_filter_never_shows_a_word_of_a_role_flip_and_matches_what_is
         assert released + rest == settled.text
         for giveaway in ("help", "arrange", "AI", "contacting", "</rep>", "<|", "Marcus:", "[["):
             assert giveaway not in released + rest
+
+
+def test_two_fallbacks_in_a_session_are_not_the_same_line(openai_server):
+    openai_server.script(*[reply(AGENT_VOICE + STATE_LINE)] * 4)
+    engine = engine_for(openai_server)
+    state, history = opening(engine)
+
+    first, state = engine.respond(SPEC, state, "Okay.", history=history)
+    history += [Utterance("rep", "Okay."), Utterance("customer", first.text)]
+    second, state = engine.respond(SPEC, state, "Okay.", history=history)
+
+    assert state["fallbacks"] == 2
+    assert first.text != second.text
