@@ -41,8 +41,15 @@ class KpiRowErrorOutput(serializers.Serializer):
     message = serializers.CharField()
 
 
+class KpiUnknownAgentOutput(serializers.Serializer):
+    agent = serializers.CharField(help_text="As the export writes it.")
+    rows = serializers.IntegerField()
+    line = serializers.IntegerField(allow_null=True, help_text="Its first line in the file.")
+
+
 class KpiSampleRowOutput(serializers.Serializer):
-    line = serializers.IntegerField()
+    line = serializers.IntegerField(allow_null=True, help_text="Null for values aggregated from a help-desk export.")
+    rows = serializers.IntegerField(required=False, help_text="Help-desk exports: the rows this weekly value came from.")
     rep = serializers.CharField()
     metric = serializers.CharField()
     period_start = serializers.DateField()
@@ -58,13 +65,19 @@ class KpiImportOutput(serializers.ModelSerializer):
     errors = KpiRowErrorOutput(many=True)
     sample = KpiSampleRowOutput(many=True)
     notices = serializers.ListField(child=serializers.CharField())
+    preset = serializers.CharField(help_text="The help-desk export the file was read as; blank for weekly files.")
+    preset_confidence = serializers.FloatField(allow_null=True, help_text="Share (0–1) of the export's columns found.")
+    definitions = serializers.DictField(child=serializers.CharField(),
+                                        help_text="Per metric key: how this import's weekly values were computed.")
+    unknown_agents = KpiUnknownAgentOutput(many=True)
 
     class Meta:
         model = KpiImport
         fields = [
             "id", "file_name", "source", "uploaded_by", "sha256", "size_bytes", "status", "ok", "total_rows",
             "processed_rows", "progress_percent", "created_count", "updated_count", "unchanged_count",
-            "error_count", "errors", "notices", "sample", "created_at", "finished_at",
+            "error_count", "errors", "notices", "sample", "preset", "preset_confidence", "definitions",
+            "unknown_agents", "created_at", "finished_at",
         ]
 
     def get_ok(self, obj: KpiImport) -> bool:

@@ -380,3 +380,17 @@ def test_the_scorecard_shows_each_kpis_definition_and_warns_when_last_week_was_c
     insights = client_for(world_a.member("manager")).get(
         reverse("insights", args=[world_a.tenant.slug]), {"month": f"{W2:%Y-%m}"}).content.decode()
     assert "How the KPIs of this month are computed" in insights and "CSAT = Good / (Good + Bad)" in insights
+
+
+def test_the_api_reports_the_export_its_definitions_and_unknown_agents(world_a, client_for):
+    from tests.reports.factories import upload
+
+    manager = client_for(world_a.member("manager"))
+    response = manager.post(f"/api/v1/t/{world_a.tenant.slug}/kpi-imports/",
+                            {"file": upload(zendesk_file(world_a), "tickets.csv"), "source": "Zendesk"})
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["preset"] == "zendesk_tickets" and body["preset_confidence"] >= 0.8
+    assert body["unknown_agents"] == [{"agent": "Riley Rep", "rows": 4, "line": 2}]
+    assert set(body["definitions"]) == {"escalation_rate", "csat", "first_contact_resolution"}
+    assert body["ok"] is False
