@@ -17,7 +17,8 @@ import uvicorn
 
 
 class AsgiServer:
-    def __init__(self) -> None:
+    def __init__(self, **uvicorn_options) -> None:
+        """`uvicorn_options` go to uvicorn.Config as is (e.g. proxy_headers, forwarded_allow_ips)."""
         from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
         from django.core.asgi import get_asgi_application
 
@@ -26,6 +27,7 @@ class AsgiServer:
         self._socket.bind(("127.0.0.1", 0))
         config = uvicorn.Config(
             ASGIStaticFilesHandler(get_asgi_application()), log_level="warning", lifespan="off", loop="asyncio",
+            **uvicorn_options,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
