@@ -170,6 +170,22 @@ def _store_upload(*, tenant: Tenant, upload: UploadedFile) -> tuple[str, int, st
     return relative.as_posix(), size, digest.hexdigest()
 
 
+def _store_ratings(stored: Path, ratings: UploadedFile) -> None:
+    from .helpdesk.reading import RATINGS_SUFFIX
+
+    target = stored.with_name(stored.stem + RATINGS_SUFFIX)
+    with target.open("wb") as out:
+        for chunk in ratings.chunks():
+            out.write(chunk)
+    try:
+        with target.open("rb") as raw:
+            scan_file(raw)
+    except KpiFileError as exc:
+        target.unlink(missing_ok=True)
+        stored.unlink(missing_ok=True)
+        raise ApplicationError(f"The ratings file can't be read: {exc.message}", code="invalid_ratings_file") from None
+
+
 def stored_file_path(kpi_import: KpiImport) -> Path:
     return Path(settings.MEDIA_ROOT) / kpi_import.stored_path
 
@@ -184,10 +200,14 @@ def _check_size(size: int) -> None:
 
 
 def kpi_import_upload(
-    *, tenant: Tenant, actor: User, membership: Membership, source: KpiSource, upload: UploadedFile, dry_run: bool
+    *, tenant: Tenant, actor: User, membership: Membership, source: KpiSource, upload: UploadedFile, dry_run: bool,
+    ratings: UploadedFile | None = None,
 ) -> KpiImport:
-    """Stores the file, then previews it now (dry run) or queues the checked import in the background."""
+    """Stores the file, then previews it now (dry run) or queues the checked import in the background.
+    `ratings`: the export's separate satisfaction file (Intercom's CSAT export), stored beside it."""
     _check_size(upload.size or 0)
+    if ratings is not None:
+        _check_size(ratings.size or 0)
     if dry_run and (upload.size or 0) > max_preview_bytes():
         raise ApplicationError(
             f"The file is {_size_label(upload.size)}: a dry run checks files up to {_size_label(max_preview_bytes())}. "
@@ -197,6 +217,8 @@ def kpi_import_upload(
         )
     stored_path, size, sha256 = _store_upload(tenant=tenant, upload=upload)
     _check_size(size)
+    if ratings is not None:
+        _store_ratings(Path(settings.MEDIA_ROOT) / stored_path, ratings)
     kpi_import = KpiImport.objects.for_tenant(tenant).create(
         tenant=tenant, source=source, uploaded_by=actor, file_name=storable(Path(upload.name or "kpis.csv").name[:255]),
         stored_path=stored_path, size_bytes=size, sha256=sha256,

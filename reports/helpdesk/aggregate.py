@@ -106,8 +106,9 @@ def zone_or_error(name: str, *, what: str) -> str:
 class _Plan:
     """The preset's columns located in this header, as positional DuckDB columns c0…cN."""
 
-    def __init__(self, preset: Preset, header: list[str], metrics: dict[str, MetricRule]):
+    def __init__(self, preset: Preset, header: list[str], metrics: dict[str, MetricRule], file_width: int | None = None):
         self.preset, self.header = preset, header
+        self.file_width = len(header) if file_width is None else file_width  # beyond it: joined from a ratings file
         self.index = {name: i for i, name in reversed(list(enumerate(header)))}
         agent = preset.agent.find(header)
         week = preset.week.find(header)
@@ -118,6 +119,8 @@ class _Plan:
                 f"The header (line 1) has: {', '.join(header)}.", line=1, column=", ".join(missing),
                 code="missing_columns")
         self.agent_name, self.week_name, self.header_zone = agent[0], week[0], week[1]
+        self.ratings: dict | None = None
+        self.keep: list[str] = []  # further columns the query needs (the conversation id of a ratings join)
         self.derivations: list[tuple[Derivation, list[str], MetricRule]] = []
         self.notices: list[str] = []
         seen_metrics: set[str] = set()
@@ -146,14 +149,24 @@ class _Plan:
 def aggregate_export(
     *, path: Path, header: list[str], preset: Preset, delimiter: str, date_format: str, reps: RepDirectory,
     saved_agents: dict[str, int | None], metrics: list[MetricRule], source_time_zone: str, week_time_zone: str,
-    today: date, max_errors: int = 200,
+    today: date, max_errors: int = 200, ratings_path: Path | None = None,
 ) -> HelpdeskResult:
-    """Reads a vendor export at `path` (UTF-8 checked by the caller) and aggregates it."""
+    """Reads a vendor export at `path` (UTF-8 checked by the caller) and aggregates it. `ratings_path`:
+    the export's separate satisfaction file (Intercom's CSAT export), joined by conversation id."""
     result = Validation(max_errors=max_errors)
     result.layout, result.delimiter, result.header = preset.key, delimiter, header
     by_key = {m.key: m for m in metrics}
+    ratings = None
     try:
-        plan = _Plan(preset, header, by_key)
+        full_header = header
+        if ratings_path is not None and preset.ratings is not None:
+            ratings = _ratings_plan(preset, header, ratings_path)
+            if ratings is not None:
+                full_header = [*header, ratings["rating_name"]]
+        plan = _Plan(preset, full_header, by_key, file_width=len(header))
+        if ratings is not None:
+            plan.keep.append(ratings["id_name"])
+            plan.ratings = ratings
     except KpiFileError as exc:
         result.add_error(exc.line, exc.column, exc.message)
         return HelpdeskResult(result, {}, [], week_time_zone, source_time_zone)
@@ -174,10 +187,59 @@ def aggregate_export(
     return HelpdeskResult(result, definitions, unknown, week_zone, source_zone)
 
 
+def _ratings_plan(preset: Preset, header: list[str], ratings_path: Path) -> dict | None:
+    """Where the id and rating are in the ratings file, or None when the export carries its own ratings."""
+    id_col, rating_col = preset.ratings
+    if rating_col.find(header) is not None:
+        return None
+    conversation = id_col.find(header)
+    if conversation is None:
+        raise KpiFileError(f"A ratings file is joined by “{id_col.shown}”, which this export doesn't have.",
+                           line=1, column=id_col.shown, code="missing_columns")
+    with ratings_path.open("r", encoding="utf-8-sig", newline="") as text:
+        first = text.readline()
+    from ..kpi.parsing import sniff_delimiter
+
+    delimiter = sniff_delimiter(first, "")
+    rheader = [h.strip() for h in next(csv.reader([first], delimiter=delimiter), [])]
+    rid, rrating = id_col.find(rheader), rating_col.find(rheader)
+    if rid is None or rrating is None:
+        raise KpiFileError(
+            f"The ratings file needs “{id_col.shown}” and “{rating_col.shown}” columns; its header has: "
+            f"{', '.join(rheader)}.", line=1, code="missing_columns")
+    return {"path": ratings_path, "delimiter": delimiter, "width": len(rheader), "id": rheader.index(rid[0]),
+            "rating": rheader.index(rrating[0]), "id_name": conversation[0], "rating_name": rrating[0]}
+
+
+def _join_ratings(con, plan: _Plan, result: Validation) -> str:
+    """Loads the ratings file as table rt(id, rating); returns the join clause for the main table."""
+    r = plan.ratings
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(r["width"])) + "}"
+    try:
+        con.execute(
+            f"CREATE TABLE rt AS SELECT trim(c{r['id']}) AS id, c{r['rating']} AS rating FROM read_csv({_q(str(r['path']))}, "
+            f"header = true, auto_detect = false, columns = {columns}, delim = {_q(r['delimiter'])}, quote = '\"', "
+            "escape = '\"', strict_mode = true)"
+        )
+    except duckdb_errors() as exc:
+        raise KpiFileError("The ratings file could not be read as CSV: " + str(exc).splitlines()[0], code="bad_csv") from None
+    duplicate = con.execute("SELECT id, count(*) FROM rt WHERE id <> '' GROUP BY id HAVING count(*) > 1 ORDER BY id LIMIT 1").fetchone()
+    if duplicate:
+        raise KpiFileError(f"The ratings file rates conversation “{duplicate[0]}” {duplicate[1]} times; keep one rating "
+                           "per conversation.", column=plan.ratings["rating_name"], code="duplicate_rating")
+    conversation = plan.col(r["id_name"])
+    unmatched = con.execute(
+        f"SELECT count(*) FROM rt WHERE id NOT IN (SELECT trim({conversation}) FROM t WHERE {conversation} IS NOT NULL)"
+    ).fetchone()[0]
+    if unmatched:
+        result.notices.append(f"{unmatched:,} rating(s) in the ratings file are for conversations not in this export.")
+    return f" LEFT JOIN rt ON trim(t.{conversation}) = rt.id"
+
+
 def _read_table(con, plan: _Plan, path: Path, delimiter: str) -> None:
-    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(plan.header))) + "}"
-    wanted = sorted({plan.col(plan.agent_name), plan.col(plan.week_name),
-                     *(plan.col(n) for _, names, _ in plan.derivations for n in names)})
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(plan.file_width)) + "}"
+    needed = [plan.agent_name, plan.week_name, *(n for _, names, _ in plan.derivations for n in names), *plan.keep]
+    wanted = sorted({plan.col(n) for n in needed if plan.index[n] < plan.file_width})
     try:
         con.execute(
             f"CREATE TABLE t AS SELECT {', '.join(wanted)} FROM read_csv({_q(str(path))}, header = true, "
@@ -340,11 +402,19 @@ def _run(con, result: Validation, plan: _Plan, path: Path, delimiter: str, date_
         result.add_error(2, "", "The file has a header but no rows.")
         return {}, []
 
+    join, joined = "", ""
+    if plan.ratings is not None:
+        try:
+            join = _join_ratings(con, plan, result)
+        except KpiFileError as exc:
+            result.add_error(exc.line, exc.column, exc.message)
+            return {}, []
+        joined = f", rt.rating AS {plan.col(plan.ratings['rating_name'])}"
     # The week's time is parsed once into columns of its own: every later query reads them.
     con.execute(
         f"CREATE TABLE w AS SELECT *, CAST(timezone({_q(week_zone)}, ts) AS DATE) AS dy FROM "
-        f"(SELECT rowid AS r, *, {_ts_expr(week_col, slashed)} AS ts, nullif(trim({agent_col}), '') AS ag, "
-        f"nullif(trim({week_col}), '') IS NOT NULL AS dated FROM t)"
+        f"(SELECT t.rowid AS r, t.*{joined}, {_ts_expr('t.' + week_col, slashed)} AS ts, "
+        f"nullif(trim(t.{agent_col}), '') AS ag, nullif(trim(t.{week_col}), '') IS NOT NULL AS dated FROM t{join})"
     )
     con.execute("DROP TABLE t")
     con.execute("ALTER TABLE w RENAME TO t")
@@ -404,6 +474,10 @@ def _run(con, result: Validation, plan: _Plan, path: Path, delimiter: str, date_
                     f"{week_zone}; from a {preset.label}" + ("" if source_zone == week_zone else f" (times read in {source_zone})")
         for derivation, _, metric in values
     }
+    if plan.ratings is not None:
+        for _, names, metric in plan.derivations:
+            if plan.ratings["rating_name"] in names and metric.key in definitions:
+                definitions[metric.key] += f" (ratings joined from the ratings file by {plan.ratings['id_name']})"
     if result.error_count and not mapping:
         return definitions, unknown
 

@@ -18,7 +18,8 @@ from ..models import HelpdeskAgentMapping, KpiSource
 from .aggregate import aggregate_export
 from .presets import CONFIDENT, PRESETS_BY_KEY, detect
 
-WEEKLY = "weekly"  # the source's choice: never read as a vendor export
+WEEKLY = "weekly"
+RATINGS_SUFFIX = ".ratings.csv"  # the source's choice: never read as a vendor export
 
 
 def default_time_zone() -> str:
@@ -33,6 +34,12 @@ def saved_agents(*, tenant: Tenant, source: KpiSource) -> dict[str, int | None]:
         for key, membership_id, ignored in HelpdeskAgentMapping.objects.for_tenant(tenant)
         .filter(source=source).values_list("agent_key", "membership_id", "ignored")
     }
+
+
+def ratings_path_for(path: Path) -> Path | None:
+    """The satisfaction file uploaded with this export (Intercom's CSAT export), stored beside it."""
+    ratings = path.with_name(path.stem + RATINGS_SUFFIX)
+    return ratings if ratings.exists() else None
 
 
 def read_header(path: Path, configured_delimiter: str) -> tuple[list[str], str]:
@@ -70,7 +77,7 @@ def validate_helpdesk_file(
     result = aggregate_export(
         path=path, header=header, preset=preset, delimiter=delimiter, date_format=source.date_format, reps=reps,
         saved_agents=saved_agents(tenant=tenant, source=source), metrics=metrics, source_time_zone=zone,
-        week_time_zone=zone, today=timezone.localdate(), max_errors=max_errors,
+        week_time_zone=zone, today=timezone.localdate(), max_errors=max_errors, ratings_path=ratings_path_for(path),
     )
     validation = result.validation
     validation.preset, validation.preset_confidence = preset.key, round(confidence, 2)

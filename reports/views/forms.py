@@ -16,6 +16,11 @@ class KpiUploadForm(forms.Form):
         help_text="Long (rep_email, period_start, metric, value) or wide (one column per metric). The first line is "
         "the header.",
     )
+    ratings = forms.FileField(
+        label="Ratings file (optional)", required=False,
+        help_text="Intercom keeps satisfaction ratings in a separate CSAT export (Conversation ID, Conversation "
+        "rating): add it here and the ratings are joined to the conversations.",
+    )
     source = forms.CharField(
         label="Source", max_length=100, initial="Help desk export",
         help_text="Where the file comes from, e.g. “Zendesk export”. Its reading settings are remembered.",

@@ -71,7 +71,7 @@ def kpi_import(request: HttpRequest, tenant_slug: str) -> HttpResponse:
             dry_run = (upload.size or 0) <= services.max_preview_bytes()
             kpi_import = services.kpi_import_upload(
                 tenant=tenant, actor=request.user, membership=request.membership, source=source, upload=upload,
-                dry_run=dry_run,
+                dry_run=dry_run, ratings=form.cleaned_data.get("ratings"),
             )
         except ApplicationError as exc:
             form.add_error("file", exc.message)

@@ -394,3 +394,35 @@ def test_the_api_reports_the_export_its_definitions_and_unknown_agents(world_a, 
     assert body["unknown_agents"] == [{"agent": "Riley Rep", "rows": 4, "line": 2}]
     assert set(body["definitions"]) == {"escalation_rate", "csat", "first_contact_resolution"}
     assert body["ok"] is False
+
+
+def test_intercom_conversations_joined_with_their_csat_file(world_a, django_capture_on_commit_callbacks):
+    from tests.reports.factories import upload
+
+    rep, rep2 = emails(world_a)
+    conversations = csv_bytes([
+        "Conversation ID,Conversation started at (UTC),Conversation last closed at (UTC),Teammate currently assigned,"
+        "First response time (seconds),Handling time (seconds),Time to close (seconds),Number of reassignments,"
+        "Resolved on first contact",
+        f"101,{iso(at(W1, 1, '09:00'))},{iso(at(W1, 1))},{rep},30,300,600,0,true",
+        f"102,{iso(at(W1, 2, '09:00'))},{iso(at(W1, 2))},{rep},30,300,600,0,true",
+        f"103,{iso(at(W1, 3, '09:00'))},{iso(at(W1, 3))},{rep},30,300,600,1,false",
+        f"104,{iso(at(W1, 3, '09:00'))},{iso(at(W1, 3))},{rep2},30,100,600,0,true",
+    ])
+    ratings = csv_bytes(["Conversation ID,Conversation rating,Rated at", "101,5,x", "102,2,x", "103,4,x", "999,1,x"])
+    manager = world_a.member("manager")
+    manager.tenant = world_a.tenant
+    with tenant_context(world_a.tenant):
+        source = services.kpi_source_save(tenant=world_a.tenant, actor=manager.user, name="Intercom",
+                                          column_mapping={"timezone": "UTC"})
+        kpi_import = services.kpi_import_upload(
+            tenant=world_a.tenant, actor=manager.user, membership=manager, source=source,
+            upload=upload(conversations), ratings=upload(ratings, "csat.csv"), dry_run=True)
+    assert kpi_import.error_count == 0, kpi_import.errors
+    assert "1 rating(s) in the ratings file are for conversations not in this export." in kpi_import.notices
+    commit(world_a, kpi_import, django_capture_on_commit_callbacks)
+    values = week_values(world_a)
+    assert values[(rep, "csat", W1.isoformat())] == 66.6667  # rated 5, 2 and 4: two of three are 4–5
+    assert (rep2, "csat", W1.isoformat()) not in values  # 104 wasn't rated
+    assert values[(rep2, "avg_handling_time", W1.isoformat())] == 100.0
+    assert "ratings joined from the ratings file by Conversation ID" in kpi_import.definitions["csat"]
