@@ -52,6 +52,7 @@ urlpatterns = [
     path("invite/<str:token>/", tenancy_views.invitation_accept, name="invitation_accept"),
     path("platform/tenants/", tenancy_views.platform_tenants, name="platform_tenants"),
     path("t/<slug:tenant_slug>/", include(tenant_page_patterns)),
+    path("lti/<slug:lti_tenant>/", include("programs.lti_urls")),
     path("api/v1/", include(api_v1_patterns)),
     path("scim/v2/t/<slug:scim_tenant>/", include("coachhub.identity.scim.urls")),
     path("sso/", include("coachhub.identity.sso_urls")),

@@ -11,7 +11,7 @@ class ProgramsConfig(AppConfig):
         from coachhub.tenancy.home import register_nav, register_section
         from coachhub.tenancy.models import Role
 
-        from . import home, services, statements
+        from . import home, lti, services, statements
         from .demo import seed_programs
 
         register_section(frozenset({Role.REP}), home.rep_programs_section)
@@ -21,5 +21,6 @@ class ProgramsConfig(AppConfig):
         services.register_session_listener("started", statements.on_started)
         services.register_session_listener("ended", statements.on_ended)
         services.register_session_listener("scored", statements.on_scored)
+        services.register_session_listener("scored", lti.on_scored)
         register_nav(label="Learning records", url_name="lrs_settings", roles=ADMIN, order=90)
         register_nav(label="My programs", url_name="my_programs", roles=frozenset({Role.REP}), order=36)

@@ -144,3 +144,61 @@ class StatementOutbox(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.verb} statement {self.statement_id} ({self.status})"
+
+
+class LTIPlatform(TenantOwnedModel):
+    """An LMS registered with this tenant as an LTI 1.3 platform (Canvas, Moodle, …)."""
+
+    name = models.CharField(max_length=120)
+    issuer = models.CharField(max_length=255)
+    client_id = models.CharField(max_length=255)
+    deployment_ids = models.JSONField(default=list)
+    auth_login_url = models.URLField(max_length=500)
+    auth_token_url = models.URLField(max_length=500)
+    key_set_url = models.URLField(max_length=500)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "issuer", "client_id"], name="ltiplatform_unique_client")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LTIToolKey(TenantOwnedModel):
+    """The tool's signing key for one tenant. Rotating adds a new key; the old one stays in the
+    JWKS until retired, so platforms holding a cached key set keep verifying."""
+
+    kid = models.CharField(max_length=64)
+    private_key_encrypted = models.TextField()
+    public_key_pem = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "kid"], name="ltitoolkey_unique_kid")]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"LTI key {self.kid}"
+
+
+class LTIGradeLink(TenantOwnedModel):
+    """A practice session launched from an LMS, and where its score goes (AGS)."""
+
+    platform = models.ForeignKey(LTIPlatform, on_delete=models.CASCADE, related_name="+")
+    session_id = models.BigIntegerField()
+    user_sub = models.CharField(max_length=255)
+    ags = models.JSONField(default=dict)  # the launch's AGS claim: scope, lineitem(s)
+    last_score_sent = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_comment_sent = models.TextField(blank=True)
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "session_id"], name="ltigradelink_unique_session")]
+
+    def __str__(self) -> str:
+        return f"Grade link of session {self.session_id}"

@@ -3,7 +3,19 @@
 from __future__ import annotations
 
 from programs import services
-from tests.matrix import ADMIN, LEAD, MANAGER, REP, TENANT_API, TENANT_PAGE, Route, _obj, everyone, only
+from tests.matrix import (
+    ADMIN,
+    LEAD,
+    MANAGER,
+    PUBLIC,
+    REP,
+    TENANT_API,
+    TENANT_PAGE,
+    Route,
+    _obj,
+    everyone,
+    only,
+)
 from tests.sessions.helpers import publish_library_scenario
 
 AUTHORS = {LEAD, ADMIN}
@@ -59,6 +71,11 @@ ROUTES: dict[str, Route] = {
         **_obj(lambda w: {"program_id": w.extra["scratch_program"].id}),
     ),
     "lrs_settings": Route(TENANT_PAGE, only({ADMIN})),
+    # --- LTI: called by the LMS without a login; nothing is registered in the matrix's worlds -----
+    "lti_login": Route(PUBLIC, anon=400, kwargs=lambda w: {"lti_tenant": w.tenant.slug}),
+    "lti_launch": Route(PUBLIC, anon=404, method="POST", kwargs=lambda w: {"lti_tenant": w.tenant.slug}),
+    "lti_deep_link": Route(PUBLIC, anon=404, method="POST", kwargs=lambda w: {"lti_tenant": w.tenant.slug}),
+    "lti_jwks": Route(PUBLIC, anon=200, kwargs=lambda w: {"lti_tenant": w.tenant.slug}),
     # --- API -----------------------------------------------------------------------------------
     "api-program-list": Route(TENANT_API, only(REVIEWERS)),
     "api-program-detail": Route(TENANT_API, only(REVIEWERS), **_obj(lambda w: {"pk": w.extra["program"].id})),

@@ -1,0 +1,248 @@
+"""LTI 1.3 tool (on pylti1p3): per-tenant platform registrations and signing keys, OIDC login,
+resource-link launches into a scenario, Deep Linking so a course designer picks a scenario, and
+Assignment and Grade Services passback of the session score (FullyGraded), again whenever a
+reviewer changes it.
+
+Each tenant has its own URLs (/lti/<tenant>/…), registrations and keys: a launch signed for one
+tenant's registration can't be validated against another's, and the person launched becomes (or is
+matched to) a member of that tenant only.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from django.db import transaction
+from django.utils import timezone
+from jwcrypto.jwk import JWK
+from pylti1p3.assignments_grades import AssignmentsGradesService
+from pylti1p3.grade import Grade
+from pylti1p3.registration import Registration
+from pylti1p3.service_connector import ServiceConnector
+from pylti1p3.tool_config.dict import ToolConfDict
+
+from coachhub.core.crypto import decrypt_secret, encrypt_secret
+from coachhub.core.errors import ApplicationError
+from coachhub.tenancy.models import Membership, Role, Tenant, User
+from coachhub.tenancy.services import audit_record
+
+from .models import LTIGradeLink, LTIPlatform, LTIToolKey
+
+logger = logging.getLogger(__name__)
+
+CUSTOM_SCENARIO = "coachhub_scenario_id"
+
+
+# --- keys ---------------------------------------------------------------------------------------
+
+
+def tool_key_rotate(*, tenant: Tenant, actor: User | None = None) -> LTIToolKey:
+    """A new signing key becomes current; earlier ones stay published until retired."""
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private_pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public_pem = private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+    kid = JWK.from_pem(public_pem.encode()).thumbprint()
+    key = LTIToolKey.objects.for_tenant(tenant).create(
+        tenant=tenant, kid=kid, private_key_encrypted=encrypt_secret(private_pem), public_key_pem=public_pem
+    )
+    audit_record(tenant=tenant, actor=actor, action="lti.key_rotated", summary=f"LTI signing key {kid[:12]}… created",
+                 target=key)
+    return key
+
+
+def tool_key_retire(*, tenant: Tenant, key: LTIToolKey, actor: User | None = None) -> None:
+    LTIToolKey.objects.for_tenant(tenant).filter(id=key.id).update(retired_at=timezone.now())
+    audit_record(tenant=tenant, actor=actor, action="lti.key_retired", summary=f"LTI signing key {key.kid[:12]}… retired",
+                 target=key)
+
+
+def current_key(tenant: Tenant) -> LTIToolKey:
+    key = LTIToolKey.objects.for_tenant(tenant).filter(retired_at__isnull=True).order_by("-created_at", "-id").first()
+    return key or tool_key_rotate(tenant=tenant)
+
+
+def jwks(tenant: Tenant) -> dict:
+    keys = []
+    for key in LTIToolKey.objects.for_tenant(tenant).filter(retired_at__isnull=True):
+        keys.append({**Registration.get_jwk(key.public_key_pem), "kid": key.kid})
+    return {"keys": keys}
+
+
+# --- registrations ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def platform_register(
+    *, tenant: Tenant, actor: Membership, name: str, issuer: str, client_id: str, deployment_ids: list[str],
+    auth_login_url: str, auth_token_url: str, key_set_url: str,
+) -> LTIPlatform:
+    if actor.role != Role.TENANT_ADMIN:
+        raise ApplicationError("Only a tenant admin can register an LMS.", code="forbidden", status_code=403)
+    errors = {}
+    for field, value in (("issuer", issuer), ("client_id", client_id), ("auth_login_url", auth_login_url),
+                         ("auth_token_url", auth_token_url), ("key_set_url", key_set_url)):
+        if not (value or "").strip():
+            errors[field] = "This is required; the LMS shows it where you registered CoachHub."
+    deployment_ids = [d.strip() for d in deployment_ids if d and d.strip()]
+    if not deployment_ids:
+        errors["deployment_ids"] = "Enter at least one deployment id."
+    if errors:
+        raise ApplicationError("The LMS could not be registered.", code="invalid_platform", fields=errors)
+    platform, _ = LTIPlatform.objects.for_tenant(tenant).update_or_create(
+        tenant=tenant, issuer=issuer.strip(), client_id=client_id.strip(),
+        defaults={"name": name.strip() or issuer.strip(), "deployment_ids": deployment_ids,
+                  "auth_login_url": auth_login_url.strip(), "auth_token_url": auth_token_url.strip(),
+                  "key_set_url": key_set_url.strip()},
+    )
+    current_key(tenant)
+    audit_record(tenant=tenant, actor=actor.user, action="lti.platform_registered",
+                 summary=f"LMS “{platform.name}” registered ({platform.issuer})", target=platform)
+    return platform
+
+
+def tool_config(tenant: Tenant) -> ToolConfDict:
+    """pylti1p3's view of this tenant's registrations, signing with the tenant's current key."""
+    platforms = list(LTIPlatform.objects.for_tenant(tenant))
+    config: dict[str, list[dict]] = {}
+    for platform in platforms:
+        config.setdefault(platform.issuer, []).append({
+            "default": len(config.get(platform.issuer, [])) == 0,
+            "client_id": platform.client_id, "auth_login_url": platform.auth_login_url,
+            "auth_token_url": platform.auth_token_url, "key_set_url": platform.key_set_url, "key_set": None,
+            "deployment_ids": list(platform.deployment_ids),
+        })
+    conf = ToolConfDict(config)
+    if platforms:
+        key = current_key(tenant)
+        private_pem = decrypt_secret(key.private_key_encrypted)
+        for platform in platforms:
+            conf.set_private_key(platform.issuer, private_pem, client_id=platform.client_id)
+            conf.set_public_key(platform.issuer, key.public_key_pem, client_id=platform.client_id)
+    return conf
+
+
+def platform_for(tenant: Tenant, *, issuer: str, client_id: str) -> LTIPlatform | None:
+    return LTIPlatform.objects.for_tenant(tenant).filter(issuer=issuer, client_id=client_id).first()
+
+
+# --- launch -------------------------------------------------------------------------------------
+
+
+@dataclass
+class LaunchedPerson:
+    membership: Membership
+    provisioned: bool
+
+
+@transaction.atomic
+def person_for_launch(*, tenant: Tenant, platform: LTIPlatform, claims: dict[str, Any]) -> LaunchedPerson:
+    """The launching user as a member of the tenant: matched by email, or provisioned as a rep."""
+    email = (claims.get("email") or "").strip().lower()
+    if not email:
+        raise ApplicationError(
+            "The LMS didn't send the person's email address. Ask the LMS admin to share it with CoachHub "
+            "(Canvas: privacy level Public; Moodle: share launcher's email).", code="lti_email_missing",
+        )
+    user = User.objects.filter(email=email).first()
+    if user is None:
+        user = User.objects.create_user(email=email, full_name=(claims.get("name") or "")[:150])
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    membership = Membership.objects.for_tenant(tenant).filter(user=user).first()
+    provisioned = membership is None
+    if provisioned:
+        membership = Membership.objects.for_tenant(tenant).create(
+            tenant=tenant, user=user, role=Role.REP, started_on=timezone.localdate()
+        )
+        audit_record(tenant=tenant, actor=None, action="lti.member_provisioned",
+                     summary=f"{email} joined as a rep through an LTI launch from {platform.name}", target=membership,
+                     data={"platform_id": platform.id, "sub": claims.get("sub", "")})
+    elif not membership.is_active:
+        raise ApplicationError("Your CoachHub membership is deactivated; ask your admin.", code="member_inactive",
+                               status_code=403)
+    membership.tenant = tenant
+    return LaunchedPerson(membership=membership, provisioned=provisioned)
+
+
+def grade_link_record(*, tenant: Tenant, platform: LTIPlatform, session_id: int, claims: dict) -> LTIGradeLink | None:
+    ags = claims.get("https://purl.imsglobal.org/spec/lti-ags/claim/endpoint")
+    if not ags or not claims.get("sub"):
+        return None
+    link, _ = LTIGradeLink.objects.for_tenant(tenant).update_or_create(
+        tenant=tenant, session_id=session_id,
+        defaults={"platform": platform, "user_sub": claims["sub"], "ags": ags},
+    )
+    return link
+
+
+# --- grade passback -----------------------------------------------------------------------------
+
+
+def _registration(tenant: Tenant, platform: LTIPlatform) -> Registration:
+    return tool_config(tenant).find_registration_by_params(platform.issuer, platform.client_id)
+
+
+def grade_send(*, tenant: Tenant, session_id: int) -> LTIGradeLink | None:
+    """Send the session's counting score to the LMS gradebook as FullyGraded, with the focus
+    behavior as the comment. Sends again only when the score or comment changed."""
+    from scoring.models import ScoreStatus, SessionScore
+
+    from .selectors import behavior_label, readiness_score_of
+
+    link = LTIGradeLink.objects.for_tenant(tenant).select_related("platform").filter(session_id=session_id).first()
+    if link is None:
+        return None
+    session = link_session(tenant, session_id)
+    if session is None:
+        return link
+    counted = readiness_score_of(tenant=tenant, session=session)
+    if counted is None:
+        return link
+    score, _ = counted
+    current = SessionScore.objects.for_tenant(tenant).filter(session_id=session_id, is_current=True,
+                                                             status=ScoreStatus.DONE).first()
+    focus = current.focus_behavior if current else ""
+    comment = f"Focus next on: {behavior_label(focus)}." if focus else "Scored by CoachHub."
+    if score.adjusted:
+        comment += " Reviewed by a coach."
+    if link.last_score_sent == score.overall and link.last_comment_sent == comment:
+        return link
+    grade = (Grade().set_score_given(score.overall).set_score_maximum(100)
+             .set_timestamp(timezone.now().isoformat()).set_activity_progress("Completed")
+             .set_grading_progress("FullyGraded").set_user_id(link.user_sub).set_comment(comment))
+    try:
+        connector = ServiceConnector(_registration(tenant, link.platform))
+        AssignmentsGradesService(connector, link.ags).put_grade(grade)
+    except Exception as exc:  # the LMS is outside: record why, try again on the next score change or sweep
+        link.last_error = f"{type(exc).__name__}: {exc}"[:500]
+        link.save(update_fields=["last_error"])
+        logger.warning("Grade passback of session %s failed: %s", session_id, link.last_error)
+        return link
+    link.last_score_sent, link.last_comment_sent = score.overall, comment
+    link.last_sent_at, link.last_error = timezone.now(), ""
+    link.save(update_fields=["last_score_sent", "last_comment_sent", "last_sent_at", "last_error"])
+    return link
+
+
+def link_session(tenant: Tenant, session_id: int):
+    from sessions.models import PracticeSession
+
+    return PracticeSession.objects.for_tenant(tenant).filter(id=session_id).first()
+
+
+def on_scored(*, tenant: Tenant, session_id: int) -> None:
+    if LTIGradeLink.objects.for_tenant(tenant).filter(session_id=session_id).exists():
+        grade_send(tenant=tenant, session_id=session_id)
+
+
+def new_state() -> str:
+    return uuid.uuid4().hex
