@@ -116,6 +116,9 @@ class OidcProvider(TenantOwnedModel):
         default=True, help_text="Create a membership on a person's first sign-in (with the default role)."
     )
     default_role = models.CharField(max_length=20, choices=Role.choices, default=Role.REP)
+    enforce_sso = models.BooleanField(
+        default=False, help_text="Members can't sign in with a password, except the break-glass admins."
+    )
     enabled = models.BooleanField(default=True)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -124,6 +127,20 @@ class OidcProvider(TenantOwnedModel):
 
     def __str__(self) -> str:
         return self.issuer
+
+
+class BreakGlassAdmin(TenantOwnedModel):
+    """A tenant admin who may still sign in with a password while SSO is enforced (for when the
+    identity provider is down or misconfigured)."""
+
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "membership"], name="breakglass_unique")]
+
+    def __str__(self) -> str:
+        return f"break-glass {self.membership_id}"
 
 
 class SsoDomain(TenantOwnedModel):

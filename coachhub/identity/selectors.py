@@ -76,3 +76,25 @@ def sso_tenant_for_email(*, email: str) -> Tenant | None:
         .filter(domain=domain, verified_at__isnull=False, tenant__is_active=True).first()
     )
     return row.tenant if row is not None else None
+
+
+def sso_enforcing_tenants_for(*, user) -> list[Tenant]:
+    """The tenants among the person's own workspaces that enforce SSO and didn't name them a
+    break-glass admin: where a password sign-in must be refused."""
+    from coachhub.tenancy.selectors import user_memberships
+
+    from .models import BreakGlassAdmin, OidcProvider
+
+    blocking = []
+    for membership in user_memberships(user=user):
+        tenant = membership.tenant
+        enforced = OidcProvider.objects.for_tenant(tenant).filter(enabled=True, enforce_sso=True).exists()
+        if enforced and not BreakGlassAdmin.objects.for_tenant(tenant).filter(membership=membership).exists():
+            blocking.append(tenant)
+    return blocking
+
+
+def break_glass_list(*, tenant: Tenant):
+    from .models import BreakGlassAdmin
+
+    return BreakGlassAdmin.objects.for_tenant(tenant).select_related("membership__user")

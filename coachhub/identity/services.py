@@ -389,7 +389,7 @@ class SsoRefused(Exception):
 @transaction.atomic
 def oidc_provider_save(
     *, tenant: Tenant, actor: User, issuer: str, client_id: str, client_secret: str, default_role: str,
-    jit_enabled: bool,
+    jit_enabled: bool, enforce_sso: bool = False, break_glass: list[Membership] | None = None,
 ):
     from coachhub.core.crypto import encrypt_secret
 
@@ -406,12 +406,25 @@ def oidc_provider_save(
     row.issuer, row.client_id = issuer, client_id.strip()
     if client_secret:
         row.client_secret_encrypted = encrypt_secret(client_secret.strip())
-    row.default_role, row.jit_enabled, row.enabled = default_role, jit_enabled, True
+    break_glass = [m for m in (break_glass or []) if m.tenant_id == tenant.pk and m.role == Role.TENANT_ADMIN and m.is_active]
+    if enforce_sso and not break_glass:
+        raise ScimError(400, "Name at least one break-glass admin before enforcing single sign-on, so a broken "
+                             "identity provider can't lock everyone out.")
+    row.default_role, row.jit_enabled, row.enabled, row.enforce_sso = default_role, jit_enabled, True, enforce_sso
     row.updated_at = timezone.now()
     row.save()
+    from .models import BreakGlassAdmin
+
+    kept = BreakGlassAdmin.objects.for_tenant(tenant)
+    kept.exclude(membership__in=break_glass).delete()
+    existing = set(kept.values_list("membership_id", flat=True))
+    BreakGlassAdmin.objects.for_tenant(tenant).bulk_create(
+        [BreakGlassAdmin(tenant=tenant, membership=m) for m in break_glass if m.pk not in existing]
+    )
     audit_record(tenant=tenant, actor=actor, action="sso.oidc_configured",
                  summary=f"OpenID Connect provider set to {issuer}", target=row,
-                 data={"issuer": issuer, "client_id": row.client_id, "jit": jit_enabled, "default_role": default_role})
+                 data={"issuer": issuer, "client_id": row.client_id, "jit": jit_enabled, "default_role": default_role,
+                       "enforce_sso": enforce_sso, "break_glass": sorted(m.user.email for m in break_glass)})
     return row
 
 

@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from coachhub.tenancy.access import ADMIN, role_required
-from coachhub.tenancy.models import Role
+from coachhub.tenancy.models import Membership, Role
 
 from . import selectors, services
 from .services import ScimError
@@ -26,6 +26,18 @@ class OidcForm(forms.Form):
                                     widget=forms.PasswordInput(render_value=False))
     default_role = forms.ChoiceField(label="Role of people created on first sign-in", choices=Role.choices)
     jit_enabled = forms.BooleanField(label="Create members on their first sign-in", required=False)
+    enforce_sso = forms.BooleanField(label="Require single sign-on (no password sign-in)", required=False)
+    break_glass = forms.ModelMultipleChoiceField(
+        label="Break-glass admins (may still sign in with a password)", queryset=Membership.objects.none(),
+        required=False, widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["break_glass"].queryset = (
+            Membership.objects.for_tenant(tenant).filter(role=Role.TENANT_ADMIN, is_active=True).select_related("user")
+        )
+        self.fields["break_glass"].label_from_instance = lambda membership: membership.user.email
 
 
 class DomainForm(forms.Form):
@@ -38,9 +50,11 @@ def identity_settings(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     provider = selectors.oidc_provider_get(tenant=tenant)
     action = request.POST.get("action", "") if request.method == "POST" else ""
     form = ScimTokenForm(request.POST if action == "scim" else None)
-    oidc_form = OidcForm(request.POST if action == "oidc" else None, initial={
+    oidc_form = OidcForm(request.POST if action == "oidc" else None, tenant=tenant, initial={
         "issuer": getattr(provider, "issuer", ""), "client_id": getattr(provider, "client_id", ""),
         "default_role": getattr(provider, "default_role", Role.REP), "jit_enabled": getattr(provider, "jit_enabled", True),
+        "enforce_sso": getattr(provider, "enforce_sso", False),
+        "break_glass": [row.membership_id for row in selectors.break_glass_list(tenant=tenant)],
     })
     domain_form = DomainForm(request.POST if action == "domain" else None)
     new_key = None
@@ -54,9 +68,11 @@ def identity_settings(request: HttpRequest, tenant_slug: str) -> HttpResponse:
             return redirect("identity_settings", tenant_slug=tenant.slug)
         if action == "oidc" and oidc_form.is_valid():
             try:
-                services.oidc_provider_save(tenant=tenant, actor=request.user, **oidc_form.cleaned_data)
+                services.oidc_provider_save(tenant=tenant, actor=request.user, **{
+                    **oidc_form.cleaned_data, "break_glass": list(oidc_form.cleaned_data["break_glass"]),
+                })
             except ScimError as exc:
-                oidc_form.add_error("issuer", exc.detail)
+                oidc_form.add_error("break_glass" if "break-glass" in exc.detail else "issuer", exc.detail)
             else:
                 messages.success(request, "OpenID Connect settings saved.")
                 return redirect("identity_settings", tenant_slug=tenant.slug)

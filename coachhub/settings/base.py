@@ -100,7 +100,13 @@ DATABASE_RELEASE_STREAM_CONNECTIONS = env.bool("DATABASE_RELEASE_STREAM_CONNECTI
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "tenancy.User"
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+# Passwords go through the SSO-enforcing ModelBackend first (it refuses where a tenant enforces single
+# sign-on, break-glass admins excepted, and its refusal ends the search). Plain ModelBackend stays
+# listed because sessions created with login(backend=ModelBackend) name it (invitations, SSO).
+AUTHENTICATION_BACKENDS = [
+    "coachhub.identity.backends.SsoEnforcingModelBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},

@@ -74,3 +74,53 @@ def test_a_private_issuer_is_refused_unless_the_operator_allows_it(world_a, sett
 def test_a_stale_callback_is_refused(client, provider, world_a):
     response = client.get(f"/sso/{world_a.tenant.slug}/oidc/callback/?code=x&state=forged")
     assert response.status_code == 400 and "stale" in response.content.decode()
+
+
+def _enforce(world, provider, break_glass):
+    services.oidc_provider_save(
+        tenant=world.tenant, actor=world.member(Role.TENANT_ADMIN).user, issuer=provider.issuer, client_id="c",
+        client_secret="", default_role=Role.REP, jit_enabled=True, enforce_sso=True, break_glass=break_glass,
+    )
+
+
+def test_enforced_sso_refuses_passwords_except_for_break_glass_admins(client, provider, world_a, world_b):
+    from coachhub.tenancy.models import AuditEvent
+
+    admin = world_a.member(Role.TENANT_ADMIN)
+    rep = world_a.member(Role.REP)
+    for membership in (admin, rep):
+        membership.user.set_password("a-Long-passphrase-9")
+        membership.user.save()
+    with pytest.raises(ScimError, match="break-glass"):
+        _enforce(world_a, provider, [])
+    _enforce(world_a, provider, [admin])
+    refused = client.post("/accounts/login/", {"username": rep.user.email, "password": "a-Long-passphrase-9"})
+    assert refused.status_code == 200 and "requires single sign-on" in refused.content.decode()
+    assert "_auth_user_id" not in client.session
+    assert AuditEvent.objects.for_tenant(world_a.tenant).filter(action="sso.password_refused").exists()
+    # A wrong password still gets the ordinary message (enforcement isn't revealed to guessers).
+    wrong = client.post("/accounts/login/", {"username": rep.user.email, "password": "nope-nope-nope"})
+    assert "requires single sign-on" not in wrong.content.decode()
+    allowed = client.post("/accounts/login/", {"username": admin.user.email, "password": "a-Long-passphrase-9"})
+    assert allowed.status_code == 302
+    # Tenant B enforces nothing: its people sign in with passwords as before.
+    b_rep = world_b.member(Role.REP)
+    b_rep.user.set_password("a-Long-passphrase-9")
+    b_rep.user.save()
+    from django.test import Client
+
+    assert Client().post("/accounts/login/", {"username": b_rep.user.email, "password": "a-Long-passphrase-9"}).status_code == 302
+
+
+def test_admin_page_sets_enforcement_with_a_break_glass_admin(client_for, provider, world_a):
+    admin = world_a.member(Role.TENANT_ADMIN)
+    page = client_for(admin)
+    url = f"/t/{world_a.tenant.slug}/settings/identity/"
+    form = {"action": "oidc", "issuer": provider.issuer, "client_id": "c", "default_role": Role.REP, "jit_enabled": "on",
+            "enforce_sso": "on"}
+    refused = page.post(url, form)
+    assert refused.status_code == 200 and "break-glass admin" in refused.content.decode()
+    saved = page.post(url, {**form, "break_glass": [str(admin.pk)]})
+    assert saved.status_code == 302
+    provider.refresh_from_db()
+    assert provider.enforce_sso
