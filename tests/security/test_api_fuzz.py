@@ -306,3 +306,50 @@ def test_fuzz_anonymous(fuzz_world, wsgi_app):
         assert not leaked, f"{case.operation.label} showed tenant data to an anonymous caller: {leaked}"
 
     _fuzz(_load(wsgi_app, fuzz_world, OUTSIDER_EXAMPLES), fuzz_world, anonymous, OUTSIDER_EXAMPLES)
+
+
+# Bodies no generator produces: nesting past any parser's recursion limit, and a body over the
+# request-size limit. Every operation that takes a body gets both, as Acme's admin.
+DEEP_DEPTH = 1000
+HOSTILE_LIMIT = 256 * 1024  # DATA_UPLOAD_MAX_MEMORY_SIZE for this test, so oversized stays cheap
+
+
+def _hostile_bodies() -> dict[str, bytes]:
+    deep_lists = "[" * DEEP_DEPTH + "]" * DEEP_DEPTH
+    deep_objects = '{"a":' * DEEP_DEPTH + "1" + "}" * DEEP_DEPTH
+    oversized = json.dumps({"text": "x" * (HOSTILE_LIMIT + 1024), "name": "y", "yaml": "z"})
+    return {"deep lists": deep_lists.encode(), "deep objects": deep_objects.encode(), "oversized": oversized.encode()}
+
+
+def test_fuzz_deeply_nested_and_oversized_bodies(fuzz_world, wsgi_app, settings):
+    from werkzeug.test import Client as WsgiClient
+
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = HOSTILE_LIMIT
+    headers = {"Authorization": f"Bearer {fuzz_world.admin_token}"}
+    client = WsgiClient(wsgi_app)
+    bodies = _hostile_bodies()
+    done: set[str] = set()
+
+    def hostile_bodies(case):
+        label, method = case.operation.label, case.operation.method.upper()
+        if method not in ("POST", "PUT", "PATCH") or label in done:
+            return
+        done.add(label)
+        for kind, body in bodies.items():
+            response = client.open(case.formatted_path, method=method, data=body,
+                                   content_type="application/json", headers=headers)
+            fuzz_world.cases[label] += 1
+            fuzz_world.statuses[response.status_code] += 1
+            assert response.status_code < 500, f"{label} with {kind}: {response.status_code}"
+            # Refused for what it is (400 malformed, 413 too large, 415 not JSON), or before the body
+            # is read (403 an operator-only route, 404 an id of nobody's): never a 5xx, always the shape.
+            assert response.status_code in (400, 403, 404, 409, 413, 415), f"{label} with {kind}: {response.status_code}"
+            error = json.loads(response.get_data())["error"]
+            assert error["code"] and error["message"], f"{label} with {kind}: {error}"
+            if kind == "oversized" and response.status_code not in (403, 404):
+                assert response.status_code == 413, f"{label} with an oversized body: {response.status_code}"
+            if kind.startswith("deep") and response.status_code == 400:
+                assert error["code"] == "malformed_request", f"{label} with {kind}: {error}"
+
+    _fuzz(_load(wsgi_app, fuzz_world, 1), fuzz_world, hostile_bodies, 1)
+    assert len(done) >= 20, f"only {len(done)} operations took a body"
