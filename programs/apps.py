@@ -23,4 +23,5 @@ class ProgramsConfig(AppConfig):
         services.register_session_listener("scored", statements.on_scored)
         services.register_session_listener("scored", lti.on_scored)
         register_nav(label="Learning records", url_name="lrs_settings", roles=ADMIN, order=90)
+        register_nav(label="LMS (LTI)", url_name="lti_settings", roles=ADMIN, order=91)
         register_nav(label="My programs", url_name="my_programs", roles=frozenset({Role.REP}), order=36)

@@ -78,3 +78,20 @@ class LRSSettingsForm(forms.Form):
                              widget=forms.PasswordInput(render_value=False),
                              help_text="Stored encrypted and never shown again; leave empty to keep the saved one.")
     is_enabled = forms.BooleanField(label="Send statements", required=False, initial=True)
+
+
+class LTIPlatformForm(forms.Form):
+    name = forms.CharField(label="LMS name", max_length=120, required=False, help_text="e.g. Canvas (production)")
+    issuer = forms.CharField(label="Issuer (platform id)", max_length=255,
+                             help_text="Canvas: https://canvas.instructure.com; Moodle: your site's URL")
+    client_id = forms.CharField(label="Client id", max_length=255)
+    deployment_ids = forms.CharField(label="Deployment ids", widget=forms.Textarea(attrs={"rows": 2}),
+                                     help_text="One per line.")
+    auth_login_url = forms.URLField(label="Authentication request URL", max_length=500)
+    auth_token_url = forms.URLField(label="Access token URL", max_length=500)
+    key_set_url = forms.URLField(label="Public keyset URL", max_length=500)
+
+    def cleaned_platform(self) -> dict:
+        data = dict(self.cleaned_data)
+        data["deployment_ids"] = [line.strip() for line in data["deployment_ids"].splitlines() if line.strip()]
+        return data

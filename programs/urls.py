@@ -20,4 +20,7 @@ urlpatterns = [
     path("programs/<int:program_id>/people/<int:rep_id>/live/", views.program_live_decision,
          name="program_live_decision"),
     path("settings/lrs/", views.lrs_settings, name="lrs_settings"),
+    path("settings/lti/", views.lti_settings, name="lti_settings"),
+    path("settings/lti/rotate-key/", views.lti_key_rotate, name="lti_key_rotate"),
+    path("settings/lti/keys/<int:key_id>/retire/", views.lti_key_retire, name="lti_key_retire"),
 ]

@@ -13,9 +13,16 @@ from coachhub.tenancy.access import ADMIN, ALL_ROLES, ASSIGNERS, AUTHORS, REVIEW
 from scenarios import selectors as scenario_selectors
 from scenarios.models import ScenarioVersion, VersionStatus
 
-from . import selectors, services, statements
-from .forms import LiveDecisionForm, LRSSettingsForm, ProgramAssignForm, ProgramForm, StepForm
-from .models import LiveStatus, StatementOutbox
+from . import lti, selectors, services, statements
+from .forms import (
+    LiveDecisionForm,
+    LRSSettingsForm,
+    LTIPlatformForm,
+    ProgramAssignForm,
+    ProgramForm,
+    StepForm,
+)
+from .models import LiveStatus, LTIPlatform, LTIToolKey, StatementOutbox
 
 
 def _step_form(request: HttpRequest, data=None) -> StepForm:
@@ -245,3 +252,48 @@ def lrs_settings(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     return render(request, "programs/lrs_settings.html",
                   {"form": form, "current": current, "counts": counts, "recent_error": recent_error},
                   status=400 if form.errors else 200)
+
+
+@role_required(ADMIN)
+def lti_settings(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    """The tenant admin registers LMSs (LTI 1.3 platforms) and sees what to enter in them."""
+    tenant = request.tenant
+    form = LTIPlatformForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            platform = lti.platform_register(tenant=tenant, actor=request.membership, **form.cleaned_platform())
+        except ApplicationError as exc:
+            form_apply_errors(form, exc)
+        else:
+            messages.success(request, f"“{platform.name}” registered.")
+            return redirect("lti_settings", tenant_slug=tenant.slug)
+    base = request.build_absolute_uri(f"/lti/{tenant.slug}/")
+    return render(request, "programs/lti_settings.html", {
+        "form": form, "platforms": LTIPlatform.objects.for_tenant(tenant).order_by("name"),
+        "keys": LTIToolKey.objects.for_tenant(tenant).filter(retired_at__isnull=True),
+        "tool": {"login": f"{base}login/", "launch": f"{base}launch/", "jwks": f"{base}jwks/"},
+    }, status=400 if form.errors else 200)
+
+
+@require_POST
+@role_required(ADMIN)
+def lti_key_rotate(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    lti.tool_key_rotate(tenant=request.tenant, actor=request.user)
+    messages.success(request, "A new signing key is in use. Retire the old one once your LMSs have fetched the new "
+                              "key set (they do on their next launch or grade).")
+    return redirect("lti_settings", tenant_slug=request.tenant.slug)
+
+
+@require_POST
+@role_required(ADMIN)
+def lti_key_retire(request: HttpRequest, tenant_slug: str, key_id: int) -> HttpResponse:
+    from django.shortcuts import get_object_or_404
+
+    keys = LTIToolKey.objects.for_tenant(request.tenant).filter(retired_at__isnull=True)
+    key = get_object_or_404(keys, id=key_id)
+    if keys.count() <= 1:
+        messages.error(request, "This is the only signing key: rotate first, then retire the old one.")
+    else:
+        lti.tool_key_retire(tenant=request.tenant, key=key, actor=request.user)
+        messages.success(request, "Key retired; it is no longer published.")
+    return redirect("lti_settings", tenant_slug=request.tenant.slug)

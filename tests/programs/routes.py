@@ -35,6 +35,9 @@ def seed(world) -> None:
     scratch_step = services.program_step_add(
         tenant=tenant, actor=lead, program=scratch, scenario=version.scenario, pass_overall=60
     )
+    from programs import lti
+
+    world.extra["lti_key"] = lti.tool_key_rotate(tenant=tenant)
     world.extra.update(program=program, program_step=step, scratch_program=scratch, scratch_step=scratch_step,
                        program_scenario=version.scenario)
 
@@ -71,6 +74,11 @@ ROUTES: dict[str, Route] = {
         **_obj(lambda w: {"program_id": w.extra["scratch_program"].id}),
     ),
     "lrs_settings": Route(TENANT_PAGE, only({ADMIN})),
+    "lti_settings": Route(TENANT_PAGE, only({ADMIN})),
+    "lti_key_rotate": Route(TENANT_PAGE, only({ADMIN}, 302), method="POST"),
+    # The seeded key was made for this route; after the admin rotates (above) two keys are live.
+    "lti_key_retire": Route(TENANT_PAGE, only({ADMIN}, 302), method="POST",
+                            **_obj(lambda w: {"key_id": w.extra["lti_key"].id})),
     # --- LTI: called by the LMS without a login; nothing is registered in the matrix's worlds -----
     "lti_login": Route(PUBLIC, anon=400, kwargs=lambda w: {"lti_tenant": w.tenant.slug}),
     "lti_launch": Route(PUBLIC, anon=404, method="POST", kwargs=lambda w: {"lti_tenant": w.tenant.slug}),
