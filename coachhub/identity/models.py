@@ -143,6 +143,22 @@ class BreakGlassAdmin(TenantOwnedModel):
         return f"break-glass {self.membership_id}"
 
 
+class GroupMapping(TenantOwnedModel):
+    """What membership of an identity-provider group means in CoachHub: a role, a team, or both.
+    Applied at every single sign-on (the groups claim)."""
+
+    group = models.CharField(max_length=255)
+    role = models.CharField(max_length=20, choices=Role.choices, blank=True)
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "group"], name="groupmapping_unique_group")]
+        ordering = ["group"]
+
+    def __str__(self) -> str:
+        return self.group
+
+
 class SsoDomain(TenantOwnedModel):
     """An e-mail domain whose people sign in through the tenant's identity provider. It routes
     sign-ins only once a platform operator has verified it (Django admin), so no tenant can claim

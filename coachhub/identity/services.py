@@ -448,6 +448,11 @@ def _refuse(tenant: Tenant, email: str, reason: str) -> SsoRefused:
     return SsoRefused(reason)
 
 
+def _groups_of_identity(identity: dict) -> list[str]:
+    groups = identity.get("groups") or []
+    return [str(g) for g in groups] if isinstance(groups, list) else [str(groups)]
+
+
 def oidc_sign_in(*, tenant: Tenant, provider, identity: dict) -> User:
     """Turns a validated OpenID Connect identity into the CoachHub person to sign in, creating the
     membership when the tenant provisions just in time. Refusals are audited (in their own
@@ -468,15 +473,110 @@ def oidc_sign_in(*, tenant: Tenant, provider, identity: dict) -> User:
             # This IdP governs this tenant only: a session it creates must not reach another workspace.
             raise _refuse(tenant, email, "This account also belongs to another workspace: sign in with your password.")
         membership = Membership.objects.for_tenant(tenant).filter(user=user).first() if user else None
+        created = False
         if membership is None or not membership.is_active:
             if not provider.jit_enabled or membership is not None:
                 raise _refuse(tenant, email, f"{email} is not a member of {tenant.name}. Ask your administrator for access.")
             if user is None:
                 user = User.objects.create_user(email=email, password=None, full_name=str(identity.get("name") or "")[:150])
-            membership = Membership.objects.for_tenant(tenant).create(tenant=tenant, user=user, role=provider.default_role)
+            mapped_role, _ = _mapped(tenant, _groups_of_identity(identity))
+            membership = Membership.objects.for_tenant(tenant).create(
+                tenant=tenant, user=user, role=mapped_role or provider.default_role
+            )
+            created = True
             audit_record(tenant=tenant, actor=None, action="member.provisioned",
                          summary=f"{email} provisioned on first SSO sign-in as {membership.get_role_display()}",
                          target=membership, data={"via": "oidc", "issuer": provider.issuer})
+        _apply_group_mappings(tenant=tenant, membership=membership, groups=_groups_of_identity(identity), created=created)
         audit_record(tenant=tenant, actor=user, action="sso.signed_in", summary=f"{email} signed in with OpenID Connect",
                      target=membership, data={"issuer": provider.issuer, "sub": str(identity.get("sub", ""))})
     return user
+
+
+# --- group → role and team mapping ---------------------------------------------------------------------
+
+ROLE_PRIORITY = [Role.TENANT_ADMIN, Role.ENABLEMENT_LEAD, Role.MANAGER, Role.REP]
+
+
+def _role_from_text(text: str) -> str | None:
+    folded = text.strip().lower().replace(" ", "_")
+    for value, label in Role.choices:
+        if folded in (value, str(label).lower().replace(" ", "_")):
+            return value
+    return None
+
+
+@transaction.atomic
+def group_mappings_replace(*, tenant: Tenant, actor: User, text: str) -> int:
+    """Replaces the tenant's mappings from lines like `cs-leads: enablement lead`,
+    `tier-2: team Tier 2` or `managers: manager, team Tier 2`. Nothing is saved when a line is wrong."""
+    from .models import GroupMapping
+
+    rows, errors = [], []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.strip().startswith("#"):
+            continue
+        group, sep, rest = line.partition(":")
+        if not sep or not group.strip() or not rest.strip():
+            errors.append(f"line {number}: write “IdP group: role, team Team name”")
+            continue
+        role, team = "", None
+        for part in (p.strip() for p in rest.split(",") if p.strip()):
+            if part.lower().startswith("team "):
+                name = part[5:].strip()
+                team = Team.objects.for_tenant(tenant).filter(name__iexact=name).first()
+                if team is None:
+                    errors.append(f"line {number}: there is no team “{name}”")
+            elif _role_from_text(part):
+                role = _role_from_text(part)
+            else:
+                errors.append(f"line {number}: “{part}” is neither a role nor “team <name>”")
+        rows.append(GroupMapping(tenant=tenant, group=group.strip()[:255], role=role, team=team))
+    groups = [row.group.casefold() for row in rows]
+    duplicates = sorted({g for g in groups if groups.count(g) > 1})
+    if duplicates:
+        errors.append(f"group “{duplicates[0]}” is mapped twice")
+    if errors:
+        raise ScimError(400, "; ".join(errors))
+    GroupMapping.objects.for_tenant(tenant).delete()
+    GroupMapping.objects.for_tenant(tenant).bulk_create(rows)
+    audit_record(tenant=tenant, actor=actor, action="sso.group_mappings_changed",
+                 summary=f"{len(rows)} IdP group mapping(s) saved",
+                 data={"mappings": [[r.group, r.role, r.team.name if r.team else ""] for r in rows]})
+    return len(rows)
+
+
+def group_mappings_text(*, tenant: Tenant) -> str:
+    from .models import GroupMapping
+
+    lines = []
+    for row in GroupMapping.objects.for_tenant(tenant).select_related("team"):
+        parts = ([Role(row.role).label] if row.role else []) + ([f"team {row.team.name}"] if row.team else [])
+        lines.append(f"{row.group}: {', '.join(parts)}")
+    return "\n".join(lines)
+
+
+def _mapped(tenant: Tenant, groups: list[str]) -> tuple[str | None, list[Team]]:
+    from .models import GroupMapping
+
+    wanted = {str(g).casefold() for g in groups}
+    rows = [row for row in GroupMapping.objects.for_tenant(tenant).select_related("team") if row.group.casefold() in wanted]
+    roles = {row.role for row in rows if row.role}
+    role = next((r for r in ROLE_PRIORITY if r in roles), None)
+    return role, [row.team for row in rows if row.team is not None]
+
+
+def _apply_group_mappings(*, tenant: Tenant, membership: Membership, groups: list[str], created: bool) -> None:
+    from coachhub.core.errors import ApplicationError
+    from coachhub.tenancy.services import membership_change_role, team_set_membership
+
+    role, teams = _mapped(tenant, groups)
+    if role and role != membership.role and not created:
+        try:
+            membership_change_role(tenant=tenant, actor=None, membership=membership, role=role)
+        except ApplicationError:
+            pass  # e.g. the last admin can't be demoted by a group change; the audit log has the others
+        membership.refresh_from_db()
+    for team in teams:
+        kind = TeamRole.COACH if membership.role == Role.MANAGER else TeamRole.MEMBER
+        team_set_membership(tenant=tenant, actor=None, team=team, membership=membership, kind=kind, present=True)

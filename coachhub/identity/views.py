@@ -40,6 +40,13 @@ class OidcForm(forms.Form):
         self.fields["break_glass"].label_from_instance = lambda membership: membership.user.email
 
 
+class GroupMappingForm(forms.Form):
+    mappings = forms.CharField(
+        label="IdP groups (one per line: “group: role, team Team name”)", required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+
 class DomainForm(forms.Form):
     domain = forms.CharField(label="E-mail domain", max_length=253)
 
@@ -57,6 +64,8 @@ def identity_settings(request: HttpRequest, tenant_slug: str) -> HttpResponse:
         "break_glass": [row.membership_id for row in selectors.break_glass_list(tenant=tenant)],
     })
     domain_form = DomainForm(request.POST if action == "domain" else None)
+    mapping_form = GroupMappingForm(request.POST if action == "groups" else None,
+                                    initial={"mappings": services.group_mappings_text(tenant=tenant)})
     new_key = None
     if request.method == "POST":
         revoke_id = request.POST.get("revoke")
@@ -75,6 +84,15 @@ def identity_settings(request: HttpRequest, tenant_slug: str) -> HttpResponse:
                 oidc_form.add_error("break_glass" if "break-glass" in exc.detail else "issuer", exc.detail)
             else:
                 messages.success(request, "OpenID Connect settings saved.")
+                return redirect("identity_settings", tenant_slug=tenant.slug)
+        if action == "groups" and mapping_form.is_valid():
+            try:
+                count = services.group_mappings_replace(tenant=tenant, actor=request.user,
+                                                        text=mapping_form.cleaned_data["mappings"])
+            except ScimError as exc:
+                mapping_form.add_error("mappings", exc.detail)
+            else:
+                messages.success(request, f"{count} group mapping(s) saved.")
                 return redirect("identity_settings", tenant_slug=tenant.slug)
         if action == "domain" and domain_form.is_valid():
             try:
@@ -96,5 +114,5 @@ def identity_settings(request: HttpRequest, tenant_slug: str) -> HttpResponse:
         "tokens": selectors.scim_token_list(tenant=tenant), "form": form, "new_key": new_key, "scim_base": scim_base,
         "provisioned_count": selectors.scim_user_list(tenant=tenant).count(), "oidc_form": oidc_form,
         "provider": provider, "redirect_uri": redirect_uri, "domain_form": domain_form,
-        "domains": selectors.sso_domain_list(tenant=tenant),
+        "domains": selectors.sso_domain_list(tenant=tenant), "mapping_form": mapping_form,
     })

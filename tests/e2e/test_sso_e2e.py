@@ -9,13 +9,13 @@ from django.utils import timezone
 
 from coachhub.identity import services
 from coachhub.identity.models import SsoDomain
-from coachhub.tenancy.models import AuditEvent, Membership, Role
+from coachhub.tenancy.models import AuditEvent, Membership, Role, TeamMembership
 from tests.identity.oidc_peer import oidc_provider
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ACCOUNTS = {
-    "ada": {"email": "ada@acme.example", "email_verified": True, "name": "Ada Lovelace"},
+    "ada": {"email": "ada@acme.example", "email_verified": True, "name": "Ada Lovelace", "groups": ["cs-tier2"]},
     "eve": {"email": "eve@acme.example", "email_verified": False, "name": "Eve Unverified"},
 }
 
@@ -33,6 +33,7 @@ def acme_sso(world_a, live_server, settings):
         domain = services.sso_domain_add(tenant=world_a.tenant, actor=world_a.member(Role.TENANT_ADMIN).user,
                                           domain="acme.example")
         SsoDomain.objects.for_tenant(world_a.tenant).filter(pk=domain.pk).update(verified_at=timezone.now())
+        services.group_mappings_replace(tenant=world_a.tenant, actor=None, text=f"cs-tier2: team {world_a.team.name}")
         yield issuer
 
 
@@ -64,6 +65,8 @@ def test_oidc_sign_in_with_pkce_from_the_login_page(browser, live_server, acme_s
     assert "code_challenge_method=S256" in authorize and "code_challenge=" in authorize  # PKCE
     membership = Membership.objects.for_tenant(world_a.tenant).get(user__email="ada@acme.example")
     assert membership.role == Role.REP and membership.user.full_name == "Ada Lovelace"
+    # The groups claim put her in the mapped team.
+    assert TeamMembership.objects.for_tenant(world_a.tenant).filter(membership=membership, team=world_a.team).exists()
     actions = list(AuditEvent.objects.for_tenant(world_a.tenant).values_list("action", flat=True))
     assert "member.provisioned" in actions and "sso.signed_in" in actions
 

@@ -16,7 +16,7 @@ const provider = new Provider(issuer, {
     token_endpoint_auth_method: 'client_secret_basic',
   }],
   pkce: { required: () => true },
-  claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+  claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'groups'] },
   findAccount: async (ctx, id) => (accounts[id]
     ? { accountId: id, claims: async () => ({ sub: id, ...accounts[id] }) }
     : undefined),

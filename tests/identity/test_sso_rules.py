@@ -124,3 +124,25 @@ def test_admin_page_sets_enforcement_with_a_break_glass_admin(client_for, provid
     assert saved.status_code == 302
     provider.refresh_from_db()
     assert provider.enforce_sso
+
+
+def test_idp_groups_set_role_and_teams(provider, world_a):
+    from coachhub.tenancy.models import TeamMembership
+
+    with pytest.raises(ScimError, match="no team “Nope”"):
+        services.group_mappings_replace(tenant=world_a.tenant, actor=None, text="x: team Nope")
+    with pytest.raises(ScimError, match="neither a role"):
+        services.group_mappings_replace(tenant=world_a.tenant, actor=None, text="x: wizard")
+    services.group_mappings_replace(tenant=world_a.tenant, actor=None,
+                                    text=f"cs-leads: Enablement lead\ntier-2: team {world_a.team.name}")
+    user = services.oidc_sign_in(tenant=world_a.tenant, provider=provider,
+                                 identity={**identity("lee@acme.example"), "groups": ["CS-Leads", "tier-2"]})
+    membership = Membership.objects.for_tenant(world_a.tenant).get(user=user)
+    assert membership.role == Role.ENABLEMENT_LEAD  # the mapped role wins over the default (manager)
+    assert TeamMembership.objects.for_tenant(world_a.tenant).filter(membership=membership, team=world_a.team).exists()
+    # The mapping is applied at every sign-in: with other groups, the role follows them.
+    services.group_mappings_replace(tenant=world_a.tenant, actor=None, text="cs-managers: manager")
+    services.oidc_sign_in(tenant=world_a.tenant, provider=provider,
+                          identity={**identity("lee@acme.example"), "groups": ["cs-managers"]})
+    membership.refresh_from_db()
+    assert membership.role == Role.MANAGER
