@@ -20,7 +20,7 @@ from django.utils import timezone
 from coachhub.core.errors import ApplicationError, Conflict
 from coachhub.core.limits import claim, enforce, release
 from coachhub.tenancy.access import AUTHORS
-from coachhub.tenancy.budget import Reservation, budget_reserve, budget_settle
+from coachhub.tenancy.budget import Reservation, budget_reserve, budget_settle, estimate_prompt_tokens
 from coachhub.tenancy.models import EngineChoice, Membership, Tenant
 from coachhub.tenancy.selectors import ai_settings_get, tenant_llm_config
 from scenarios.models import AssignmentRecipient, ScenarioVersion, VersionStatus
@@ -274,7 +274,7 @@ def _turn_take_atomic(*, tenant, rep, session_id, text, delivery, audio, inline:
         return None
     # Reserved in this transaction: over budget, the rep's line is refused and nothing is saved.
     ai_settings = ai_settings_get(tenant=tenant) if session.engine == EngineChoice.LLM else None
-    reservation = _reserve_tokens(tenant, session.engine, [t.text for t in turns] + [text], ai_settings)
+    reservation = _reserve_tokens(tenant, session.engine, [t.text for t in turns] + [text], ai_settings, spec=spec)
     now = timezone.now()
     latency = int((now - last.created_at).total_seconds() * 1000) if last is not None else None
     rep_turn = Turn(
@@ -317,15 +317,23 @@ def _answer_inline(context: ReplyContext) -> tuple[CustomerTurn, dict] | None:
         return None
 
 
-# What a customer call costs beyond the transcript: persona instructions in, one reply out.
-PROMPT_OVERHEAD_TOKENS = 1500
+# What a customer call costs beyond the transcript: the state note the engine adds to the prompt
+# (a few hundred characters), and one reply out (the engine's max_tokens for a reply).
+PROMPT_OVERHEAD_TOKENS = 200
 REPLY_TOKENS = 300
 
 
-def _reserve_tokens(tenant: Tenant, engine: str, texts: list[str], ai_settings=None) -> Reservation | None:
+def _reserve_tokens(
+    tenant: Tenant, engine: str, texts: list[str], ai_settings=None, spec: ScenarioSpec | None = None
+) -> Reservation | None:
+    """Reserves a call's tokens, estimated from the prompt it will send (the persona's system
+    prompt and the transcript), counting non-Latin scripts conservatively (coachhub/tenancy/budget.py)."""
     if engine != EngineChoice.LLM:
         return None
-    estimate = PROMPT_OVERHEAD_TOKENS + REPLY_TOKENS + sum(len(text) for text in texts) // 4
+    from sessions.engines.prompts import build_system_prompt
+
+    system = build_system_prompt(spec) if spec is not None else ""
+    estimate = PROMPT_OVERHEAD_TOKENS + REPLY_TOKENS + estimate_prompt_tokens([system, *texts])
     return budget_reserve(tenant=tenant, estimate=estimate, ai_settings=ai_settings)
 
 
@@ -366,7 +374,7 @@ def reply_context(*, tenant: Tenant, rep: Membership, session_id: int) -> ReplyC
             "The customer is already answering this message: wait for their reply.", code="reply_in_flight"
         )
     try:
-        reservation = _reserve_tokens(tenant, session.engine, [t.text for t in turns])
+        reservation = _reserve_tokens(tenant, session.engine, [t.text for t in turns], spec=context.spec)
     except ApplicationError:
         reply_finished(tenant=tenant, context=context)
         raise

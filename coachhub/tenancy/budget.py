@@ -24,6 +24,42 @@ class BudgetExceeded(ApplicationError):
     status_code = 429
 
 
+# Conservative tokens per character by script, so a reservation doesn't undercount what a call
+# will use: English and other ASCII text runs about 4 characters a token; accented Latin text
+# splits more; Cyrillic, Greek, Arabic, Hebrew, Devanagari and CJK text is often a token a
+# character or more in common tokenizers (some CJK characters and emoji take two or three).
+# Overestimating only holds budget until the call settles with its real usage.
+_ASCII_PER_CHAR = 0.25
+_LATIN_PER_CHAR = 0.5
+_OTHER_SCRIPT_PER_CHAR = 1.0
+_ASTRAL_PER_CHAR = 2.0  # emoji and other characters outside the Basic Multilingual Plane
+TOKENS_PER_MESSAGE = 4
+
+
+def estimate_tokens(text: str) -> int:
+    """A conservative token count for `text` (never below what the common tokenizers produce for
+    the scripts above)."""
+    ascii_chars = latin = other = astral = 0
+    for char in text:
+        code = ord(char)
+        if code < 0x80:
+            ascii_chars += 1
+        elif code < 0x250:
+            latin += 1
+        elif code < 0x10000:
+            other += 1
+        else:
+            astral += 1
+    total = (ascii_chars * _ASCII_PER_CHAR + latin * _LATIN_PER_CHAR + other * _OTHER_SCRIPT_PER_CHAR
+             + astral * _ASTRAL_PER_CHAR)
+    return int(total) + 1
+
+
+def estimate_prompt_tokens(texts) -> int:
+    """Tokens of a chat prompt made of these message texts, with the chat format's overhead."""
+    return sum(estimate_tokens(text) + TOKENS_PER_MESSAGE for text in texts)
+
+
 @dataclass(frozen=True)
 class Reservation:
     tenant_id: int
