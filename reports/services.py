@@ -463,12 +463,17 @@ class FileImportSummary:
 
 
 def kpi_file_import(
-    *, tenant: Tenant, path: Path, source_name: str = "", dry_run: bool = False, max_errors: int = 1000
+    *, tenant: Tenant, path: Path, source_name: str = "", dry_run: bool = False, max_errors: int = 1000,
+    preset: str = "", time_zone: str = "",
 ) -> FileImportSummary:
     """Imports a KPI file from disk for the whole tenant (platform command). With any bad row, or on a
-    dry run, nothing is written — not even the source."""
+    dry run, nothing is written — not even the source. `preset` / `time_zone` override the source's
+    reading settings for this run only (they aren't saved)."""
     name = (source_name or DEFAULT_SOURCE_NAME).strip()
     source = KpiSource.objects.for_tenant(tenant).filter(name__iexact=name).first() or KpiSource(tenant=tenant, name=name)
+    if preset or time_zone:
+        overrides = {key: value for key, value in (("preset", preset), ("timezone", time_zone)) if value}
+        source.column_mapping = _clean_mapping({**(source.column_mapping or {}), **overrides})
     validation, scan = _validate_path(tenant=tenant, source=source, path=path, actor=None, max_errors=max_errors)
     created = updated = unchanged = 0
     if validation.ok:

@@ -426,3 +426,27 @@ def test_intercom_conversations_joined_with_their_csat_file(world_a, django_capt
     assert (rep2, "csat", W1.isoformat()) not in values  # 104 wasn't rated
     assert values[(rep2, "avg_handling_time", W1.isoformat())] == 100.0
     assert "ratings joined from the ratings file by Conversation ID" in kpi_import.definitions["csat"]
+
+
+def test_the_command_imports_a_call_log_with_the_export_and_zone_given_on_the_command_line(world_a, tmp_path, capsys):
+    import json
+
+    from django.core.management import CommandError, call_command
+
+    rep, _ = emails(world_a)
+    late = at(W1, 6, "23:30")  # Sunday 23:30 UTC (the Z says so) is Monday in Berlin: week 2
+    path = tmp_path / "calls.csv"
+    path.write_bytes(csv_bytes([
+        "AGENT,TIMESTAMP,TALK TIME,HOLD TIME,AFTER CALL WORK TIME,TRANSFERS",
+        f"{rep},{iso(at(W1, 1))},0:04:00,0:00:00,0:01:00,0",
+        f"{rep},{late:%Y-%m-%dT%H:%M:%S}Z,0:02:00,0:00:30,0:00:30,1",
+    ]))
+    call_command("import_kpis", "--tenant", "acme", str(path), "--preset", "five9_call_log", "--timezone", "Europe/Berlin")
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["ok"], summary["rows"], summary["created"]) == (True, 2, 4)
+    assert week_values(world_a) == {
+        (rep, "avg_handling_time", W1.isoformat()): 300.0, (rep, "escalation_rate", W1.isoformat()): 0.0,
+        (rep, "avg_handling_time", W2.isoformat()): 180.0, (rep, "escalation_rate", W2.isoformat()): 100.0,
+    }
+    with pytest.raises(CommandError, match="Unknown time zone “Nowhere/Land”"):
+        call_command("import_kpis", "--tenant", "acme", str(path), "--preset", "five9_call_log", "--timezone", "Nowhere/Land")
