@@ -60,3 +60,9 @@ def test_the_api_answers_413_in_the_error_shape(world_a, small_limit):
     response = api.post("/api/v1/t/acme/tokens/", {"name": "n" * 100_000}, content_type="application/json")
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "request_too_large" and small_limit in response.json()["error"]["message"]
+
+
+def test_an_oversized_form_post_to_an_async_view_is_a_413_page(world_a, client_for, small_limit):
+    rep = client_for(world_a.member("rep"))
+    response = rep.post("/t/acme/sessions/1/voice/", "x=" + "y" * 100_000, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 413 and f"({small_limit})".encode() in response.content
