@@ -196,3 +196,24 @@ def test_bad_requests_get_scim_errors_that_name_the_problem(scim):
     assert bad_path.status_code in (400, 404)
     assert scim("GET", "/Users/not-a-uuid").status_code == 404
     assert scim("GET", "/Users?filter=id eq \"not-a-uuid\"").json()["totalResults"] == 0
+
+
+def test_list_endpoints_take_the_same_queries_for_3_or_12_people(scim):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries_for(path: str) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert scim("GET", path).status_code == 200
+        return len(captured)
+
+    def grow(count: int, start: int) -> None:
+        ids = [scim("POST", "/Users", okta_user(f"p{n}@acme.example")).json()["id"] for n in range(start, start + count)]
+        scim("POST", "/Groups", {"schemas": [GROUP], "displayName": f"Team {start}", "members": [{"value": i} for i in ids]})
+
+    grow(3, 0)
+    scim("GET", "/Users")  # the token's last-used stamp is written once; measure after it
+    small_users, small_groups = queries_for("/Users"), queries_for("/Groups")
+    grow(9, 100)
+    assert queries_for("/Users") == small_users
+    assert queries_for("/Groups") == small_groups

@@ -227,10 +227,20 @@ def _groups_of(tenant: Tenant, scim_users: list[ScimUser]) -> dict[int, list[Sci
     return by_user
 
 
-def group_resource(group: ScimGroup, base_url: str) -> GroupResource:
-    members = (
-        ScimUser.objects.for_tenant(group.tenant).filter(group_rows__group=group).order_by("created_at", "pk")
+def _members_of(tenant: Tenant, groups: list[ScimGroup]) -> dict[int, list[ScimUser]]:
+    by_group: dict[int, list[ScimUser]] = {}
+    rows = (
+        ScimGroupMember.objects.for_tenant(tenant).filter(group__in=groups).select_related("scim_user")
+        .order_by("scim_user__created_at", "scim_user__pk")
     )
+    for row in rows:
+        by_group.setdefault(row.group_id, []).append(row.scim_user)
+    return by_group
+
+
+def group_resource(group: ScimGroup, base_url: str, members: list[ScimUser] | None = None) -> GroupResource:
+    if members is None:
+        members = _members_of(group.tenant, [group]).get(group.pk, [])
     document = {
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
         "id": str(group.scim_id), "displayName": group.display_name,
@@ -387,7 +397,9 @@ class GroupsView(ScimView):
         rows = self.filtered(selectors.scim_group_list(tenant=self.tenant), request, GROUP_FILTERS)
         total = rows.count()
         page = list(rows[start - 1:start - 1 + count])
-        return self.listing(request, [group_resource(row, self.base_url) for row in page], total, start)
+        members = _members_of(self.tenant, page)
+        return self.listing(request, [group_resource(row, self.base_url, members.get(row.pk, [])) for row in page],
+                            total, start)
 
     def post(self, request: HttpRequest) -> HttpResponse:
         resource = GroupResource.model_validate(self.body(request), scim_ctx=Context.RESOURCE_CREATION_REQUEST)
