@@ -82,6 +82,11 @@ class SentenceEncoder:
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
 
+    def clear_cache(self) -> None:
+        """Forget cached sentences (benchmarks measure text the encoder has never seen)."""
+        with self._lock:
+            self._cache.clear()
+
     def encode(self, texts: list[str], *, batch_size: int = 64) -> np.ndarray:
         out = np.zeros((len(texts), DIMENSION), dtype=np.float32)
         missing: dict[str, list[int]] = {}

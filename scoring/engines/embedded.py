@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from statistics import mean
 
 from scoring.engines.base import (
@@ -29,7 +29,7 @@ from scoring.engines.base import (
     weighted_overall,
 )
 from scoring.engines.learned import MODEL_VERSION, REFLECTION_PHRASE
-from scoring.engines.policies import PolicyFinding, evaluate_policies
+from scoring.engines.policies import PolicyFinding, evaluate_policies, line_violations
 from scoring.engines.signals import (
     SIGNAL_NAMES,
     RepTurnInput,
@@ -39,6 +39,7 @@ from scoring.engines.signals import (
     content_stems,
     customer_escalated,
     customer_feeling,
+    split_sentences,
 )
 from scoring.transcript import DEFAULT_BEHAVIORS, Transcript
 
@@ -529,7 +530,25 @@ def choose_focus(conv: Conversation, behaviors: dict[str, BehaviorScore]) -> Foc
         return Focus(behavior="active_listening", tip=STAY_ON_PROBLEM_TIP, example=_tidy(example))
     order = list(FOCUS_TIPS)
     _, behavior = min(scored, key=lambda pair: (pair[0], order.index(pair[1])))
-    return Focus(behavior=behavior, tip=FOCUS_TIPS[behavior], example=_focus_example(behavior, conv))
+    example = _within_policy(_focus_example(behavior, conv), conv.transcript.scenario.policies)
+    return Focus(behavior=behavior, tip=FOCUS_TIPS[behavior], example=example)
+
+
+SAFE_EXAMPLE = "Let me check exactly what I can do for you within our policy, and I'll tell you straight away."
+
+
+def _within_policy(example: str, policies: Sequence[str]) -> str:
+    """The better version, vetted by the same checker that scores the rep: it must break no policy.
+
+    A sentence that would break one is dropped; if nothing is left, a line that promises nothing.
+    """
+    if not policies or not line_violations(policies, example):
+        return example
+    kept = [s.text for s in split_sentences(example) if not line_violations(policies, s.text)]
+    candidate = _tidy(" ".join(kept))
+    if candidate and not line_violations(policies, candidate):
+        return candidate
+    return SAFE_EXAMPLE
 
 
 # --- the engine -----------------------------------------------------------------------------------
@@ -583,6 +602,22 @@ def analyze(transcript: Transcript) -> Conversation:
     return Conversation(transcript, rep_turns, pressure, findings, customer_felt=felt)
 
 
+def _discounted(behavior: BehaviorScore, conv: Conversation) -> BehaviorScore:
+    """Off-topic and nonsense turns earn nothing, so a behavior's score shrinks with their share.
+
+    Clarity already counts them as turns of zero; every other behavior is scaled by the share of
+    the rep's turns that were about the customer's problem (1 in any ordinary conversation).
+    """
+    spoken = len(conv.rep_turns)
+    if behavior.score is None or not conv.off_topic_turns or not spoken:
+        return behavior
+    share = (spoken - conv.off_topic_turns) / spoken
+    if behavior.rationale.endswith("said nothing the customer could use."):
+        return behavior  # clarity's own account of the same turns
+    note = f" {_plural(conv.off_topic_turns, 'line')} of {spoken} didn't address the customer and earn nothing."
+    return replace(behavior, score=_clamp(behavior.score * share), rationale=behavior.rationale + note)
+
+
 class EmbeddedScorer:
     """Rule-based scorer that needs no network, model weights or GPU."""
 
@@ -600,7 +635,7 @@ class EmbeddedScorer:
             elif conv.nothing_said:
                 behaviors[item.key] = BehaviorScore(0, NOTHING_SAID, 0.9)
             else:
-                behaviors[item.key] = scorer(conv)
+                behaviors[item.key] = _discounted(scorer(conv), conv)
             weights[item.key] = item.weight
         turns = tuple(
             TurnSignals(turn.index, tuple(name for name in SIGNAL_NAMES if name in turn.signals()))

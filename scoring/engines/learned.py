@@ -33,6 +33,9 @@ REFLECTIVE_QUESTION_THRESHOLD = 0.08
 # Below this similarity to what the customer said, a chatty line is not about their problem.
 OFF_TOPIC_CONTEXT = 0.12
 OFF_TOPIC_MARGIN = 0.05
+# Plainly small talk may brush a customer's words ("last night", "week") and still be chatter.
+CLEAR_CHATTER_MARGIN = 0.15
+CLEAR_CHATTER_CONTEXT = 0.2
 _CASE_MARKERS = re.compile(
     r"\d|\b[A-Z][A-Z0-9&]+\b|\b(?i:order|account|refund|ticket|charge|delivery|payment|policy)\b"
 )
@@ -134,14 +137,18 @@ def word_total(text: str) -> int:
 
 
 @cache
+def _vocabulary() -> frozenset[str]:
+    return frozenset(get_encoder().tokenizer.get_vocab())
+
+
+@cache
 def _is_word(word: str) -> bool:
     """A word the model's vocabulary knows whole, or builds from a real stem ("blend" + "##er").
 
     Keyboard mashing ("asdf", "qwer", "zxcv") splits into one- and two-letter shards.
     """
-    vocabulary = get_encoder().tokenizer.get_vocab()
     if len(word) <= 2:
-        return word in vocabulary
+        return word in _vocabulary()
     if not re.search(r"[aeiouy]", word):
         return False
     pieces = get_encoder().tokenizer.encode(word, add_special_tokens=False).tokens
@@ -156,27 +163,34 @@ def looks_like_words(text: str) -> bool:
     return sum(1 for w in words if _is_word(w)) / len(words) >= 0.6
 
 
-def _similarity_to(vectors: np.ndarray, texts: list[str]) -> np.ndarray:
-    unique = list(dict.fromkeys(texts))
-    encoded = encode([text or " " for text in unique])
-    index = {text: row for row, text in enumerate(unique)}
-    return np.einsum("ij,ij->i", vectors, encoded[[index[text] for text in texts]])
-
-
 def read_sentences(
-    sentences: list[str], context: list[str], topics: list[str] | None = None
+    sentences: list[str], context: list[str], topics: list[tuple[str, ...]] | None = None
 ) -> list[SentenceReading]:
     """One reading per rep sentence.
 
     ``context[i]`` is the customer's last turn before sentence ``i`` (what a reflection plays back);
-    ``topics[i]`` everything the customer said so far (what an on-topic line is about).
+    ``topics[i]`` every customer turn so far (an on-topic line is close to at least one of them).
+    Each distinct customer turn is embedded once per call, however many sentences follow it.
     """
     if not sentences:
         return []
     protos = _prototypes()
     vectors = encode(sentences)
-    context_sim = _similarity_to(vectors, context)
-    topic_sim = context_sim if topics is None else _similarity_to(vectors, topics)
+    customer_turns = list(dict.fromkeys([*context, *(turn for group in topics or () for turn in group)]))
+    customer_vectors = encode([text or " " for text in customer_turns])
+    row_of = {text: row for row, text in enumerate(customer_turns)}
+    context_sim = np.einsum("ij,ij->i", vectors, customer_vectors[[row_of[text] for text in context]])
+    if topics is None:
+        topic_sim = context_sim
+    else:
+        # "And?" or "Okay." carry no topic: only turns of a few words say what the problem is.
+        topical = [[text for text in group if word_total(text) >= 4] or list(group) for group in topics]
+        topic_sim = np.array(
+            [
+                max((float(vectors[i] @ customer_vectors[row_of[text]]) for text in group), default=0.0)
+                for i, group in enumerate(topical)
+            ]
+        )
     empathy = _top_mean(vectors, protos.empathy)
     reflection = _top_mean(vectors, protos.reflection_pos) - _top_mean(vectors, protos.reflection_neg)
     service = _top_mean(vectors, protos.service)
@@ -199,10 +213,13 @@ def read_sentences(
             question = False
         # Chatter: closer to small talk than to anything said in service, and not about what the
         # customer raised. Digits and internal terms mark a line as about the case, however unclear.
+        margin, topical = float(chatter[row]) - float(service[row]), float(topic_sim[row])
         off_topic = not looks_like_words(text) or (
-            float(chatter[row]) > float(service[row]) + OFF_TOPIC_MARGIN
-            and float(topic_sim[row]) < OFF_TOPIC_CONTEXT
-            and not _CASE_MARKERS.search(text)
+            not _CASE_MARKERS.search(text)
+            and (
+                (margin > OFF_TOPIC_MARGIN and topical < OFF_TOPIC_CONTEXT)
+                or (margin > CLEAR_CHATTER_MARGIN and topical < CLEAR_CHATTER_CONTEXT)
+            )
         )
         if off_topic:
             readings.append(SentenceReading(0.0, -1.0, False, True, float(context_sim[row])))

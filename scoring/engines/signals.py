@@ -352,7 +352,7 @@ def analyze_rep_turns(turns: Sequence[RepTurnInput]) -> list[TurnAnalysis]:
         for turn, sentences in split
         for _ in sentences
     ]
-    topics = [" ".join(turn.customer_texts) for turn, sentences in split for _ in sentences]
+    topics = [turn.customer_texts for turn, sentences in split for _ in sentences]
     readings = iter(read_sentences(texts, context, topics))
     analyses: list[TurnAnalysis] = []
     for turn, sentences in split:

@@ -151,3 +151,25 @@ def test_signals_hold_on_a_sample_of_public_data_nobody_here_wrote():
     results = {task.name: confusion.macro_f1 for task, confusion in measure_all(EmbeddedScorer(), [empathy, reflection])}
     assert results["empathy"] >= 0.62
     assert results["reflection"] >= 0.62
+
+
+def test_the_better_version_never_breaks_a_policy_of_its_scenario():
+    from scoring.engines.policies import line_violations
+    from scoring.evaluation import EVAL_SET_PATH, load_cases
+
+    cases = load_cases() + load_cases(EVAL_SET_PATH.with_name("policy_cases.jsonl"))
+    checked = 0
+    for case in cases:
+        result = EmbeddedScorer().score(case.transcript)
+        if result.focus is not None and case.transcript.scenario.policies:
+            assert line_violations(case.transcript.scenario.policies, result.focus.example) == [], case.id
+            checked += 1
+    assert checked >= 40
+
+
+def test_evaluation_reports_what_nonsense_earns():
+    from scoring.evaluation import evaluate, load_cases
+
+    report = evaluate(EmbeddedScorer(), load_cases()[:6], "all")
+    assert len(report.nonsense_overall) == 6
+    assert max(report.nonsense_overall) <= 15
