@@ -87,9 +87,9 @@ class LTIPlatformForm(forms.Form):
     client_id = forms.CharField(label="Client id", max_length=255)
     deployment_ids = forms.CharField(label="Deployment ids", widget=forms.Textarea(attrs={"rows": 2}),
                                      help_text="One per line.")
-    auth_login_url = forms.URLField(label="Authentication request URL", max_length=500)
-    auth_token_url = forms.URLField(label="Access token URL", max_length=500)
-    key_set_url = forms.URLField(label="Public keyset URL", max_length=500)
+    auth_login_url = forms.URLField(label="Authentication request URL", max_length=500, assume_scheme="https")
+    auth_token_url = forms.URLField(label="Access token URL", max_length=500, assume_scheme="https")
+    key_set_url = forms.URLField(label="Public keyset URL", max_length=500, assume_scheme="https")
 
     def cleaned_platform(self) -> dict:
         data = dict(self.cleaned_data)
