@@ -4,11 +4,13 @@ operating model (insights). Every table also answers `?format=csv`."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime, time, timedelta
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from coachhub.core.errors import ApplicationError
@@ -16,6 +18,7 @@ from coachhub.tenancy.access import ADMIN, ALL_ROLES, REVIEWERS, role_required
 from coachhub.tenancy.selectors import visible_rep_memberships
 from reports.helpdesk.definitions import kpi_definitions
 from scenarios.selectors import open_recipients_for
+from scoring.selectors import scorer_versions_between
 
 from . import insights as insight_selectors
 from . import selectors, services
@@ -50,8 +53,12 @@ def scorecard(request: HttpRequest, tenant_slug: str) -> HttpResponse:
             "url": "?" + urlencode({"week": week.isoformat(), "sort": next_sort}),
             "aria_sort": ("descending" if descending else "ascending") if active else "none",
         })
+    week_start = timezone.make_aware(datetime.combine(week, time.min))
+    scorers = scorer_versions_between(
+        tenant=request.tenant, start=week_start - timedelta(days=7), end=week_start + timedelta(days=7)
+    )
     return render(request, "reports/dashboards/scorecard.html", {
-        "card": card, "headers": headers,
+        "card": card, "headers": headers, "scorers": scorers,
         "behavior_headers": [h for h in headers if h["column"].group == "behavior"],
         "kpi_headers": [h for h in headers if h["column"].group == "kpi"],
         "activity_headers": [h for h in headers if h["column"].group == "activity"],

@@ -15,6 +15,7 @@ import json
 import re
 from collections.abc import Sequence
 
+from coachhub.core.text import normalize_for_detection
 from scoring.engines.signals import SIGNAL_NAMES
 from scoring.transcript import RubricItem, Scenario, Transcript
 
@@ -86,8 +87,18 @@ GENERIC_ANCHORS = (
 
 
 def display_text(text: str) -> str:
-    """A turn's text as the model sees it: same length and positions, nothing that acts as markup."""
+    """A turn's text as the model sees it: same length and positions, nothing that acts as markup.
+
+    Look-alike letters are folded one character for one ("іgnоrе" reads as "ignore"), so a
+    disguised instruction looks to the judge exactly like the plain one it was told to ignore,
+    while evidence positions still point into the original text.
+    """
     text = _HIDDEN_CHARS.sub(" ", text.replace("\r", " "))
+    if not text.isascii():
+        # Folding works on words (a Russian word keeps its letters); it is used only when it keeps
+        # every position, which it does for look-alikes and fullwidth letters.
+        folded = normalize_for_detection(text)
+        text = folded if len(folded) == len(text) else text
     return text.replace("<", "‹").replace(">", "›")
 
 

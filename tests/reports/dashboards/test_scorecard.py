@@ -124,6 +124,15 @@ def test_the_page_shows_the_numbers_and_sorts_server_side(world_a, history, clie
         r.behaviors[by_empathy.behaviors.index("empathy")].value for r in by_empathy.rows)
 
 
+def test_the_scorecard_names_the_scorer_version_behind_its_scores(world_a, history, client_for):
+    from scoring.engines import EmbeddedScorer
+
+    body = client_for(world_a.member(Role.MANAGER)).get(
+        _url(world_a), {"week": history["last"].isoformat()}
+    ).content.decode()
+    assert f"Behavior scores by the embedded {EmbeddedScorer.version} scorer." in body
+
+
 def test_csv_export_matches_the_table(world_a, history, client_for):
     w = world_a
     client = client_for(w.member(Role.TENANT_ADMIN))
@@ -244,7 +253,7 @@ def test_scorecard_query_count_is_constant(world_a, client_for, django_assert_ma
 
     add_reps(2)
     client.get(_url(w), {"week": week.isoformat()})  # warm the session
-    with django_assert_max_num_queries(12) as few:
+    with django_assert_max_num_queries(13) as few:  # 13: one more names the scorer versions behind the scores
         assert client.get(_url(w), {"week": week.isoformat()}).status_code == 200
     add_reps(8)
     with django_assert_max_num_queries(len(few.captured_queries)):
@@ -353,7 +362,7 @@ def test_a_lead_with_many_reps_gets_one_page_in_a_constant_number_of_queries(
     client = client_for(w.member(Role.ENABLEMENT_LEAD))
     _seed_rep_weeks(w, week, 3)
     client.get(_url(w), {"week": week.isoformat()})  # warm the session
-    with django_assert_max_num_queries(12) as few:
+    with django_assert_max_num_queries(13) as few:
         assert client.get(_url(w), {"week": week.isoformat(), "sort": "-k:csat"}).status_code == 200
     _seed_rep_weeks(w, week, PAGE_SIZE + 20, prefix="more")
     total = 3 + 3 + PAGE_SIZE + 20  # rep, rep2, loner, then the seeded ones
