@@ -14,14 +14,14 @@ from django.db import connections
 from django.utils import timezone
 
 from coachhub.celery import app as celery_app
-from coachhub.core.llm import AUTH_MESSAGE
+from coachhub.core.llm import LLMAuthError
 from coachhub.tenancy.context import tenant_context
 from coachhub.tenancy.models import AISettings, Role
 from coachhub.tenancy.selectors import tenant_llm_config
 from coachhub.tenancy.services import ai_settings_update
 from scoring import services
 from scoring.engines import EmbeddedScorer
-from scoring.engines.llm_judge import JUDGE_BAD_RESPONSE_MESSAGE, LLMJudge
+from scoring.engines.llm_judge import JUDGE_BAD_RESPONSE_MESSAGE, JUDGE_MESSAGES, LLMJudge
 from scoring.evaluation import SYNTHETIC_INJECTIONS
 from scoring.models import BehaviorScore, ScoreStatus, SessionScore
 from scoring.tasks import MAX_RETRIES, score_session, sweep_unscored_sessions
@@ -295,7 +295,8 @@ def test_a_judge_that_refuses_our_key_fails_at_once(llm_world, openai_server):
 
     score = _scores(tenant, session).get()
     assert score.status == ScoreStatus.FAILED and score.attempts == 1
-    assert score.error == f"The llm scoring engine failed: {AUTH_MESSAGE}"
+    # The judge's own words for it, not the customer's (the shared AUTH_MESSAGE speaks of the AI service).
+    assert score.error == f"The llm scoring engine failed: {JUDGE_MESSAGES[LLMAuthError]}"
     assert len(openai_server.chat_requests()) == 1, "configuration can't be fixed by retrying"
 
 
