@@ -41,8 +41,11 @@ class CoachHubAutoSchema(AutoSchema):
             # Unknown tenant, not a member of it (or a token of another tenant), an object outside
             # the caller's reach, or a page/cursor past the end.
             errors["404"] = _error("No such tenant or object within your reach (another tenant's looks the same).")
+        if self.method == "GET":
+            errors["400"] = _error("A query parameter is malformed (e.g. a cursor this list didn't give out).")
         if self.method in UNSAFE_METHODS:
-            errors["400"] = _error("The input is invalid; `fields` says where.")
+            errors["400"] = _error("The input is invalid (or JSON nested too deeply); `fields` says where.")
+            errors["413"] = _error("The body is larger than the server accepts (DATA_UPLOAD_MAX_MEMORY_SIZE).")
             errors["409"] = _error("The object's state doesn't allow this (already done, locked, taken).")
             if self.get_request_serializer() is not None:
                 errors["415"] = _error("Send one of the documented content types.")
