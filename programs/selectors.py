@@ -28,8 +28,8 @@ def behavior_label(key: str) -> str:
 
 
 def program_list(*, membership: Membership) -> QuerySet[Program]:
-    """Leads and admins follow every program; a manager those that reach a rep they coach (or that
-    nobody has been assigned yet, so they can assign it); reps none (they see their own enrollments)."""
+    """Leads and admins follow every program, and so do managers (they may assign any of them to
+    the reps they coach) with only their own reps counted; reps none (they see their enrollments)."""
     tenant = membership.tenant
     programs = Program.objects.for_tenant(tenant)
     counted = Q()
