@@ -14,6 +14,8 @@ import dataclasses
 import hashlib
 import json
 import logging
+import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -280,6 +282,20 @@ _local_calls: set[str] = set()
 _local_lock = threading.Lock()
 
 
+def _holder_is_gone(holder: object) -> bool:
+    """Is the process named by ``holder`` ("host:pid") on this machine and no longer running?"""
+    host, _, pid = str(holder or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # another machine's call: only its expiry frees it
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 @contextlib.contextmanager
 def _one_call_per_transcript(transcript: Transcript) -> Iterator[None]:
     from django.core.cache import cache
@@ -293,9 +309,14 @@ def _one_call_per_transcript(transcript: Transcript) -> Iterator[None]:
             raise LLMRateLimited(BUSY_MESSAGE, detail="a judge call for this transcript is in flight")
         _local_calls.add(key)
     shared = False
+    owner = f"{socket.gethostname()}:{os.getpid()}"
     try:
         try:
-            shared = cache.add(key, 1, timeout=int(DEFAULT_TIMEOUT_S * 2))
+            shared = cache.add(key, owner, timeout=int(DEFAULT_TIMEOUT_S * 2))
+            if not shared and _holder_is_gone(cache.get(key)):
+                # The process that held it died mid-call (killed worker): its job was redelivered here.
+                cache.set(key, owner, timeout=int(DEFAULT_TIMEOUT_S * 2))
+                shared = True
             if not shared:
                 raise LLMRateLimited(BUSY_MESSAGE, detail="a judge call for this transcript is in flight elsewhere")
         except LLMError:
