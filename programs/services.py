@@ -4,7 +4,7 @@ hooks the runner and the scorer call after their transactions commit."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -17,6 +17,7 @@ from coachhub.tenancy.access import AUTHORS, REVIEWERS
 from coachhub.tenancy.models import Membership, Role, Team, TeamMembership, TeamRole, Tenant
 from coachhub.tenancy.services import audit_record
 from scenarios.models import Scenario, ScenarioVersion, VersionStatus
+from sessions import events as session_events
 
 from . import readiness
 from .models import LiveStatus, Program, ProgramEnrollment, ProgramStep
@@ -316,24 +317,14 @@ def live_decide(
 # (xAPI, LTI grade passback) register a listener; each listener is called on its own and a failing
 # one is logged without stopping the others or the caller.
 
-SESSION_EVENTS = ("started", "ended", "scored")
-_listeners: dict[str, list[Callable[..., None]]] = {event: [] for event in SESSION_EVENTS}
-
-
-def register_session_listener(event: str, listener: Callable[..., None]) -> None:
-    if event not in _listeners:
-        raise ValueError(f"Unknown session event {event!r}; one of {', '.join(SESSION_EVENTS)}.")
-    if listener not in _listeners[event]:
-        _listeners[event].append(listener)
+# The registry lives with the sessions it describes (sessions/events.py); these names stay for
+# callers and tests of this app.
+SESSION_EVENTS = session_events.SESSION_EVENTS
+register_session_listener = session_events.register_session_listener
 
 
 def _dispatch(event: str, *, tenant: Tenant, session) -> None:
-    session_id = getattr(session, "pk", session)
-    for listener in list(_listeners[event]):
-        try:
-            listener(tenant=tenant, session_id=session_id)
-        except Exception:
-            logger.exception("Session %s listener %s failed for session %s.", event, listener, session_id)
+    session_events.dispatch(event, tenant=tenant, session_id=getattr(session, "pk", session))
 
 
 def on_session_started(*, tenant: Tenant, session) -> None:

@@ -35,6 +35,7 @@ from coachhub.tenancy.selectors import tenant_llm_config
 from coachhub.tenancy.services import audit_record
 from scoring.engines import BehaviorScorer, EngineUnavailable, get_engine
 from scoring.transcript import DEFAULT_RUBRIC, RubricItem, Scenario, Transcript, Turn
+from sessions.events import announce_on_commit
 from sessions.models import PracticeSession, SessionStatus
 from sessions.models import Turn as SessionTurn
 
@@ -382,10 +383,11 @@ def _write_result(
 
 
 def _refresh_dashboards(*, tenant: Tenant, session_id: int) -> None:
-    """Weekly dashboard aggregates follow scores and adjustments (after commit)."""
+    """Weekly dashboard aggregates and session listeners follow scores and adjustments (after commit)."""
     from reports.dashboards.aggregates import rep_week_refresh_on_commit
 
     rep_week_refresh_on_commit(tenant=tenant, session_id=session_id)
+    announce_on_commit("scored", tenant=tenant, session_id=session_id)
 
 
 def session_score_fail(*, tenant: Tenant, session_id: int, error: str) -> None:

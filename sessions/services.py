@@ -27,6 +27,7 @@ from scenarios.models import AssignmentRecipient, ScenarioVersion, VersionStatus
 from scenarios.spec import ScenarioSpec
 from sessions.engines import get_engine
 from sessions.engines.base import CustomerEngine, CustomerTurn, EngineError, EngineUnavailable, Utterance
+from sessions.events import announce_on_commit
 
 from .models import EndReason, PracticeSession, SessionStatus, Speaker, Turn
 
@@ -109,6 +110,7 @@ def session_start(
         started_at=now, last_activity_at=now,
     )
     _customer_turn_create(tenant=tenant, session=session, index=0, turn=opening)
+    announce_on_commit("started", tenant=tenant, session_id=session.id)
     return session
 
 
@@ -546,6 +548,7 @@ def _end(*, tenant: Tenant, session: PracticeSession, reason: str) -> None:
     # Trials are scored too (authors check their rubric that way); reports leave them out.
     _enqueue_scoring(tenant=tenant, session=session)
     _refresh_dashboards(tenant=tenant, session=session)
+    announce_on_commit("ended", tenant=tenant, session_id=session.id)
 
 
 def _enqueue_scoring(*, tenant: Tenant, session: PracticeSession) -> None:

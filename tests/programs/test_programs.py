@@ -14,6 +14,7 @@ from programs import selectors, services
 from programs.models import ProgramEnrollment
 from scoring.models import BehaviorScore
 from scoring.services import score_adjust
+from sessions import events as session_events
 from tests.programs.helpers import PASS_MARK, failing_session, passing_session, two_scenarios
 
 pytestmark = pytest.mark.django_db
@@ -205,8 +206,8 @@ def test_a_failing_session_listener_never_breaks_the_caller_or_the_others(world_
     try:
         services.on_session_scored(tenant=world_a.tenant, session=42)
     finally:
-        services._listeners["scored"].remove(broken)
-        services._listeners["scored"].remove(recording)
+        session_events.unregister_session_listener("scored", broken)
+        session_events.unregister_session_listener("scored", recording)
     assert seen == [(world_a.tenant.id, 42)]
     with pytest.raises(ValueError, match="Unknown session event"):
         services.register_session_listener("paused", recording)
