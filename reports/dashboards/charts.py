@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 SERIES_CLASSES = 8  # dashboards.css defines .series-0 … .series-7
@@ -14,6 +15,7 @@ class ChartPoint:
     y: float
     value: float
     label: str
+    shown: str = ""  # the value with its unit, as a person reads it
 
 
 @dataclass
@@ -42,12 +44,43 @@ class LineChart:
         return not any(s.points for s in self.series)
 
 
+UNIT_SUFFIX = {"percent": "%", "seconds": " s", "score": "", "number": ""}
+
+
+def _nice_step(span: float, steps: int) -> float:
+    """A round tick step (1, 2, 2.5 or 5 times a power of ten) covering span in about `steps`."""
+    raw = span / steps if span > 0 else 1
+    power = 10 ** math.floor(math.log10(raw))
+    for factor in (1, 2, 2.5, 5, 10):
+        if raw <= factor * power:
+            return factor * power
+    return 10 * power
+
+
+def nice_range(values: list[float], *, steps: int = 4) -> tuple[float, float]:
+    """An axis for values with no natural bounds: from 0 for non-negative data (so a line at 432–437 s
+    reads as the small change it is, not as a cliff) up to the next round number above the data."""
+    if not values:
+        return 0.0, 1.0
+    low, high = min(values), max(values)
+    low = 0.0 if low >= 0 else low
+    high = max(high, low + 1e-9)
+    step = _nice_step(high - low, steps)
+    return math.floor(low / step) * step, math.ceil(high / step) * step
+
+
+def _format(value: float, unit: str) -> str:
+    number = f"{value:,.1f}".rstrip("0").rstrip(".") if abs(value) < 1000 else f"{value:,.0f}"
+    return f"{number}{UNIT_SUFFIX.get(unit, '')}"
+
+
 def line_chart(
     *, x_labels: list[str], series: list[tuple[str, list[float | None]]], title: str,
-    y_min: float = 0, y_max: float = 100, width: int = 720, height: int = 260,
+    y_min: float = 0, y_max: float = 100, width: int = 720, height: int = 260, unit: str = "score",
 ) -> LineChart:
-    """One line per series over the same x labels (weeks); None leaves a gap."""
-    left, right, top, bottom = 36, 12, 12, 28
+    """One line per series over the same x labels (weeks); None leaves a gap. Tick labels and point
+    titles carry the unit ("90%", "432 s"); x labels are thinned to what fits the width."""
+    left, right, top, bottom = (48 if unit == "seconds" else 40), 14, 12, 28
     plot_w, plot_h = width - left - right, height - top - bottom
     span = max(len(x_labels) - 1, 1)
     values = [v for _, vs in series for v in vs if v is not None]
@@ -71,7 +104,8 @@ def line_chart(
                     line.segments.append(" ".join(run))
                 run = []
                 continue
-            point = ChartPoint(x=x_at(index), y=y_at(value), value=round(value, 1), label=x_labels[index])
+            point = ChartPoint(x=x_at(index), y=y_at(value), value=round(value, 1), label=x_labels[index],
+                               shown=_format(value, unit))
             line.points.append(point)
             run.append(f"{point.x},{point.y}")
         if run:
@@ -79,12 +113,21 @@ def line_chart(
         built.append(line)
     steps = 4
     y_ticks = [
-        {"y": y_at(y_min + y_range * i / steps), "label": f"{y_min + y_range * i / steps:g}"} for i in range(steps + 1)
+        {"y": y_at(y_min + y_range * i / steps), "label": _format(y_min + y_range * i / steps, unit)}
+        for i in range(steps + 1)
     ]
-    every = max(1, len(x_labels) // 6)
-    x_ticks = [
-        {"x": x_at(i), "label": label} for i, label in enumerate(x_labels) if i % every == 0 or i == len(x_labels) - 1
-    ]
+    # A week label ("Nov 16") needs about 56 units of width: show every n-th so none overlap, and the
+    # last week only when it doesn't crowd the one before.
+    fit = max(2, plot_w // 56)
+    every = max(1, math.ceil(len(x_labels) / fit))
+    shown = [i for i in range(len(x_labels)) if i % every == 0]
+    last = len(x_labels) - 1
+    if x_labels and last not in shown:
+        if shown and last - shown[-1] < every:
+            shown[-1] = last
+        else:
+            shown.append(last)
+    x_ticks = [{"x": x_at(i), "label": x_labels[i]} for i in shown]
     return LineChart(width=width, height=height, left=left, top=top, right=width - right, bottom=height - bottom,
                      series=built, y_ticks=y_ticks, x_ticks=x_ticks, title=title)
 

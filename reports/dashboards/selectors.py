@@ -34,7 +34,7 @@ from scenarios.spec import DEFAULT_BEHAVIORS
 from scoring.models import BehaviorScore, ScoreStatus, SessionScore
 from sessions.models import PracticeSession, SessionStatus
 
-from .charts import LineChart, line_chart
+from .charts import LineChart, line_chart, nice_range
 from .models import RepWeek, TenantReportSettings
 from .paging import ordered_reps
 
@@ -440,11 +440,12 @@ def rep_history(*, rep: Membership, until: date, weeks: int = HISTORY_WEEKS) -> 
     kpi_charts = []
     for metric in metrics:
         series = [values.get((metric.id, w)) for w in week_list]
-        bounded = metric.unit in ("percent", "score") and metric.min_value is not None
+        bounded = metric.unit in ("percent", "score") and metric.min_value is not None and metric.max_value is not None
+        low, high = (metric.min_value, metric.max_value) if bounded else nice_range([v for v in series if v is not None])
+        unit_name = {"percent": "%", "seconds": "seconds"}.get(metric.unit)
         kpi_charts.append(line_chart(
-            x_labels=labels, title=metric.label, series=[(metric.label, series)], width=360, height=160,
-            y_min=metric.min_value if bounded else min((v for v in series if v is not None), default=0),
-            y_max=metric.max_value if bounded else max((v for v in series if v is not None), default=1),
+            x_labels=labels, title=f"{metric.label} ({unit_name})" if unit_name else metric.label,
+            series=[(metric.label, series)], width=360, height=170, y_min=low, y_max=high, unit=metric.unit,
         ))
     return RepHistory(rep=rep, weeks=week_list, behaviors=behaviors, score_rows=score_rows, metrics=metrics,
                       kpi_rows=kpi_rows, sessions=sessions, chart=chart, kpi_charts=kpi_charts)

@@ -5,3 +5,21 @@ document.addEventListener("click", (event) => {
     event.preventDefault();
   }
 });
+
+// A region that scrolls sideways (a wide table, a chart, a code sample) must be reachable by
+// keyboard (WCAG 2.1.1): give each one that overflows a tab stop and a name from its heading.
+function labelScrollRegions(root) {
+  root.querySelectorAll(".table-wrap, .chart-wide, pre").forEach((region) => {
+    const scrolls = region.scrollWidth > region.clientWidth + 1 || region.scrollHeight > region.clientHeight + 1;
+    if (!scrolls || region.hasAttribute("tabindex")) return;
+    region.tabIndex = 0;
+    region.setAttribute("role", "region");
+    const card = region.closest("section, .card, figure");
+    const heading = card && card.querySelector("h2, h3, caption, figcaption");
+    const name = (region.querySelector("caption") || heading || {}).textContent;
+    region.setAttribute("aria-label", `${(name || "Table").trim()} (scrolls sideways)`);
+  });
+}
+document.addEventListener("DOMContentLoaded", () => labelScrollRegions(document));
+window.addEventListener("resize", () => labelScrollRegions(document));
+document.addEventListener("htmx:afterSettle", (event) => labelScrollRegions(event.target));

@@ -16,7 +16,11 @@
   const csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
   const customerName = runner.querySelector(".runner-head .muted").textContent.replace(/^with /, "").split(" · ")[0];
   const voiceMode = runner.dataset.mode === "voice";
+  const frustrationNews = document.getElementById("frustration-news");
   let busy = false;
+  // The control the rep last sent from (the reply box, or the talk button in voice mode): focus goes
+  // back there when the customer has answered, so keyboard and screen-reader users keep their place.
+  let sentFrom = input;
 
   function bubble(speaker, text) {
     const item = document.createElement("li");
@@ -37,12 +41,17 @@
     send.disabled = value;
     input.disabled = value;
     status.textContent = message;
+    if (!value && !form.hidden) (sentFrom && !sentFrom.disabled ? sentFrom : input).focus();
   }
 
   function setFrustration(value) {
-    if (meter && typeof value === "number") {
-      meter.value = value;
-      meterValue.textContent = value;
+    if (!meter || typeof value !== "number") return;
+    const before = Number(meter.value);
+    meter.value = value;
+    meterValue.textContent = value;
+    if (frustrationNews && value !== before) {
+      const change = value > before ? `up ${value - before}` : `down ${before - value}`;
+      frustrationNews.textContent = `Customer frustration ${value} out of 100, ${change}.`;
     }
   }
 
@@ -54,9 +63,35 @@
 
   function ended(endReason, resultsUrl) {
     const labels = { resolved: "Resolved", escalated: "The customer escalated", timed_out: "Time's up", rep_ended: "Ended" };
-    setBusy(true, `${labels[endReason] || "Session ended"} — opening your results…`);
+    // No automatic redirect: it would cut off the reading of the customer's last line. The rep
+    // opens the results when ready (focus moves to the link, so Enter opens them).
     form.hidden = true;
-    window.setTimeout(() => { window.location.assign(resultsUrl); }, 1500);
+    setBusy(true, `${labels[endReason] || "Session ended"}. Your results are ready.`);
+    const link = document.getElementById("results-link");
+    link.href = resultsUrl || runner.dataset.resultsUrl;
+    link.hidden = false;
+    const end = runner.querySelector(".end-form");
+    if (end) end.hidden = true;
+    link.focus({ preventScroll: true });
+  }
+
+  // A refusal the server answered with a page or JSON instead of events (too large a request, a
+  // proxy's error): say what happened; the line was not saved and stays in the box.
+  async function refusal(response) {
+    let message = "";
+    try {
+      const payload = await response.clone().json();
+      message = (payload.error && payload.error.message) || "";
+    } catch (error) { /* not JSON */ }
+    if (!message) {
+      if (response.status === 400 || response.status === 413) message = "Your message was not saved: it is too large to send. Shorten it and send again.";
+      else if (response.status === 429) message = "Your message was not saved: you're sending faster than the practice room allows. Wait a moment and send again.";
+      else if (response.status === 403 || response.status === 404) message = "Your message was not saved: this session can't take messages any more. Reload the page.";
+      else message = `Your message was not saved: the server answered with error ${response.status}. Send it again.`;
+    } else {
+      message = `Your message was not saved: ${message}`;
+    }
+    return message;
   }
 
   async function stream(url, body) {
@@ -64,11 +99,19 @@
     retry.hidden = true;
     let reply = null;
     let text = "";
+    let saved = url === runner.dataset.retryUrl;  // a retry answers a line that is already saved
     let response;
     try {
-      response = await fetch(url, { method: "POST", body, headers: { "X-CSRFToken": csrf }, credentials: "same-origin" });
+      response = await fetch(url, {
+        method: "POST", body, credentials: "same-origin",
+        headers: { "X-CSRFToken": csrf, Accept: "text/event-stream" },
+      });
     } catch (error) {
       setBusy(false, "Connection lost. Your message may not have been sent: check and try again.");
+      return;
+    }
+    if (!(response.headers.get("Content-Type") || "").startsWith("text/event-stream")) {
+      setBusy(false, await refusal(response));
       return;
     }
     const reader = response.body.getReader();
@@ -79,6 +122,7 @@
         status.textContent = "";
       } else if (event === "saved") {
         bubble("rep", data.turn.text).parentElement.id = `turn-${data.turn.index}`;
+        saved = true;
         input.value = "";
       } else if (event === "delta") {
         if (!reply) reply = bubble("customer", "");
@@ -94,9 +138,10 @@
         else setBusy(false);
       } else if (event === "error") {
         if (reply) reply.parentElement.remove();
-        setBusy(false, data.message);
-        retry.hidden = !data.retry;
-        if (data.code === "reply_pending") retry.hidden = false;
+        // A refused line was never saved: it stays in the box and there is nothing to retry.
+        const note = saved ? data.message : `Your message was not saved: ${data.message}`;
+        setBusy(false, note);
+        retry.hidden = !(saved && data.retry) && data.code !== "reply_pending";
       }
     };
     for (;;) {
@@ -113,9 +158,13 @@
       if (done) break;
     }
     if (busy && !form.hidden) {
-      // The stream closed without a final event (a dropped connection): the rep's line is saved.
-      setBusy(false, "The reply was interrupted. Your message is saved: press “Retry reply”.");
-      retry.hidden = false;
+      // The stream closed without a final event (a dropped connection).
+      if (saved) {
+        setBusy(false, "The reply was interrupted. Your message is saved: press “Retry reply”.");
+        retry.hidden = false;
+      } else {
+        setBusy(false, "The connection dropped before your message was saved. It is still in the box: send it again.");
+      }
     }
   }
 
@@ -127,6 +176,7 @@
       input.focus();
       return;
     }
+    sentFrom = input;
     stream(runner.dataset.turnUrl, new FormData(form));
   });
   input.addEventListener("keydown", (event) => {
@@ -135,7 +185,7 @@
       form.requestSubmit();
     }
   });
-  retry.addEventListener("click", () => stream(runner.dataset.retryUrl, new FormData()));
+  retry.addEventListener("click", () => { sentFrom = input; stream(runner.dataset.retryUrl, new FormData()); });
   if (runner.dataset.pending === "1") {
     status.textContent = "The customer hasn't answered your last message yet.";
     retry.hidden = false;
@@ -182,6 +232,7 @@
       const body = new FormData();
       body.append("audio", blob, "turn.webm");
       status.textContent = "Transcribing…";
+      sentFrom = talk;
       stream(runner.dataset.voiceUrl, body);
     });
     recorder.start();

@@ -45,10 +45,12 @@ def test_rep_completes_a_text_session(page, world_a):
         page.get_by_role("button", name="Send").click()
         page.locator(".bubble-customer").nth(before).wait_for()
         expect(page.locator(".bubble-customer").nth(before)).not_to_have_text("")
-        if "opening your results" in (page.locator("#status").text_content() or ""):
+        if "results are ready" in (page.locator("#status").text_content() or ""):
             break
         expect(page.get_by_role("button", name="Send")).to_be_enabled()
     screenshot(page, "runner-resolved")
+    # No automatic redirect cuts off the last reply: the rep opens the results when ready.
+    page.get_by_role("link", name="See your results").click()
     page.get_by_role("heading", name="Frustration curve").wait_for(timeout=10000)
     screenshot(page, "results")
     with tenant_context(world_a.tenant):
@@ -126,6 +128,7 @@ def test_rep_completes_a_text_session_against_an_openai_compatible_server(asgi_p
     openai_server.chunk_delay_s = 0.0
     page.get_by_label("Your reply").fill("I will cancel it now and call you back by five today to confirm.")
     page.get_by_role("button", name="Send").click()
+    page.get_by_role("link", name="See your results").click(timeout=15000)
     page.get_by_role("heading", name="Frustration curve").wait_for(timeout=15000)
     screenshot(page, "results-llm")
     with tenant_context(world_a.tenant):

@@ -156,5 +156,5 @@ def test_diff_page_shows_changes_escaped(world_a, client_for):
 
     body = response.content.decode()
     assert response.status_code == 200
-    assert "<code>summary</code>" in body
+    assert '<th scope="row">Summary for the rep</th>' in body  # the form's label, not the raw key
     assert "warranty &amp; say &quot;no&quot; kindly when it&#x27;s &lt; 5 days late." in body
