@@ -105,7 +105,6 @@ def test_a_refused_line_says_so_and_stays_in_the_box(page, world_a):
     expect(page.get_by_role("button", name="Retry reply")).to_be_hidden()
     assert box.input_value().startswith("sorry sorry") and len(box.input_value()) > 5_000_000
     expect(box).to_be_focused()
-    screenshot(page, "runner-refused")
     with tenant_context(world_a.tenant):
         assert Turn.objects.filter(speaker="rep").count() == 0
     page.console_errors.clear()
