@@ -20,6 +20,16 @@ function labelScrollRegions(root) {
     region.setAttribute("aria-label", `${(name || "Table").trim()} (scrolls sideways)`);
   });
 }
-document.addEventListener("DOMContentLoaded", () => labelScrollRegions(document));
+// A region may start to overflow after the first paint (an SVG chart laid out late, a font), so
+// each one is watched for size changes rather than checked once.
+const regionSizes = "ResizeObserver" in window
+  ? new ResizeObserver((entries) => entries.forEach((entry) => labelScrollRegions(entry.target.parentElement || document)))
+  : null;
+function watchScrollRegions(root) {
+  labelScrollRegions(root);
+  if (regionSizes) root.querySelectorAll(".table-wrap, .chart-wide, pre").forEach((region) => regionSizes.observe(region));
+}
+document.addEventListener("DOMContentLoaded", () => watchScrollRegions(document));
+window.addEventListener("load", () => labelScrollRegions(document));
 window.addEventListener("resize", () => labelScrollRegions(document));
-document.addEventListener("htmx:afterSettle", (event) => labelScrollRegions(event.target));
+document.addEventListener("htmx:afterSettle", (event) => watchScrollRegions(event.target));

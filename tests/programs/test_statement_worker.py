@@ -20,9 +20,11 @@ def test_statements_recorded_during_an_outage_arrive_in_order_once_each_when_the
     lrs = LoopbackLRS().start()
     try:
         world = build_world("Record Co", "record-co")
+        # The session is practised and scored before the LRS is connected (scoring announces
+        # "scored" itself); the hooks below then record its three events during the outage.
+        session, _ = passing_session(world.member(Role.REP), two_scenarios(world.tenant)[0])
         statements.lrs_settings_update(tenant=world.tenant, actor=world.member(Role.TENANT_ADMIN),
                                        endpoint=lrs.endpoint, username=lrs.key, secret=lrs.secret)
-        session, _ = passing_session(world.member(Role.REP), two_scenarios(world.tenant)[0])
         lrs.failing_with = 503
         workers.start()
         for hook in (services.on_session_started, services.on_session_ended, services.on_session_scored):
