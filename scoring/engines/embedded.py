@@ -603,17 +603,13 @@ def analyze(transcript: Transcript) -> Conversation:
 
 
 def _discounted(behavior: BehaviorScore, conv: Conversation) -> BehaviorScore:
-    """Off-topic and nonsense turns earn nothing, so a behavior's score shrinks with their share.
-
-    Clarity already counts them as turns of zero; every other behavior is scaled by the share of
-    the rep's turns that were about the customer's problem (1 in any ordinary conversation).
-    """
+    """Off-topic and nonsense turns earn nothing, so a behavior's score shrinks with their share:
+    it is scaled by the share of the rep's turns that were about the customer's problem (1 in any
+    ordinary conversation)."""
     spoken = len(conv.rep_turns)
     if behavior.score is None or not conv.off_topic_turns or not spoken:
         return behavior
     share = (spoken - conv.off_topic_turns) / spoken
-    if behavior.rationale.endswith("said nothing the customer could use."):
-        return behavior  # clarity's own account of the same turns
     note = f" {_plural(conv.off_topic_turns, 'line')} of {spoken} didn't address the customer and earn nothing."
     return replace(behavior, score=_clamp(behavior.score * share), rationale=behavior.rationale + note)
 
@@ -635,7 +631,9 @@ class EmbeddedScorer:
             elif conv.nothing_said:
                 behaviors[item.key] = BehaviorScore(0, NOTHING_SAID, 0.9)
             else:
-                behaviors[item.key] = _discounted(scorer(conv), conv)
+                behavior = scorer(conv)
+                # Clarity already counts off-topic turns as turns of zero; the rest shrink with them.
+                behaviors[item.key] = behavior if item.key == "clarity" else _discounted(behavior, conv)
             weights[item.key] = item.weight
         turns = tuple(
             TurnSignals(turn.index, tuple(name for name in SIGNAL_NAMES if name in turn.signals()))
