@@ -25,3 +25,4 @@ class ProgramsConfig(AppConfig):
         register_nav(label="Learning records", url_name="lrs_settings", roles=ADMIN, order=90)
         register_nav(label="LMS (LTI)", url_name="lti_settings", roles=ADMIN, order=91)
         register_nav(label="My programs", url_name="my_programs", roles=frozenset({Role.REP}), order=36)
+        from . import personal_data  # noqa: F401  (declares enrollments and outbox rows for erasure)

@@ -15,3 +15,5 @@ class ReportsConfig(AppConfig):
         from reports import dashboards
 
         dashboards.register()
+
+        from . import personal_data  # noqa: F401  (registers KPI values, weekly rows, digests for erasure)

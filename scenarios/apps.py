@@ -19,3 +19,4 @@ class ScenariosConfig(AppConfig):
         register_nav(label="Scenarios", url_name="scenario_list", roles=AUTHORS, order=20)
         register_nav(label="Assignments", url_name="assignment_list", roles=ASSIGNERS, order=30)
         register_seeder(seed_scenarios)
+        from . import personal_data  # noqa: F401  (registers assignment copies for erasure)

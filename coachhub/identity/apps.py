@@ -13,3 +13,4 @@ class IdentityConfig(AppConfig):
         from . import signals  # noqa: F401  (records each login's session key, for sign-out everywhere)
 
         register_nav(label="Identity", url_name="identity_settings", roles=ADMIN, order=90)
+        from . import personal_data  # noqa: F401  (declares SCIM users and break-glass places for erasure)

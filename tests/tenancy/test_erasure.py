@@ -154,6 +154,7 @@ def test_admin_erases_a_person_in_their_tenant_only(world_a, world_b, person, me
     assert event.data["email_sha256"] == hashlib.sha256(rep_a.user.email.encode()).hexdigest()
     assert event.data["user_id"] == rep_a.user_id and event.data["via"] == "page"
     counts = event.data["counts"]
+    assert counts["references_cleared"] == 1  # the scenario they wrote
     assert counts["sessions"] == 2 and counts["recordings"] == len(person["data_a"]["files"])
     assert counts["comments"] == 1 and counts["disputes"] == 1 and counts["kpi_values"] == 1
     assert counts["assignments"] == 1 and counts["api_tokens"] == 1 and counts["rep_weeks"] >= 1
@@ -263,7 +264,10 @@ def test_command_erases_in_the_named_tenant_only(world_a, world_b, person, media
     out = io.StringIO()
 
     call_command("erase_person", tenant=world_b.tenant.slug, email=rep_b.user.email, dry_run=True, stdout=out)
-    assert json.loads(out.getvalue())["sessions"] == 2
+    dry_run = json.loads(out.getvalue())
+    assert list(dry_run) == ["tenant", "dry_run", "sessions", "turns", "recordings", "scores", "comments",
+                             "disputes", "kpi_values", "rep_weeks", "assignments"]
+    assert dry_run["sessions"] == 2 and dry_run["comments"] == 1 and dry_run["disputes"] == 1
     assert rows_of(world_b, rep_b)["PracticeSession"] == 2
 
     out = io.StringIO()
@@ -272,6 +276,12 @@ def test_command_erases_in_the_named_tenant_only(world_a, world_b, person, media
                      actor=world_b.member(Role.TENANT_ADMIN).user.email, stdout=out)
 
     printed = json.loads(out.getvalue())
+    # The apps' registrations erase in foreign-key order and the command prints the counts in that order.
+    assert list(printed) == [
+        "tenant", "erased", "comments", "disputes", "behavior_scores", "scores", "turns", "recordings", "sessions",
+        "kpi_values", "rep_weeks", "digests", "assignments", "team_links", "api_tokens", "invitations",
+        "references_cleared", "other",
+    ]
     assert printed["erased"] is True and printed["sessions"] == 2
     assert_erased(world_b, rep_b, person["data_b"], media)
     assert_intact(world_a, rep_a, person["data_a"], media, in_a)

@@ -176,6 +176,7 @@ def test_running_twice_removes_nothing_more_and_records_once(world_a, aged):
     second = apply_retention.delay().get()
 
     assert second == {"recordings": 0, "transcripts": 0, "turns": 0, "scores": 0}
+    assert list(second) == ["recordings", "transcripts", "turns", "scores"]
     assert state == {label: (score_state(aged[label]), [(t.text, t.audio.name) for t in turns_of(aged[label])])
                      for label in ("a_old", "a_mid", "a_new")}
     with tenant_context(world_a.tenant):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from coachhub.tenancy.models import AuditEvent, Membership, RetentionSettings, Tenant
+
+from .registry import personal_data
 
 
 def retention_settings_get(*, tenant: Tenant) -> RetentionSettings:
@@ -42,53 +43,23 @@ def retention_cutoffs(*, settings: RetentionSettings, now: datetime | None = Non
     )
 
 
-def sessions_older_than(*, tenant: Tenant, cutoff: datetime) -> QuerySet:
-    """Sessions that ended before `cutoff`, or that never ended and were last active before it."""
-    from sessions.models import PracticeSession
+class PersonData(dict):
+    """How much practice data one member has in one tenant, by kind (sessions, turns, scores, …) in
+    the registered order: what an erasure would remove. Kinds read as attributes, as in templates."""
 
-    return PracticeSession.objects.for_tenant(tenant).filter(
-        Q(ended_at__lt=cutoff) | Q(ended_at__isnull=True, last_activity_at__lt=cutoff)
-    )
-
-
-@dataclass(frozen=True)
-class PersonData:
-    """How much practice data one member has in one tenant: what an erasure would remove."""
-
-    sessions: int
-    turns: int
-    recordings: int
-    scores: int
-    comments: int
-    disputes: int
-    kpi_values: int
-    rep_weeks: int
-    assignments: int
+    def __getattr__(self, kind: str) -> int:
+        try:
+            return self[kind]
+        except KeyError:
+            raise AttributeError(kind) from None
 
     def as_dict(self) -> dict[str, int]:
-        return asdict(self)
+        return dict(self)
 
 
 def person_data_summary(*, tenant: Tenant, membership: Membership) -> PersonData:
-    from reports.models import KpiValue, RepWeek
-    from scenarios.models import AssignmentRecipient
-    from scoring.models import Dispute, SessionScore, TurnComment
-    from sessions.models import PracticeSession, Turn
-
-    sessions = PracticeSession.objects.for_tenant(tenant).filter(membership=membership)
-    turns = Turn.objects.for_tenant(tenant).filter(session__in=sessions.values("id"))
-    return PersonData(
-        sessions=sessions.count(),
-        turns=turns.count(),
-        recordings=turns.exclude(audio="").count(),
-        scores=SessionScore.objects.for_tenant(tenant)
-        .filter(Q(membership=membership) | Q(session__in=sessions.values("id")))
-        .count(),
-        comments=TurnComment.objects.for_tenant(tenant)
-        .filter(Q(session__in=sessions.values("id")) | Q(author_id=membership.user_id))
-        .count(),
-        disputes=Dispute.objects.for_tenant(tenant).filter(rep=membership).count(),
-        kpi_values=KpiValue.objects.for_tenant(tenant).filter(membership=membership).count(),
-        rep_weeks=RepWeek.objects.for_tenant(tenant).filter(membership=membership).count(),
-        assignments=AssignmentRecipient.objects.for_tenant(tenant).filter(membership=membership).count(),
-    )
+    summary = PersonData()
+    for registration in personal_data():
+        if registration.summarize is not None:
+            summary.update(registration.summarize(tenant=tenant, membership=membership))
+    return summary

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from coachhub.core.errors import ApplicationError, Conflict, NotFound
@@ -30,14 +28,12 @@ from coachhub.tenancy.models import (
 )
 from coachhub.tenancy.services import audit_record
 
-from .selectors import retention_cutoffs, retention_settings_get, sessions_older_than
+from .registry import BATCH_SIZE, Erasure, TranscriptWords, erasure_order, personal_data
+from .selectors import retention_cutoffs, retention_settings_get
 
 logger = logging.getLogger(__name__)
 
 MAX_RETENTION_DAYS = 3650
-# Rows handled per transaction: a large tenant's first cleanup commits as it goes, so a time limit
-# or a crash loses at most one batch and the next run carries on where this one stopped.
-BATCH_SIZE = 500
 
 
 # --- settings -----------------------------------------------------------------------------------
@@ -96,15 +92,16 @@ class RetentionRun:
 
     recordings: int = 0  # audio files deleted (one per voice turn)
     transcripts: int = 0  # sessions whose transcript text was removed
-    turns: int = 0  # turns whose text was removed
-    scores: int = 0  # score runs whose quoted evidence and example line were removed
+    # Rows whose words were removed, per registered counter: turns, score runs (their quoted
+    # evidence and example line).
+    removed: dict[str, int] = field(default_factory=dict)
 
     @property
     def changed(self) -> bool:
-        return bool(self.recordings or self.transcripts or self.turns or self.scores)
+        return bool(self.recordings or self.transcripts or any(self.removed.values()))
 
     def as_dict(self) -> dict[str, int]:
-        return asdict(self)
+        return {"recordings": self.recordings, "transcripts": self.transcripts, **self.removed}
 
 
 def retention_apply(*, tenant: Tenant, now: datetime | None = None) -> RetentionRun:
@@ -116,11 +113,15 @@ def retention_apply(*, tenant: Tenant, now: datetime | None = None) -> Retention
     """
     settings = retention_settings_get(tenant=tenant)
     cutoffs = retention_cutoffs(settings=settings, now=now)
-    run = RetentionRun()
+    registrations = personal_data()
+    words = [item.transcript_words for item in registrations if item.transcript_words is not None]
+    run = RetentionRun(removed={part.counter: 0 for part in words})
     if cutoffs.audio is not None:
-        run.recordings = _delete_recordings(tenant=tenant, cutoff=cutoffs.audio)
+        for item in registrations:
+            if item.delete_recordings is not None:
+                run.recordings += item.delete_recordings(tenant=tenant, cutoff=cutoffs.audio)
     if cutoffs.transcript is not None:
-        _remove_transcripts(tenant=tenant, cutoff=cutoffs.transcript, run=run)
+        _remove_transcripts(tenant=tenant, cutoff=cutoffs.transcript, words=words, run=run)
     if run.changed:
         audit_record(
             tenant=tenant, actor=None, action="retention.applied",
@@ -138,100 +139,24 @@ def retention_apply(*, tenant: Tenant, now: datetime | None = None) -> Retention
     return run
 
 
-def _audio_storage():
-    from sessions.models import Turn
-
-    return Turn._meta.get_field("audio").storage
-
-
-def _delete_recordings(*, tenant: Tenant, cutoff: datetime) -> int:
-    from sessions.models import Turn
-
-    old_sessions = sessions_older_than(tenant=tenant, cutoff=cutoff).values("id")
-    storage = _audio_storage()
-    deleted = 0
-    while True:
-        batch = list(
-            Turn.objects.for_tenant(tenant).filter(session__in=old_sessions).exclude(audio="")
-            .order_by("id").values_list("id", "audio")[:BATCH_SIZE]
-        )
-        if not batch:
-            return deleted
-        # Files first, then the references: a failure in between leaves a reference to a missing
-        # file, which the next run clears, never a file nothing points at any more.
-        for _, name in batch:
-            storage.delete(name)
-        cleared = Turn.objects.for_tenant(tenant).filter(id__in=[turn_id for turn_id, _ in batch]).update(audio="")
-        deleted += cleared
-        if not cleared:
-            return deleted  # nothing changed: don't spin on rows we can't update
-
-
-def _remove_transcripts(*, tenant: Tenant, cutoff: datetime, run: RetentionRun) -> None:
-    from scoring.models import SessionScore
-    from sessions.models import Turn
-
-    old_sessions = sessions_older_than(tenant=tenant, cutoff=cutoff).values("id")
+def _remove_transcripts(*, tenant: Tenant, cutoff: datetime, words: list[TranscriptWords], run: RetentionRun) -> None:
+    """Removes the words of sessions that ended before `cutoff`, one batch of sessions per
+    transaction: every registered holder of words (the turns, the quotes in their scores) of the
+    same sessions at once. A score written after its session's lines were removed (a late scoring
+    job) is pending on its own, so it still gets its quotes removed."""
     while True:
         with transaction.atomic():
-            with_text = set(
-                Turn.objects.for_tenant(tenant).filter(session__in=old_sessions).exclude(text="")
-                .values_list("session_id", flat=True).distinct().order_by("session_id")[:BATCH_SIZE]
-            )
-            # A score written after its session's lines were removed (a late scoring job) still
-            # gets its quotes removed.
-            with_quotes = set(
-                SessionScore.objects.for_tenant(tenant).filter(session__in=old_sessions).exclude(focus_example="")
-                .values_list("session_id", flat=True).distinct().order_by("session_id")[:BATCH_SIZE]
-            )
-            session_ids = sorted(with_text | with_quotes)[:BATCH_SIZE]
+            pending = [part.pending(tenant=tenant, cutoff=cutoff, limit=BATCH_SIZE) for part in words]
+            session_ids = sorted(set().union(*pending))[:BATCH_SIZE]
             if not session_ids:
                 return
-            turns = Turn.objects.for_tenant(tenant).filter(session_id__in=session_ids).exclude(text="").update(text="")
-            scores = _remove_quotes(tenant=tenant, session_ids=session_ids)
-        if not (turns or scores):
+            changed = [part.remove(tenant=tenant, session_ids=session_ids) for part in words]
+        if not any(changed):
             return  # nothing changed: don't spin on rows we can't update
-        run.turns += turns
-        run.scores += scores
-        run.transcripts += len(with_text.intersection(session_ids))
-
-
-def _remove_quotes(*, tenant: Tenant, session_ids: list[int]) -> int:
-    """Takes the rep's words out of these sessions' scores: evidence quotes and the focus example."""
-    from scoring.models import BehaviorScore, SessionScore
-
-    changed = 0
-    scores = SessionScore.objects.for_tenant(tenant).select_for_update().filter(session_id__in=session_ids)
-    for score in scores:
-        result = _result_without_quotes(score.result)
-        if result == score.result and not score.focus_example:
-            continue
-        score.result = result
-        score.focus_example = ""
-        score.save(update_fields=["result", "focus_example"])
-        changed += 1
-    BehaviorScore.objects.for_tenant(tenant).filter(session_score__session_id__in=session_ids).exclude(
-        evidence=[]
-    ).update(evidence=[])
-    return changed
-
-
-def _result_without_quotes(result: Any) -> Any:
-    """The stored engine result minus anything quoted from the conversation: every `evidence` list
-    is emptied, every `quote` and the focus `example` blanked. Scores and verdicts stay."""
-    if isinstance(result, list):
-        return [_result_without_quotes(item) for item in result]
-    if not isinstance(result, dict):
-        return result
-    clean = {}
-    for key, value in result.items():
-        if key == "evidence" and isinstance(value, list):
-            clean[key] = []
-        elif key in ("quote", "example") and isinstance(value, str):
-            clean[key] = ""
-        else:
-            clean[key] = _result_without_quotes(value)
-    return clean
+        for part, rows, ids in zip(words, changed, pending, strict=True):
+            run.removed[part.counter] += rows
+            if part.is_transcript:
+                run.transcripts += len(ids.intersection(session_ids))
 
 
 # --- erasure of one person ----------------------------------------------------------------------
@@ -246,28 +171,24 @@ def email_fingerprint(email: str) -> str:
 def person_erase(*, tenant: Tenant, actor: User | None, membership: Membership, via: str) -> dict[str, int]:
     """Erases one member's practice data in this tenant and removes their membership, all or
     nothing: sessions, turns and recordings, scores, comments, disputes, KPI values, weekly
-    aggregates, assignment copies, team places, API tokens and invitations. Their account and
-    their data in other tenants stay. References to them elsewhere in this tenant (a scenario they
-    wrote, a score they adjusted) lose their name; the audit log keeps who did what.
+    aggregates, assignment copies (whatever the apps registered), team places, API tokens and
+    invitations. Their account and their data in other tenants stay. References to them elsewhere
+    in this tenant (a scenario they wrote, a score they adjusted) lose their name; the audit log
+    keeps who did what.
 
     Recordings are deleted from storage only after the transaction commits. Returns the counts,
     which the audit entry also records.
     """
     with transaction.atomic():
-        counts, recordings = _erase_rows(tenant=tenant, actor=actor, membership=membership, via=via)
-        transaction.on_commit(lambda: _delete_files(tenant=tenant, names=recordings))
+        counts, callbacks = _erase_rows(tenant=tenant, actor=actor, membership=membership, via=via)
+        for callback in callbacks:
+            transaction.on_commit(callback)
     return counts
 
 
 def _erase_rows(
     *, tenant: Tenant, actor: User | None, membership: Membership, via: str
-) -> tuple[dict[str, int], list[str]]:
-    from reports.dashboards.models import DigestDelivery
-    from reports.models import KpiImport, KpiValue, RepWeek
-    from scenarios.models import Assignment, AssignmentRecipient, Scenario, ScenarioVersion
-    from scoring.models import BehaviorScore, Dispute, SessionScore, TurnComment
-    from sessions.models import PracticeSession, Turn
-
+) -> tuple[dict[str, int], list]:
     # Locked first: a session being started for this person waits for us, then finds no membership.
     member = Membership.objects.for_tenant(tenant).select_for_update().filter(pk=membership.pk).first()
     if member is None:
@@ -280,46 +201,20 @@ def _erase_rows(
     ):
         raise Conflict("A tenant needs at least one admin: promote someone else first.", code="last_admin")
 
-    def rows(model):
-        return model.objects.for_tenant(tenant)
-
-    sessions = rows(PracticeSession).filter(membership=member).values("id")
-    recordings = list(
-        rows(Turn).filter(session_id__in=sessions).exclude(audio="").values_list("audio", flat=True)
-    )
-    scores = rows(SessionScore).filter(Q(session_id__in=sessions) | Q(membership=member))
-
-    def deleted(queryset) -> int:
-        return queryset.delete()[0]
-
-    counts = {
-        "comments": deleted(rows(TurnComment).filter(Q(session_id__in=sessions) | Q(author=user))),
-        "disputes": deleted(rows(Dispute).filter(Q(rep=member) | Q(session_score__in=scores))),
-        "behavior_scores": deleted(rows(BehaviorScore).filter(session_score__in=scores)),
-        "scores": deleted(scores),
-        "turns": deleted(rows(Turn).filter(session_id__in=sessions)),
-        "recordings": len(recordings),
-        "sessions": deleted(rows(PracticeSession).filter(membership=member)),
-        "kpi_values": deleted(rows(KpiValue).filter(membership=member)),
-        "rep_weeks": deleted(rows(RepWeek).filter(membership=member)),
-        "digests": deleted(rows(DigestDelivery).filter(manager=member)),
-        "assignments": deleted(rows(AssignmentRecipient).filter(membership=member)),
-        "team_links": deleted(rows(TeamMembership).filter(membership=member)),
-        "api_tokens": deleted(rows(ApiToken).filter(user=user)),
-        "invitations": deleted(rows(Invitation).filter(email__iexact=user.email)),
-    }
+    erasure = Erasure(tenant=tenant, member=member, user=user)
+    rows = erasure.rows
+    for registration in erasure_order():
+        if registration.erase is not None:
+            registration.erase(erasure)
+    erasure.delete("team_links", rows(TeamMembership).filter(membership=member))
+    erasure.delete("api_tokens", rows(ApiToken).filter(user=user))
+    erasure.delete("invitations", rows(Invitation).filter(email__iexact=user.email))
+    counts = erasure.counts
     # Work of theirs that belongs to the tenant stays, without their name on it.
+    references = [(model, name) for item in personal_data() for model, name in item.user_references]
+    references.append((Invitation, "invited_by"))
     counts["references_cleared"] = sum(
-        queryset.update(**{field: None})
-        for queryset, field in (
-            (rows(BehaviorScore).filter(adjusted_by=user), "adjusted_by"),
-            (rows(Dispute).filter(resolved_by=user), "resolved_by"),
-            (rows(Scenario).filter(created_by=user), "created_by"),
-            (rows(ScenarioVersion).filter(created_by=user), "created_by"),
-            (rows(Assignment).filter(assigned_by=user), "assigned_by"),
-            (rows(KpiImport).filter(uploaded_by=user), "uploaded_by"),
-            (rows(Invitation).filter(invited_by=user), "invited_by"),
-        )
+        rows(model).filter(**{name: user}).update(**{name: None}) for model, name in references
     )
     member_id, role = member.pk, member.role
     # Anything else that hangs off the membership (a table added later) goes with it.
@@ -327,20 +222,11 @@ def _erase_rows(
     counts["other"] = total - 1
     audit_record(
         tenant=tenant, actor=actor, action="member.erased",
-        summary=f"Erased the practice data of member #{member_id} ({counts['sessions']} session(s))",
+        summary=f"Erased the practice data of member #{member_id} ({counts.get('sessions', 0)} session(s))",
         target=Membership(pk=member_id, tenant=tenant),
         data={
             "membership_id": member_id, "user_id": user.pk, "email_sha256": email_fingerprint(user.email),
             "role": role, "via": via, "counts": counts,
         },
     )
-    return counts, recordings
-
-
-def _delete_files(*, tenant: Tenant, names: list[str]) -> None:
-    storage = _audio_storage()
-    for name in names:
-        try:
-            storage.delete(name)
-        except Exception:  # the rows are gone already; say loudly which file is left behind
-            logger.exception("erasure of tenant %s could not delete recording %s", tenant.pk, name)
+    return counts, erasure.callbacks
