@@ -6,11 +6,10 @@ import logging
 import os
 from datetime import timedelta
 
-from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import InterfaceError, OperationalError
 
-from coachhub.tenancy.context import tenant_context
+from coachhub.tenancy.celery_tasks import each_active_tenant, task, tenant_task, time_limits
 from coachhub.tenancy.models import Tenant
 
 from . import services
@@ -29,64 +28,54 @@ def _test_delay_s() -> float:
         return 0.0
 
 
-@shared_task(
+@tenant_task(
     bind=True,
     name="scoring.score_session",
     acks_late=True,
     reject_on_worker_lost=True,
-    soft_time_limit=services.SCORE_SOFT_TIME_LIMIT_S,
-    time_limit=services.SCORE_TIME_LIMIT_S,
     max_retries=MAX_RETRIES,
     ignore_result=True,
 )
-def score_session(self, *, tenant_id: int, session_id: int, engine_name: str | None = None) -> None:
-    tenant = Tenant.objects.filter(id=tenant_id, is_active=True).first()
-    if tenant is None:
-        logger.info("Tenant %s is gone or inactive; not scoring session %s.", tenant_id, session_id)
-        return
+def score_session(self, *, tenant: Tenant, session_id: int, engine_name: str | None = None) -> None:
     job_id = self.request.id or None
     try:
-        with tenant_context(tenant):
-            services.session_score_run(
-                tenant=tenant, session_id=session_id, engine_name=engine_name, job_id=job_id,
-                slow_down_s=_test_delay_s(),
-            )
+        services.session_score_run(
+            tenant=tenant, session_id=session_id, engine_name=engine_name, job_id=job_id, slow_down_s=_test_delay_s(),
+        )
     except (OperationalError, InterfaceError, services.TransientScoringError) as exc:
         if self.request.retries >= self.max_retries:
             logger.error("Giving up scoring session %s after %s retries: %s", session_id, self.max_retries, exc)
-            with tenant_context(tenant):
-                services.session_score_fail(
-                    tenant=tenant, session_id=session_id,
-                    error=f"Scoring kept failing on a temporary error; try rescoring later. ({exc})",
-                )
+            services.session_score_fail(
+                tenant=tenant, session_id=session_id,
+                error=f"Scoring kept failing on a temporary error; try rescoring later. ({exc})",
+            )
             return
         if self.request.is_eager:
             # No broker to come back through (the demo, inline tests): retry in place.
             logger.warning("Retrying scoring of session %s inline: %s", session_id, exc)
             # Same task id, so the retry can take back the claim this attempt still holds.
-            self.apply(kwargs={"tenant_id": tenant_id, "session_id": session_id, "engine_name": engine_name},
+            self.apply(kwargs={"tenant_id": tenant.id, "session_id": session_id, "engine_name": engine_name},
                        retries=self.request.retries + 1, task_id=self.request.id)
             return
         # 2, 4, 8, 16, 32 seconds: long enough for a database failover or an LLM rate limit to pass.
         raise self.retry(exc=exc, countdown=2 ** (self.request.retries + 1)) from exc
     except SoftTimeLimitExceeded:
-        logger.error("Scoring session %s ran past %s s.", session_id, services.SCORE_SOFT_TIME_LIMIT_S)
-        with tenant_context(tenant):
-            services.session_score_fail(
-                tenant=tenant, session_id=session_id,
-                error=f"Scoring took longer than {services.SCORE_SOFT_TIME_LIMIT_S} seconds and was stopped.",
-            )
+        soft_limit, _ = time_limits("scoring.score_session")
+        logger.error("Scoring session %s ran past %s s.", session_id, soft_limit)
+        services.session_score_fail(
+            tenant=tenant, session_id=session_id,
+            error=f"Scoring took longer than {soft_limit} seconds and was stopped.",
+        )
 
 
-@shared_task(name="scoring.sweep_unscored", acks_late=True, soft_time_limit=120, time_limit=180, ignore_result=True)
+@task(name="scoring.sweep_unscored", acks_late=True, ignore_result=True)
 def sweep_unscored_sessions(*, older_than_s: int = SWEEP_MIN_AGE_S) -> int:
     """Enqueue scoring for ended sessions that have no result and no live job, tenant by tenant.
 
     Idempotent: enqueueing a session twice is harmless, the job's claim makes the second a no-op."""
     total = 0
-    for tenant in Tenant.objects.filter(is_active=True).order_by("id"):
-        with tenant_context(tenant):
-            total += services.sweep_enqueue(tenant=tenant, older_than=timedelta(seconds=older_than_s))
+    for tenant in each_active_tenant():
+        total += services.sweep_enqueue(tenant=tenant, older_than=timedelta(seconds=older_than_s))
     if total:
         logger.info("Sweeper enqueued scoring of %s session(s).", total)
     return total

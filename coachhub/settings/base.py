@@ -7,6 +7,7 @@ servers. Set DATABASE_URL and REDIS_URL for PostgreSQL and a Redis-backed Celery
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -146,13 +147,69 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# Every Celery setting lives here: coachhub/celery.py reads the CELERY_* names (Celery's own
+# settings, lower-cased, without the prefix) and the task decorators (coachhub.tenancy.celery_tasks)
+# read CELERY_TASK_TIME_LIMITS.
 # With no broker the in-process memory transport; naming its host keeps kombu from warning "No
 # hostname was supplied" each time a task is published (and run inline).
 CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 # With no broker server the same task code runs inline, after the surrounding commit.
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
-CELERY_LONGEST_TASK_SECONDS = 15 * 60
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
+# A job is acknowledged only after it ran, and re-queued if its worker process dies mid-job.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = "UTC"
+# Time limits in seconds: a task's own (soft, hard) pair by its name, else these defaults. The soft
+# limit raises SoftTimeLimitExceeded inside the task (it records why it stopped); the hard one kills it.
+CELERY_TASK_SOFT_TIME_LIMIT = 10 * 60
+CELERY_TASK_TIME_LIMIT = 15 * 60
+CELERY_TASK_TIME_LIMITS = {
+    "tenancy.expire_invitations": (100, 120),
+    "tenancy.apply_retention": (14 * 60, 15 * 60),  # batches commit as they go: a cut-short run continues next time
+    "scoring.score_session": (4 * 60, 5 * 60),
+    "scoring.sweep_unscored": (120, 180),
+    "reports.import_kpis": (13 * 60, 14 * 60),
+    "reports.sweep_kpi_imports": (100, 120),
+    "reports.refresh_rep_week": (100, 120),
+    "reports.sweep_rep_weeks": (28 * 60, 30 * 60),
+    "reports.send_weekly_digests": (28 * 60, 30 * 60),
+    "programs.deliver_statements": (5 * 60, 6 * 60),
+    "programs.sweep_statements": (60, 90),
+}
+# How long a KPI import may stay "running" before its sweeper takes its worker for dead: the default
+# hard time limit (reports.import_kpis itself stops after 14 minutes).
+CELERY_LONGEST_TASK_SECONDS = CELERY_TASK_TIME_LIMIT
+# Redis hands an unacknowledged job out again after this: it must stay above the longest hard time
+# limit (30 minutes, the weekly digests), or a slow job would run twice at once.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=2 * CELERY_TASK_TIME_LIMIT + 60),
+}
+CELERY_BEAT_SCHEDULE = {
+    "tenancy.expire_invitations": {"task": "tenancy.expire_invitations", "schedule": crontab(minute=17)},
+    # Deletes recordings and transcripts older than each tenant's retention allows.
+    "tenancy.apply_retention": {"task": "tenancy.apply_retention", "schedule": crontab(minute=41, hour=2)},
+    # Scores whose job never arrived (a broker outage, a lost message) are found and enqueued.
+    "scoring.sweep_unscored": {"task": "scoring.sweep_unscored", "schedule": 60.0},
+    # KPI imports whose background job never ran (or died) are queued again.
+    "reports.sweep_kpi_imports": {"task": "reports.sweep_kpi_imports", "schedule": crontab(minute="*/5")},
+    # Monday morning: each manager's scorecard summary by email (once per manager per week).
+    "reports.send_weekly_digests": {
+        "task": "reports.send_weekly_digests",
+        "schedule": crontab(minute=0, hour=6, day_of_week=1),
+    },
+    # Rebuilds this and last week's per-rep rows in case a refresh job was lost.
+    "reports.sweep_rep_weeks": {"task": "reports.sweep_rep_weeks", "schedule": crontab(minute=23)},
+    # xAPI statements still waiting (an LRS outage, a lost job) are delivered, in order.
+    "programs.sweep_statements": {"task": "programs.sweep_statements", "schedule": 60.0},
+}
 
 # --- AI engines ----------------------------------------------------------------------------------
 # A deployment-wide OpenAI-compatible endpoint; tenants may set their own in AI settings.
