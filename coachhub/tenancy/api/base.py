@@ -3,7 +3,8 @@
 It resolves the tenant from the URL, checks the caller's membership (404 for outsiders, so a
 foreign tenant is indistinguishable from a missing one), binds API tokens to their tenant, checks
 the caller's role against a per-method (or per-action) map, and scopes querysets. Subclasses
-declare `role_map` and implement `scoped_queryset()`; they don't override these hooks.
+declare `role_map` and implement `scoped_queryset()`; a subclass that overrides one of the hooks
+doing that work (SCOPING_HOOKS) is refused with a TypeError when its class is created.
 """
 
 from __future__ import annotations
@@ -14,6 +15,11 @@ from ..access import ALL_ROLES
 from ..models import ApiToken, Membership, Tenant
 from ..selectors import membership_for_user
 
+# What resolves the tenant, checks membership and role, and scopes what a view reads and serializes.
+# What a view may say instead: `role_map`, `scoped_queryset()`, and `get_object()` (which still reads
+# through the scoped queryset).
+SCOPING_HOOKS = ("initial", "resolve_tenant", "allowed_roles", "check_role", "get_queryset", "get_serializer_context")
+
 
 class TenantAPIMixin:
     # HTTP method (or viewset action) -> roles allowed. A method missing here is refused (403).
@@ -23,8 +29,23 @@ class TenantAPIMixin:
     tenant: Tenant
     membership: Membership
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # By resolution, not by the class's own __dict__: a mixin listed before the base counts too.
+        overridden = [hook for hook in SCOPING_HOOKS if getattr(cls, hook) is not getattr(TenantAPIMixin, hook)]
+        if overridden:
+            raise TypeError(
+                f"{cls.__module__}.{cls.__qualname__} overrides {', '.join(overridden)} of the tenant API base; "
+                "declare role_map and implement scoped_queryset() instead."
+            )
+
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)  # authentication, IsAuthenticated, throttles
+        self.tenant, self.membership = self.resolve_tenant(request)
+        self.check_role(request)
+
+    def resolve_tenant(self, request) -> tuple[Tenant, Membership]:
+        """The URL's tenant and the caller's membership in it; 404 for anyone outside it."""
         tenant = getattr(request._request, "tenant", None)
         if tenant is None:
             raise exceptions.NotFound()
@@ -34,8 +55,7 @@ class TenantAPIMixin:
         if membership is None:
             raise exceptions.NotFound()
         membership.tenant = tenant
-        self.tenant, self.membership = tenant, membership
-        self.check_role(request)
+        return tenant, membership
 
     def allowed_roles(self, request) -> frozenset[str]:
         if request.method == "OPTIONS":
