@@ -1,20 +1,25 @@
-"""Per-user rate limits on expensive actions (turns, voice uploads, KPI uploads, scoring actions),
-counted in the cache.
+"""Every rate limit of CoachHub in one place: per-user allowances on expensive actions (turns,
+voice uploads, KPI uploads, scoring actions), the rates and keys of the per-address limits on
+logins, password resets and invitation passwords, one-at-a-time claims, and the request-body limit.
 
-Fixed one-minute windows with an atomic increment: cheap, shared across processes when the cache
-is Redis, and good enough to stop a script from hammering the engines.
+Per-user allowances are counted here (`enforce`), the per-address ones by django-ratelimit's
+decorators on the views, which read their rates and keys from this module.
 """
 
 from __future__ import annotations
 
 import time
+import unicodedata
 from inspect import iscoroutinefunction
 
 from django.conf import settings
+from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig
+from django.http import JsonResponse
+from django.shortcuts import render
 
-from .errors import ApplicationError
+from .errors import ApplicationError, error_body
 
 
 class RateLimited(ApplicationError):
@@ -36,7 +41,11 @@ def _per_minute(rate: str) -> int:
 
 
 def enforce(*, action: str, user_id: int, message: str) -> None:
-    """Counts one `action` for the user; raises RateLimited once the minute's allowance is used."""
+    """Counts one `action` for the user; raises RateLimited once the minute's allowance is used.
+
+    Fixed one-minute windows with an atomic increment: cheap, shared across processes when the cache
+    is Redis. Not django-ratelimit's counter: its key includes the rate, so a changed allowance would
+    start the minute's count again, and a cache hiccup there refuses the request."""
     allowed = _per_minute(settings.USER_RATE_LIMITS[action])
     window = int(time.time() // 60)
     key = f"limit:{action}:{user_id}:{window}"
@@ -50,6 +59,38 @@ def enforce(*, action: str, user_id: int, message: str) -> None:
             count = 1
     if count > allowed:
         raise RateLimited(message, code="rate_limited")
+
+
+# --- per address: logins, password resets, invitation passwords (django-ratelimit) ----------------
+# Rates are read at request time, so settings (and tests) can change them.
+
+
+def login_rate(group, request) -> str:
+    return settings.LOGIN_RATE
+
+
+def password_reset_rate(group, request) -> str:
+    return settings.PASSWORD_RESET_RATE
+
+
+def invitation_password_rate(group, request) -> str:
+    return settings.INVITATION_PASSWORD_RATE
+
+
+def normalized_email(value: str) -> str:
+    """The one spelling of an address that every per-account limit counts on: the form strips the
+    value and the account lookup ignores case, so " Rep@Acme.example\u3000" must count as the same
+    account as "rep@acme.example" (NFKC folds full-width and compatibility characters too)."""
+    return unicodedata.normalize("NFKC", value or "").strip().lower()
+
+
+def login_email_key(group, request) -> str:
+    """django-ratelimit key for the login form: the normalised email, not the raw POST value."""
+    return normalized_email(request.POST.get("username", ""))
+
+
+def password_reset_email_key(group, request) -> str:
+    return normalized_email(request.POST.get("email", ""))
 
 
 # --- one at a time ---------------------------------------------------------------------------------
@@ -107,10 +148,6 @@ class OversizedBodyMiddleware:
         return limit is not None and length > limit and content_type in types
 
     def process_view(self, request, view_func, view_args, view_kwargs):
-        from django.http import JsonResponse
-
-        from .errors import error_body
-
         if request.path.startswith("/api/"):
             if self._oversized(request, self.API_TYPES):
                 return JsonResponse(error_body("request_too_large", body_limit_message()), status=413)
@@ -123,9 +160,6 @@ class OversizedBodyMiddleware:
             pass
         else:
             return None
-        from django.contrib import messages
-        from django.shortcuts import render
-
         message = body_limit_message()
         if iscoroutinefunction(view_func):  # async views only take uploads (voice): no form to show
             return render(request, "413.html", {"message": message}, status=413)
