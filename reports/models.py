@@ -198,5 +198,10 @@ class KpiValue(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.metric_id}={self.value} for {self.membership_id} week of {self.period_start}"
-from reports.dashboards.models import *  # noqa: E402,F401,F403
-from reports.helpdesk.models import *  # noqa: E402,F401,F403
+
+
+# The dashboards' and help-desk agents' tables belong to this app too: importing them here registers
+# them with it, after the KPI tables (the order Django has always seen), and lets callers import every
+# reports model from one place.
+from reports.dashboards.models import DigestDelivery, RepWeek, TenantReportSettings  # noqa: E402,F401
+from reports.helpdesk.models import HelpdeskAgentMapping  # noqa: E402,F401
