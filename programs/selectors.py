@@ -14,6 +14,7 @@ from django.utils import timezone
 from coachhub.tenancy.access import AUTHORS
 from coachhub.tenancy.models import Membership, Role, Tenant
 from coachhub.tenancy.selectors import visible_rep_memberships
+from scenarios.behaviors import behavior_label as scenario_behavior_label
 from scoring.models import BehaviorScore, ScoreStatus, SessionScore
 from sessions.models import PracticeSession, SessionStatus
 
@@ -22,9 +23,8 @@ from .models import Program, ProgramEnrollment, ProgramStep
 
 
 def behavior_label(key: str) -> str:
-    from scenarios.brief import behavior_label as label
-
-    return "Overall score" if key == "overall" else label(key)
+    """A pass mark's name: "overall" or one of the behaviors."""
+    return "Overall score" if key == "overall" else scenario_behavior_label(key)
 
 
 def program_list(*, membership: Membership) -> QuerySet[Program]:

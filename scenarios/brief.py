@@ -5,11 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .models import BEHAVIOR_LABELS, MOMENT_LABELS
-
-
-def behavior_label(key: str) -> str:
-    return BEHAVIOR_LABELS.get(key) or key.replace("_", " ").capitalize()
+from .behaviors import behavior_label
+from .models import MOMENT_LABELS
 
 
 def rep_brief(spec: dict[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from coachhub.tenancy.models import Membership, Team, TenantOwnedModel
 
-from .spec import DEFAULT_BEHAVIORS, MOMENTS, ScenarioSpec
+from .behaviors import CATALOGUE
+from .spec import MOMENTS, ScenarioSpec
 
 MOMENT_LABELS = {
     "angry_complaint": "Angry complaint",
@@ -25,15 +26,7 @@ MOMENT_LABELS = {
     "custom": "Custom",
 }
 MOMENT_CHOICES = [(key, MOMENT_LABELS[key]) for key in MOMENTS]
-BEHAVIOR_LABELS = {
-    "active_listening": "Active listening",
-    "empathy": "Empathy",
-    "clarity": "Clarity",
-    "confidence_under_pressure": "Confidence under pressure",
-    "next_step_ownership": "Next-step ownership",
-    "instruction_adherence": "Instruction adherence",
-}
-BEHAVIOR_CHOICES = [(key, BEHAVIOR_LABELS[key]) for key in DEFAULT_BEHAVIORS]
+BEHAVIOR_CHOICES = [(behavior.key, behavior.label) for behavior in CATALOGUE]
 
 
 class Scenario(TenantOwnedModel):

@@ -15,6 +15,11 @@ from typing import Any
 
 import yaml
 
+from .behaviors import BEHAVIORS, CATALOGUE, DEFAULT_BEHAVIORS
+
+# The authoring form leaves a default behavior's description out of its text when it is this one.
+DEFAULT_BEHAVIOR_DESCRIPTIONS: dict[str, str] = {behavior.key: behavior.description for behavior in CATALOGUE}
+
 MOMENTS: tuple[str, ...] = (
     "angry_complaint",
     "policy_refusal",
@@ -24,27 +29,6 @@ MOMENTS: tuple[str, ...] = (
     "technical_outage",
     "custom",
 )
-
-DEFAULT_BEHAVIORS: tuple[str, ...] = (
-    "active_listening",
-    "empathy",
-    "clarity",
-    "confidence_under_pressure",
-    "next_step_ownership",
-    "instruction_adherence",
-)
-
-# Filled in when an author lists a default behavior without describing it, so every rubric
-# that reaches a scorer or a report has words a coach can read.
-DEFAULT_BEHAVIOR_DESCRIPTIONS: dict[str, str] = {
-    "active_listening": "Shows the customer they were heard: paraphrases, asks relevant questions, "
-    "does not ask again for what was already said.",
-    "empathy": "Acknowledges the customer's feelings and the impact on them before fixing things.",
-    "clarity": "Explains plainly, gives the reason behind a rule, avoids internal jargon.",
-    "confidence_under_pressure": "Stays calm and definite under pressure; no hedging, no dismissing.",
-    "next_step_ownership": "Owns a concrete next step with a time and says who will do what.",
-    "instruction_adherence": "Follows the scenario's policies.",
-}
 
 DIFFICULTIES: tuple[str, ...] = ("easy", "standard", "hard")
 
@@ -229,14 +213,9 @@ class ScenarioSpec:
 
 
 def default_rubric() -> Rubric:
-    """All default behaviors with weights that add up to exactly 100."""
-    count = len(DEFAULT_BEHAVIORS)
-    base, remainder = divmod(100, count)
+    """All default behaviors with their default weights (they add up to exactly 100)."""
     return Rubric(
-        tuple(
-            RubricBehavior(key, base + (1 if index < remainder else 0), DEFAULT_BEHAVIOR_DESCRIPTIONS[key])
-            for index, key in enumerate(DEFAULT_BEHAVIORS)
-        )
+        tuple(RubricBehavior(behavior.key, behavior.default_weight, behavior.description) for behavior in CATALOGUE)
     )
 
 
@@ -659,7 +638,7 @@ def _parse_behavior(c: _Collector, item: Any, path: str) -> RubricBehavior:
     weight = _int(c, fields.get("weight"), _join(path, "weight"), low=1, high=100, default=None)
     description = _text(c, fields.get("description"), _join(path, "description"), required=False)
     if key in DEFAULT_BEHAVIORS:
-        description = description or DEFAULT_BEHAVIOR_DESCRIPTIONS[key]
+        description = description or BEHAVIORS[key].description
     elif key and not description and key_path not in c.errors:
         c.add(
             key_path,

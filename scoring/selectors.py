@@ -10,9 +10,10 @@ from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Abs
 from django.shortcuts import get_object_or_404
 
+from coachhub.core.charts import sparkline
 from coachhub.tenancy.access import REVIEWERS
 from coachhub.tenancy.models import Membership, Role, Tenant
-from scenarios.models import BEHAVIOR_LABELS
+from scenarios.behaviors import behavior_label  # noqa: F401  (scoring.services reads labels from here)
 from sessions.models import PracticeSession
 from sessions.selectors import session_get_visible, session_list_visible
 
@@ -20,10 +21,6 @@ from .models import BehaviorScore, Dispute, DisputeStatus, ScoreStatus, SessionS
 
 TREND_SESSIONS = 8
 AGREEMENT_WINDOW = 10  # points: an adjustment this close to the AI score still counts as agreement
-
-
-def behavior_label(key: str) -> str:
-    return BEHAVIOR_LABELS.get(key) or key.replace("_", " ").capitalize()
 
 
 # --- scores -------------------------------------------------------------------------------------
@@ -142,21 +139,6 @@ class Trend:
         return self.values[-1] - self.values[0] if len(self.values) > 1 else None
 
 
-SPARK_WIDTH, SPARK_HEIGHT, SPARK_PAD = 100.0, 24.0, 2.0
-
-
-def _polyline(values: list[int]) -> tuple[str, float, float]:
-    if not values:
-        return "", 0.0, 0.0
-    step = (SPARK_WIDTH - 2 * SPARK_PAD) / max(len(values) - 1, 1)
-    coords = []
-    for index, value in enumerate(values):
-        x = SPARK_PAD + index * step if len(values) > 1 else SPARK_WIDTH / 2
-        y = SPARK_PAD + (100 - max(0, min(100, value))) / 100 * (SPARK_HEIGHT - 2 * SPARK_PAD)
-        coords.append((round(x, 1), round(y, 1)))
-    return " ".join(f"{x},{y}" for x, y in coords), coords[-1][0], coords[-1][1]
-
-
 def rep_behavior_trends(
     *, tenant: Tenant, rep_id: int, until: datetime | None, limit: int = TREND_SESSIONS
 ) -> dict[str, Trend]:
@@ -182,8 +164,9 @@ def rep_behavior_trends(
     trends = {}
     for behavior, pairs in by_behavior.items():
         values = [value for _, value in sorted(pairs)]
-        points, last_x, last_y = _polyline(values)
-        trends[behavior] = Trend(behavior=behavior, values=values, points=points, last_x=last_x, last_y=last_y)
+        line = sparkline(values)
+        trends[behavior] = Trend(behavior=behavior, values=values, points=line.points, last_x=line.last_x,
+                                 last_y=line.last_y)
     return trends
 
 

@@ -10,6 +10,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from scenarios.behaviors import CATALOGUE
+
 Speaker = Literal["customer", "rep"]
 SPEAKERS: tuple[str, ...] = ("customer", "rep")
 VOICE_FIELDS: tuple[str, ...] = ("words_per_minute", "pauses", "fillers")
@@ -22,16 +24,12 @@ class RubricItem:
     description: str = ""
 
 
-# The behaviors every engine understands. Weights are equal: a scenario that cares more about one
-# behavior says so in its own rubric.
-DEFAULT_RUBRIC: tuple[RubricItem, ...] = (
-    RubricItem("active_listening", 1.0, "Reflects and builds on what the customer said."),
-    RubricItem("empathy", 1.0, "Acknowledges the customer's feelings without reflexive apologies."),
-    RubricItem("clarity", 1.0, "Plain, specific, concise language."),
-    RubricItem("confidence_under_pressure", 1.0, "Stays steady and holds policy calmly, with reasons."),
-    RubricItem("next_step_ownership", 1.0, "Commits to a concrete action, owner and time."),
-    RubricItem("instruction_adherence", 1.0, "Follows the scenario's policies."),
+# The behaviors every engine understands, from the catalogue. Weights are equal: a scenario that cares
+# more about one behavior says so in its own rubric.
+DEFAULT_RUBRIC: tuple[RubricItem, ...] = tuple(
+    RubricItem(behavior.key, 1.0, behavior.judge_description) for behavior in CATALOGUE
 )
+# A set, not the catalogue's ordered tuple: the engines compare sets of keys with it.
 DEFAULT_BEHAVIORS: frozenset[str] = frozenset(item.key for item in DEFAULT_RUBRIC)
 
 

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from coachhub.core.errors import ApplicationError
 from coachhub.core.limits import SCORING_LIMITED, enforce
 from coachhub.tenancy.access import ALL_ROLES, REVIEWERS, role_required
+from scenarios.behaviors import behavior_label
 from sessions.models import PracticeSession, SessionStatus
 from sessions.selectors import turn_list
 
@@ -82,8 +83,8 @@ def _partial_context(request: HttpRequest, session: PracticeSession, *, forms_wi
             context.update(state="pending", latest=latest, poll="every 1s" if waited < SLOW_POLL_AFTER_S else "every 10s")
         return context
 
-    spec = session.version.spec or {}
-    weights_known = {item.get("key") for item in (spec.get("rubric") or {}).get("behaviors", [])}
+    spec = session.version.as_spec()
+    in_rubric = {behavior.key for behavior in spec.rubric.behaviors}
     trends = selectors.rep_behavior_trends(tenant=tenant, rep_id=session.membership_id, until=session.ended_at)
     disputes = list(selectors.dispute_list(tenant=tenant, viewer=viewer, session_id=session.id))
     behaviors = []
@@ -92,8 +93,8 @@ def _partial_context(request: HttpRequest, session: PracticeSession, *, forms_wi
         open_dispute = next((d for d in row_disputes if d.status == DisputeStatus.OPEN), None)
         behaviors.append({
             "row": row,
-            "label": selectors.behavior_label(row.behavior),
-            "in_rubric": row.behavior in weights_known,
+            "label": behavior_label(row.behavior),
+            "in_rubric": row.behavior in in_rubric,
             "trend": trends.get(row.behavior),
             "disputes": row_disputes,
             "open_dispute": open_dispute,
@@ -103,7 +104,7 @@ def _partial_context(request: HttpRequest, session: PracticeSession, *, forms_wi
             "resolve_form": (forms_with_errors.get(("resolve", open_dispute.id)) if open_dispute else None)
             or ResolveForm(prefix=f"resolve-{open_dispute.id if open_dispute else 0}"),
         })
-    policies_text = spec.get("policies") or []
+    policies_text = spec.policies
     policies = [
         {
             "text": policies_text[item["policy"]] if isinstance(item.get("policy"), int)
@@ -121,7 +122,7 @@ def _partial_context(request: HttpRequest, session: PracticeSession, *, forms_wi
         rescoring=latest is not None and latest.id != current.id and latest.is_pending,
         behaviors=behaviors,
         policies=policies,
-        focus_label=selectors.behavior_label(current.focus_behavior) if current.focus_behavior else "",
+        focus_label=behavior_label(current.focus_behavior) if current.focus_behavior else "",
         comments=comments,
         comment_form=forms_with_errors.get("comment") or CommentForm(prefix="comment", turns=turns),
     )
@@ -194,7 +195,7 @@ def score_adjust(request: HttpRequest, tenant_slug: str, session_id: int, behavi
                               behavior_score=row, **form.cleaned_data)
     except ApplicationError as exc:
         return _refused(request, session, exc, form=form, form_key=("adjust", row.id))
-    return _done(request, session, f"{selectors.behavior_label(row.behavior)} set to {form.cleaned_data['score']}.")
+    return _done(request, session, f"{behavior_label(row.behavior)} set to {form.cleaned_data['score']}.")
 
 
 @require_POST

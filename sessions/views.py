@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_POST
 
+from coachhub.core.charts import Plot, polyline
 from coachhub.core.errors import ApplicationError
 from coachhub.tenancy.access import ALL_ROLES, role_required
 from scenarios import selectors as scenario_selectors
@@ -96,20 +97,21 @@ def _scores_url(slug: str, session_id: int) -> str | None:
         return None
 
 
-def _chart(curve: list[dict], width: int = 640, height: int = 180, pad: int = 24) -> dict:
-    """Server-side SVG geometry for the frustration curve (no inline scripts under our CSP)."""
+# Frustration 0–100 over the conversation, which starts at the left edge (a lone reading sits there).
+FRUSTRATION_PLOT = Plot.padded(width=640, height=180, pad=24, lone_point="start")
+
+
+def _chart(curve: list[dict], plot: Plot = FRUSTRATION_PLOT) -> dict:
+    """The frustration curve's points, line and grid for the results page's SVG."""
     if not curve:
         return {}
-    span = max(len(curve) - 1, 1)
-    points = []
-    for i, point in enumerate(curve):
-        x = pad + (width - 2 * pad) * i / span
-        y = pad + (height - 2 * pad) * (100 - point["frustration"]) / 100
-        points.append({**point, "x": round(x, 1), "y": round(y, 1)})
+    points = [
+        {**point, "x": plot.x_at(i, len(curve)), "y": plot.y_at(point["frustration"])} for i, point in enumerate(curve)
+    ]
     return {
-        "width": width, "height": height, "points": points,
-        "polyline": " ".join(f"{p['x']},{p['y']}" for p in points),
-        "grid": [{"y": round(pad + (height - 2 * pad) * (100 - v) / 100, 1), "label": v} for v in (0, 50, 100)],
+        "width": plot.width, "height": plot.height, "left": plot.left, "right": plot.right, "points": points,
+        "polyline": polyline((p["x"], p["y"]) for p in points),
+        "grid": [{"y": plot.y_at(v), "label": v} for v in (0, 50, 100)],
     }
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
+from scenarios.behaviors import behavior_label
+
 from . import selectors
 from .weeks import current_week, last_full_week
 
@@ -13,7 +15,7 @@ def rep_progress_section(request: HttpRequest) -> dict:
     focus = selectors.rep_focus(rep=me, week=current_week())
     return {
         "template": "reports/dashboards/partials/_home_rep.html",
-        "focus_label": selectors.behavior_label(focus.focus_behavior) if focus else "",
+        "focus_label": behavior_label(focus.focus_behavior) if focus else "",
         "focus_source": focus.focus_source if focus else "",
         "this_week": focus if focus and focus.week_start == current_week() else None,
     }

@@ -16,17 +16,18 @@ from datetime import date, timedelta
 from django.db.models import Avg, Count
 from django.db.models.functions import Coalesce
 
+from coachhub.core.charts import bar_chart
 from coachhub.tenancy.models import Membership, Role, TeamMembership, TeamRole
 from reports.kpi.metrics import display_value
 from reports.models import KpiMetric, KpiValue
+from scenarios.behaviors import behavior_label
 from scenarios.models import MOMENT_LABELS
 from scoring.models import BehaviorScore, ScoreStatus, SessionScore, TurnComment
 from sessions.models import PracticeSession, SessionStatus
 
 from . import stats
-from .charts import bar_chart
 from .models import RepWeek
-from .selectors import behavior_label, behavior_order, report_settings_get, scorecard_reps
+from .selectors import behavior_order, report_settings_get, scorecard_reps
 from .weeks import last_full_week, month_add, month_bounds, month_weeks, week_of
 
 LINKAGE_WEEKS = 26

@@ -33,15 +33,9 @@ from django.db.models.functions import Cast, Coalesce, Lower, NullIf, Replace
 from coachhub.tenancy.context import tenant_context
 from coachhub.tenancy.models import Membership, Team, TeamMembership, TeamRole, Tenant, User
 from reports.models import KpiMetric, KpiValue
-from scenarios.models import BEHAVIOR_LABELS
+from scenarios.behaviors import DEFAULT_BEHAVIORS, behavior_label
 
 from .models import RepWeek
-
-
-def behavior_label(key: str) -> str:
-    from .selectors import behavior_label  # the page's labels; selectors builds on this module
-
-    return behavior_label(key)
 
 
 def _table(model) -> str:
@@ -51,7 +45,7 @@ def _table(model) -> str:
 def _focus_label() -> tuple[str, list]:
     """The label the Focus column shows, lower-cased, as SQL (blank for no focus)."""
     whens, params = [], []
-    for behavior in BEHAVIOR_LABELS:
+    for behavior in DEFAULT_BEHAVIORS:
         whens.append("WHEN w.focus_behavior = %s THEN %s")
         params += [behavior, behavior_label(behavior).lower()]
     sql = (f"CASE WHEN w.focus_behavior = '' THEN NULL {' '.join(whens)} "
@@ -184,7 +178,7 @@ def _ordering(key: str, descending: bool, *, tenant: Tenant, week: date, metrics
         label = Case(
             When(focus_behavior="", then=Value(None)),
             *(When(focus_behavior=behavior, then=Value(behavior_label(behavior).lower()))
-              for behavior in BEHAVIOR_LABELS),
+              for behavior in DEFAULT_BEHAVIORS),
             default=Lower(Replace("focus_behavior", Value("_"), Value(" "))),
             output_field=CharField(),
         )

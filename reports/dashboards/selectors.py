@@ -29,21 +29,15 @@ from coachhub.tenancy.models import Membership, Role, TeamMembership, TeamRole, 
 from coachhub.tenancy.selectors import visible_rep_memberships
 from reports.kpi.metrics import display_value
 from reports.models import KpiMetric, KpiValue
-from scenarios.models import BEHAVIOR_LABELS
-from scenarios.spec import DEFAULT_BEHAVIORS
+from scenarios.behaviors import DEFAULT_BEHAVIORS, behavior_label
 from scoring.models import BehaviorScore, ScoreStatus, SessionScore
 from sessions.models import PracticeSession, SessionStatus
 
-from .charts import LineChart, line_chart, nice_range
 from .models import RepWeek, TenantReportSettings
 from .paging import ordered_reps
 
 HISTORY_WEEKS = 12
 RECENT_SESSIONS = 20
-
-
-def behavior_label(key: str) -> str:
-    return BEHAVIOR_LABELS.get(key) or key.replace("_", " ").capitalize()
 
 
 def behavior_order(keys) -> list[str]:
@@ -361,8 +355,8 @@ class RepHistory:
     metrics: list[KpiMetric]
     kpi_rows: list[dict]  # per week: {"week", "values": [Cell]}
     sessions: list[SessionLine]
-    chart: LineChart
-    kpi_charts: list[LineChart]
+    behavior_series: list[list[float | None]]  # per behavior (in `behaviors` order), its mean per week
+    kpi_series: list[list[float | None]]  # per metric (in `metrics` order), its value per week
 
     @property
     def behavior_labels(self) -> list[str]:
@@ -431,24 +425,12 @@ def rep_history(*, rep: Membership, until: date, weeks: int = HISTORY_WEEKS) -> 
         )
         for s in recent
     ]
-    labels = [week.strftime("%b %d") for week in week_list]
-    chart = line_chart(
-        x_labels=labels, title="Behavior scores by week",
-        series=[(behavior_label(key), [rows[w].mean(key) if w in rows else None for w in week_list])
-                for key in behaviors],
+    return RepHistory(
+        rep=rep, weeks=week_list, behaviors=behaviors, score_rows=score_rows, metrics=metrics, kpi_rows=kpi_rows,
+        sessions=sessions,
+        behavior_series=[[rows[w].mean(key) if w in rows else None for w in week_list] for key in behaviors],
+        kpi_series=[[values.get((metric.id, w)) for w in week_list] for metric in metrics],
     )
-    kpi_charts = []
-    for metric in metrics:
-        series = [values.get((metric.id, w)) for w in week_list]
-        bounded = metric.unit in ("percent", "score") and metric.min_value is not None and metric.max_value is not None
-        low, high = (metric.min_value, metric.max_value) if bounded else nice_range([v for v in series if v is not None])
-        unit_name = {"percent": "%", "seconds": "seconds"}.get(metric.unit)
-        kpi_charts.append(line_chart(
-            x_labels=labels, title=f"{metric.label} ({unit_name})" if unit_name else metric.label,
-            series=[(metric.label, series)], width=360, height=170, y_min=low, y_max=high, unit=metric.unit,
-        ))
-    return RepHistory(rep=rep, weeks=week_list, behaviors=behaviors, score_rows=score_rows, metrics=metrics,
-                      kpi_rows=kpi_rows, sessions=sessions, chart=chart, kpi_charts=kpi_charts)
 
 
 # --- the rep's own page ------------------------------------------------------------------------

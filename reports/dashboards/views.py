@@ -17,11 +17,13 @@ from coachhub.core.errors import ApplicationError
 from coachhub.tenancy.access import ADMIN, ALL_ROLES, REVIEWERS, role_required
 from coachhub.tenancy.selectors import visible_rep_memberships
 from reports.helpdesk.definitions import kpi_definitions
+from scenarios.behaviors import behavior_label
 from scenarios.selectors import open_recipients_for
 from scoring.selectors import scorer_versions_between
 
 from . import insights as insight_selectors
 from . import selectors, services
+from .charts import rep_history_charts
 from .csv_export import csv_response, csv_streaming_response
 from .weeks import current_week, last_full_week, month_add, parse_month, parse_week
 
@@ -112,7 +114,7 @@ def rep_detail(request: HttpRequest, tenant_slug: str, membership_id: int) -> Ht
     if _wants_csv(request):
         return _history_csv(request, history, request.GET.get("table", "scores"))
     return render(request, "reports/dashboards/rep_detail.html", {
-        "rep": rep, "history": history, "until": until,
+        "rep": rep, "history": history, "history_charts": rep_history_charts(history), "until": until,
         "back_week": request.GET.get("week") or last_full_week().isoformat(),
     })
 
@@ -145,8 +147,9 @@ def my_progress(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     focus = selectors.rep_focus(rep=me, week=current_week())
     return render(request, "reports/dashboards/my_progress.html", {
         "history": history,
+        "history_charts": rep_history_charts(history),
         "focus": focus,
-        "focus_label": selectors.behavior_label(focus.focus_behavior) if focus else "",
+        "focus_label": behavior_label(focus.focus_behavior) if focus else "",
         "assignments": list(open_recipients_for(tenant=request.tenant, membership=me)[:10]),
         "bests": bests,
     })

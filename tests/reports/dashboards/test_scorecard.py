@@ -13,9 +13,10 @@ from django.urls import reverse
 from coachhub.tenancy.context import tenant_context
 from coachhub.tenancy.models import Role, TeamRole
 from reports.dashboards.models import RepWeek
-from reports.dashboards.selectors import behavior_label, scorecard_build, scorecard_stream
+from reports.dashboards.selectors import scorecard_build, scorecard_stream
 from reports.kpi.importing import ensure_builtin_metrics
 from reports.models import KpiMetric, KpiValue
+from scenarios.behaviors import behavior_label
 from sessions.models import PracticeSession
 from tests.factories import MembershipFactory, TeamFactory, TeamMembershipFactory, UserFactory
 from tests.reports.dashboards.helpers import adjust, naive_week, score_in_week, week_ago
