@@ -10,7 +10,7 @@ from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Abs
 from django.shortcuts import get_object_or_404
 
-from coachhub.core.charts import sparkline
+from coachhub.core.charts import Sparkline, sparkline
 from coachhub.tenancy.access import REVIEWERS
 from coachhub.tenancy.models import Membership, Role, Tenant
 from scenarios.behaviors import behavior_label  # noqa: F401  (scoring.services reads labels from here)
@@ -126,13 +126,11 @@ def dispute_get(*, tenant: Tenant, viewer: Membership, dispute_id: int, session_
 
 @dataclass
 class Trend:
-    """One behavior's scores over the rep's recent sessions, oldest first, with an SVG polyline."""
+    """One behavior's scores over the rep's recent sessions, oldest first, with their sparkline."""
 
     behavior: str
     values: list[int] = field(default_factory=list)
-    points: str = ""
-    last_x: float = 0.0
-    last_y: float = 0.0
+    line: Sparkline = field(default_factory=lambda: sparkline([]))
 
     @property
     def change(self) -> int | None:
@@ -164,9 +162,7 @@ def rep_behavior_trends(
     trends = {}
     for behavior, pairs in by_behavior.items():
         values = [value for _, value in sorted(pairs)]
-        line = sparkline(values)
-        trends[behavior] = Trend(behavior=behavior, values=values, points=line.points, last_x=line.last_x,
-                                 last_y=line.last_y)
+        trends[behavior] = Trend(behavior=behavior, values=values, line=sparkline(values))
     return trends
 
 

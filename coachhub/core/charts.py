@@ -82,6 +82,8 @@ class Sparkline:
     points: str  # the polyline
     last_x: float  # where the last value is, for its dot
     last_y: float
+    width: float  # the SVG's viewBox
+    height: float
 
 
 SPARK = Plot.padded(width=100, height=24, pad=2)
@@ -90,10 +92,10 @@ SPARK = Plot.padded(width=100, height=24, pad=2)
 def sparkline(values: list[float], *, plot: Plot = SPARK) -> Sparkline:
     """A tiny line of 0–100 scores (clamped to that range), oldest first."""
     if not values:
-        return Sparkline("", 0.0, 0.0)
+        return Sparkline("", 0.0, 0.0, plot.width, plot.height)
     coords = [(plot.x_at(index, len(values)), plot.y_at(max(plot.low, min(plot.high, value))))
               for index, value in enumerate(values)]
-    return Sparkline(polyline(coords), *coords[-1])
+    return Sparkline(polyline(coords), *coords[-1], plot.width, plot.height)
 
 
 # --- line charts --------------------------------------------------------------------------------

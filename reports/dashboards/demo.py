@@ -20,8 +20,8 @@ from coachhub.tenancy.demo import DEMO_PASSWORD, DEMO_TEAM
 from coachhub.tenancy.models import Membership, Role, Team, TeamMembership, TeamRole, Tenant, User
 from reports.kpi.importing import ensure_builtin_metrics
 from reports.models import KpiMetric, KpiValue
+from scenarios.behaviors import DEFAULT_BEHAVIORS
 from scenarios.models import Assignment, AssignmentRecipient, AssignmentTeam, ScenarioVersion, VersionStatus
-from scenarios.spec import DEFAULT_BEHAVIORS
 from scoring.models import BehaviorScore, ScoreStatus, SessionScore, TurnComment
 from sessions.models import EndReason, PracticeSession, SessionStatus, Turn
 
