@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 def time_limits(name: str) -> tuple[int, int]:
     """The (soft, hard) time limits in seconds of the task called `name`: its own entry in
     CELERY_TASK_TIME_LIMITS, else the app-wide CELERY_TASK_SOFT_TIME_LIMIT/CELERY_TASK_TIME_LIMIT."""
-    limits = getattr(settings, "CELERY_TASK_TIME_LIMITS", {}).get(name)
+    limits = settings.CELERY_TASK_TIME_LIMITS.get(name)
     if limits is None:
         return settings.CELERY_TASK_SOFT_TIME_LIMIT, settings.CELERY_TASK_TIME_LIMIT
     return limits
@@ -64,7 +64,6 @@ def tenant_task(*, name: str, if_tenant_gone: Any = None, **options: Any) -> Cal
             parameter.replace(name="tenant_id", annotation=int) if parameter.name == "tenant" else parameter
             for parameter in signature.parameters.values()
         ])
-        del run.__wrapped__  # or inspect would show the body's `tenant` again
         return task(name=name, **options)(run)
 
     return decorate
