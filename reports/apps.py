@@ -16,4 +16,12 @@ class ReportsConfig(AppConfig):
 
         dashboards.register()
 
+        from sessions.events import register_session_listener
+
+        from .dashboards.aggregates import rep_week_refresh_on_commit
+
+        # The rep's weekly row counts ended sessions, completed assignments and (adjusted) scores.
+        register_session_listener("ended", rep_week_refresh_on_commit)
+        register_session_listener("scored", rep_week_refresh_on_commit)
+
         from . import personal_data  # noqa: F401  (registers KPI values, weekly rows, digests for erasure)

@@ -29,11 +29,11 @@ from coachhub.core.llm import (
     LLMTimeout,
     LLMUnavailable,
 )
-from coachhub.tenancy.budget import BudgetExceeded, budget_reserve, budget_settle
+from coachhub.tenancy.budget import BudgetExceeded, metered
 from coachhub.tenancy.models import AISettings, Membership, Tenant, User
 from coachhub.tenancy.selectors import tenant_llm_config
 from coachhub.tenancy.services import audit_record
-from scoring.engines import BehaviorScorer, EngineUnavailable, get_engine
+from scoring.engines import BehaviorScorer, EngineUnavailable, scoring_engines
 from scoring.transcript import DEFAULT_RUBRIC, RubricItem, Scenario, Transcript, Turn
 from sessions.events import announce_on_commit
 from sessions.models import PracticeSession, SessionStatus
@@ -76,6 +76,11 @@ def _transient_reason(error: LLMError) -> str:
 
 
 # --- enqueueing ---------------------------------------------------------------------------------
+
+
+def on_session_ended(*, tenant: Tenant, session_id: int) -> None:
+    """Listener of the runner's `ended` event (after its commit): queue the session's scoring job."""
+    _publish_score_job(tenant_id=tenant.id, session_id=session_id)
 
 
 def session_score_enqueue(*, tenant: Tenant, session: PracticeSession) -> None:
@@ -128,17 +133,13 @@ def _delivery_number(delivery: dict, *names: str, integer: bool) -> Any:
 
 def transcript_for_session(*, session: PracticeSession, turns: list[SessionTurn]) -> Transcript:
     """The engine-neutral transcript: the pinned version's spec plus the session's turns in order."""
-    spec: dict = session.version.spec or {}
+    spec = session.version.as_spec()
     rubric_items = tuple(
-        RubricItem(key=item["key"], weight=float(item.get("weight", 1.0)), description=item.get("description", ""))
-        for item in (spec.get("rubric") or {}).get("behaviors", [])
-        if item.get("key")
+        RubricItem(key=item.key, weight=float(item.weight), description=item.description)
+        for item in spec.rubric.behaviors
     )
     scenario = Scenario(
-        title=spec.get("title", session.scenario.title if session.scenario_id else ""),
-        moment=spec.get("moment", "custom"),
-        policies=tuple(spec.get("policies", [])),
-        rubric=rubric_items or DEFAULT_RUBRIC,
+        title=spec.title, moment=spec.moment, policies=spec.policies, rubric=rubric_items or DEFAULT_RUBRIC,
     )
     transcript_turns = []
     for turn in turns:
@@ -234,10 +235,6 @@ def _load_session(tenant: Tenant, session_id: int) -> PracticeSession | None:
     )
 
 
-# The judge's rubric prompt and its JSON answer, beyond the transcript itself.
-JUDGE_OVERHEAD_TOKENS = 6000
-
-
 def session_score_run(
     *,
     tenant: Tenant,
@@ -263,7 +260,8 @@ def session_score_run(
         return None
     name = _engine_for(tenant, engine_name)
     try:
-        engine: BehaviorScorer = get_engine(name, llm_config=tenant_llm_config(tenant=tenant) if name == "llm" else None)
+        llm_config = tenant_llm_config(tenant=tenant) if scoring_engines.needs_llm(name) else None
+        engine: BehaviorScorer = scoring_engines.create(name, llm_config=llm_config)
     except EngineUnavailable as exc:
         return _fail_unavailable(tenant=tenant, session=session, engine=name, job_id=job_id, reason=str(exc))
 
@@ -273,17 +271,18 @@ def session_score_run(
     if slow_down_s > 0:
         time.sleep(slow_down_s)
     turns = list(SessionTurn.objects.for_tenant(tenant).filter(session=session).order_by("index"))
-    reservation = None
-    if engine.name == "llm":
-        # The judge's rubric prompt, the transcript and a long JSON answer, reserved up front.
-        estimate = JUDGE_OVERHEAD_TOKENS + sum(len(turn.text) for turn in turns) // 4
-        try:
-            reservation = budget_reserve(tenant=tenant, estimate=estimate)
-        except BudgetExceeded as exc:
-            _record_failure(tenant=tenant, score_id=score.id, job_id=job_id, error=exc.message)
-            return SessionScore.objects.for_tenant(tenant).get(id=score.id)
     try:
-        result = engine.score(transcript_for_session(session=session, turns=turns))
+        transcript = transcript_for_session(session=session, turns=turns)
+        # Reserved up front; an engine that reports no usage (the judge) pays its whole reservation,
+        # failed calls included.
+        with metered(tenant=tenant, estimate=engine.token_estimate(transcript)) as meter:
+            result = engine.score(transcript)
+            used = engine.tokens_used(result)
+            if used is not None:
+                meter.charge(used)
+    except BudgetExceeded as exc:
+        _record_failure(tenant=tenant, score_id=score.id, job_id=job_id, error=exc.message)
+        return SessionScore.objects.for_tenant(tenant).get(id=score.id)
     except EngineUnavailable as exc:
         _record_failure(tenant=tenant, score_id=score.id, job_id=job_id,
                         error=f"The {name} scoring engine is unavailable: {exc}")
@@ -316,16 +315,12 @@ def session_score_run(
         _record_failure(tenant=tenant, score_id=score.id, job_id=job_id,
                         error=f"The {name} scoring engine failed: {type(exc).__name__}: {exc}")
         return SessionScore.objects.for_tenant(tenant).get(id=score.id)
-    finally:
-        # The judge reports no usage of its own: charge the reservation, failed calls included.
-        budget_settle(tenant=tenant, reservation=reservation, used=reservation.tokens if reservation else 0)
     return _write_result(tenant=tenant, score_id=score.id, job_id=job_id, result=result.to_dict(),
                          turn_numbers=[turn.index for turn in turns], weights=_weights(session))
 
 
 def _weights(session: PracticeSession) -> dict[str, float]:
-    behaviors = ((session.version.spec or {}).get("rubric") or {}).get("behaviors", [])
-    return {item["key"]: float(item.get("weight", 1.0)) for item in behaviors if item.get("key")}
+    return {item.key: float(item.weight) for item in session.version.as_spec().rubric.behaviors}
 
 
 def _fail_unavailable(*, tenant: Tenant, session: PracticeSession, engine: str, job_id: str, reason: str
@@ -378,15 +373,13 @@ def _write_result(
     score.claim_token = ""
     score.finished_at = timezone.now()
     score.save()
-    _refresh_dashboards(tenant=tenant, session_id=score.session_id)
+    _announce_scored(tenant=tenant, session_id=score.session_id)
     return score
 
 
-def _refresh_dashboards(*, tenant: Tenant, session_id: int) -> None:
-    """Weekly dashboard aggregates and session listeners follow scores and adjustments (after commit)."""
-    from reports.dashboards.aggregates import rep_week_refresh_on_commit
-
-    rep_week_refresh_on_commit(tenant=tenant, session_id=session_id)
+def _announce_scored(*, tenant: Tenant, session_id: int) -> None:
+    """Weekly dashboards, learning records and grade passback follow scores and adjustments: their
+    listeners run after commit."""
     announce_on_commit("scored", tenant=tenant, session_id=session_id)
 
 
@@ -508,7 +501,7 @@ def score_adjust(
             "reason": reason,
         },
     )
-    _refresh_dashboards(tenant=tenant, session_id=session.id)
+    _announce_scored(tenant=tenant, session_id=session.id)
     return row
 
 

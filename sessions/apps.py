@@ -14,3 +14,5 @@ class RoleplayConfig(AppConfig):
 
         register_nav(label="Practice", url_name="practice", roles=ALL_ROLES, order=10)
         register_nav(label="Sessions", url_name="session_list", roles=REVIEWERS, order=30)
+
+        from . import engines  # noqa: F401  (registers the customer engines)

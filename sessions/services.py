@@ -14,19 +14,20 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from coachhub.core.errors import ApplicationError, Conflict
 from coachhub.core.limits import claim, enforce, release
+from coachhub.core.llm import LLMError
 from coachhub.tenancy.access import AUTHORS
-from coachhub.tenancy.budget import Reservation, budget_reserve, budget_settle, estimate_prompt_tokens
-from coachhub.tenancy.models import EngineChoice, Membership, Tenant
+from coachhub.tenancy.budget import Meter, Reservation, metered
+from coachhub.tenancy.models import Membership, Tenant
 from coachhub.tenancy.selectors import ai_settings_get, tenant_llm_config
 from scenarios.models import AssignmentRecipient, ScenarioVersion, VersionStatus
 from scenarios.spec import ScenarioSpec
-from sessions.engines import get_engine
-from sessions.engines.base import CustomerEngine, CustomerTurn, EngineError, EngineUnavailable, Utterance
+from sessions.engines import EngineUnavailable, customer_engines
+from sessions.engines.base import CustomerEngine, CustomerTurn, EngineError, Utterance
 from sessions.events import announce_on_commit
 
 from .models import EndReason, PracticeSession, SessionStatus, Speaker, Turn
@@ -43,7 +44,7 @@ _ENGINE_END_REASONS = {"resolved": EndReason.RESOLVED, "escalated": EndReason.ES
 
 
 def engine_get(*, tenant: Tenant, name: str) -> CustomerEngine:
-    return _engine(name, tenant_llm_config(tenant=tenant) if name == EngineChoice.LLM else None)
+    return _engine(name, _llm_config_if_needed(tenant, name))
 
 
 def engine_for(context: ReplyContext) -> CustomerEngine:
@@ -53,11 +54,14 @@ def engine_for(context: ReplyContext) -> CustomerEngine:
 
 def _engine(name: str, llm_config) -> CustomerEngine:
     try:
-        if name == EngineChoice.LLM:
-            return get_engine(name, llm_config=llm_config)
-        return get_engine(name)
+        return customer_engines.create(name, llm_config=llm_config)
     except EngineUnavailable as exc:
         raise ApplicationError(str(exc), code="engine_unavailable", status_code=503) from exc
+
+
+def _llm_config_if_needed(tenant: Tenant, name: str, ai_settings=None):
+    # Only engines that call a model need the endpoint; the embedded one answers without a database read.
+    return tenant_llm_config(tenant=tenant, ai_settings=ai_settings) if customer_engines.needs_llm(name) else None
 
 
 # --- start ------------------------------------------------------------------------------------------
@@ -143,7 +147,12 @@ class ReplyContext:
     history: tuple[Utterance, ...]
     rep_turn_index: int
     llm_config: object | None = None
-    reservation: Reservation | None = None
+    # The reply's token meter: reserved with the rep's line, closed once by whoever finishes the reply.
+    meter: Meter | None = None
+
+    @property
+    def reservation(self) -> Reservation | None:
+        return self.meter.reservation if self.meter is not None else None
 
 
 def _locked_session(
@@ -274,9 +283,10 @@ def _turn_take_atomic(*, tenant, rep, session_id, text, delivery, audio, inline:
     if _past_time_limit(session, spec):
         _end(tenant=tenant, session=session, reason=EndReason.TIMED_OUT)
         return None
+    ai_settings = ai_settings_get(tenant=tenant) if customer_engines.needs_llm(session.engine) else None
+    llm_config = _llm_config_if_needed(tenant, session.engine, ai_settings)
     # Reserved in this transaction: over budget, the rep's line is refused and nothing is saved.
-    ai_settings = ai_settings_get(tenant=tenant) if session.engine == EngineChoice.LLM else None
-    reservation = _reserve_tokens(tenant, session.engine, [t.text for t in turns] + [text], ai_settings, spec=spec)
+    meter = _meter(tenant, session.engine, llm_config, spec, [t.text for t in turns] + [text], ai_settings)
     now = timezone.now()
     latency = int((now - last.created_at).total_seconds() * 1000) if last is not None else None
     rep_turn = Turn(
@@ -286,7 +296,7 @@ def _turn_take_atomic(*, tenant, rep, session_id, text, delivery, audio, inline:
     context = ReplyContext(
         session_id=session.id, engine=session.engine, spec=spec, state=session.engine_state, rep_text=text,
         history=tuple(Utterance(speaker=t.speaker, text=t.text) for t in turns), rep_turn_index=rep_turn.index,
-        llm_config=_llm_config_if_needed(tenant, session.engine, ai_settings), reservation=reservation,
+        llm_config=llm_config, meter=meter,
     )
     answer = _answer_inline(context) if inline else None
     if answer is None:
@@ -310,38 +320,28 @@ def _answer_inline(context: ReplyContext) -> tuple[CustomerTurn, dict] | None:
         engine = engine_for(context)
     except ApplicationError:  # e.g. the tenant's LLM endpoint was removed mid-session: reported after the save
         return None
-    if not getattr(engine, "answers_inline", False):
+    if not engine.answers_inline:
         return None
     try:
-        return engine.respond(context.spec, context.state, context.rep_text, history=context.history)
+        turn, state = engine.respond(context.spec, context.state, context.rep_text, history=context.history)
     except EngineError as exc:
         logger.warning("customer engine failed session=%s: %s", context.session_id, exc)
         return None
+    if context.meter is not None:  # settled in the transaction that stores the reply
+        reply_answered(context, engine, state)
+        context.meter.close()
+    return turn, state
 
 
-# What a customer call costs beyond the transcript: the state note the engine adds to the prompt
-# (a few hundred characters), and one reply out (the engine's max_tokens for a reply).
-PROMPT_OVERHEAD_TOKENS = 200
-REPLY_TOKENS = 300
-
-
-def _reserve_tokens(
-    tenant: Tenant, engine: str, texts: list[str], ai_settings=None, spec: ScenarioSpec | None = None
-) -> Reservation | None:
-    """Reserves a call's tokens, estimated from the prompt it will send (the persona's system
-    prompt and the transcript), counting non-Latin scripts conservatively (coachhub/tenancy/budget.py)."""
-    if engine != EngineChoice.LLM:
-        return None
-    from sessions.engines.prompts import build_system_prompt
-
-    system = build_system_prompt(spec) if spec is not None else ""
-    estimate = PROMPT_OVERHEAD_TOKENS + REPLY_TOKENS + estimate_prompt_tokens([system, *texts])
-    return budget_reserve(tenant=tenant, estimate=estimate, ai_settings=ai_settings)
-
-
-def _llm_config_if_needed(tenant: Tenant, engine: str, ai_settings=None):
-    # Only LLM sessions need the endpoint; the embedded engine answers without a database read.
-    return tenant_llm_config(tenant=tenant, ai_settings=ai_settings) if engine == EngineChoice.LLM else None
+def _meter(tenant: Tenant, name: str, llm_config, spec: ScenarioSpec, texts: list[str], ai_settings=None) -> Meter:
+    """The reply's token meter, reserving the engine's own estimate of the call (nothing for an
+    engine that calls no model). An engine that can't be built here reserves nothing: the line is
+    saved and the reply path reports why the customer can't answer."""
+    try:
+        engine = _engine(name, llm_config)
+    except ApplicationError:
+        return metered(tenant=tenant, estimate=0)
+    return metered(tenant=tenant, estimate=engine.token_estimate(spec, texts), ai_settings=ai_settings)
 
 
 @transaction.atomic
@@ -368,7 +368,7 @@ def reply_context(*, tenant: Tenant, rep: Membership, session_id: int) -> ReplyC
     context = ReplyContext(
         session_id=session.id, engine=session.engine, spec=session.version.as_spec(), state=session.engine_state,
         rep_text=turns[-1].text, history=history, rep_turn_index=turns[-1].index,
-        llm_config=_llm_config_if_needed(tenant, session.engine), reservation=None,
+        llm_config=_llm_config_if_needed(tenant, session.engine),
     )
     # Claimed before reserving tokens: a refused duplicate holds no budget.
     if not claim(_reply_claim_key(tenant, context), timeout=_reply_claim_seconds()):
@@ -376,11 +376,11 @@ def reply_context(*, tenant: Tenant, rep: Membership, session_id: int) -> ReplyC
             "The customer is already answering this message: wait for their reply.", code="reply_in_flight"
         )
     try:
-        reservation = _reserve_tokens(tenant, session.engine, [t.text for t in turns], spec=context.spec)
+        meter = _meter(tenant, session.engine, context.llm_config, context.spec, [t.text for t in turns])
     except ApplicationError:
         reply_finished(tenant=tenant, context=context)
         raise
-    return dataclasses.replace(context, reservation=reservation)
+    return dataclasses.replace(context, meter=meter)
 
 
 def _reply_claim_key(tenant: Tenant, context: ReplyContext) -> str:
@@ -393,9 +393,12 @@ def _reply_claim_seconds() -> int:
 
 
 def reply_finished(*, tenant: Tenant, context: ReplyContext | None) -> None:
-    """The reply to `context`'s rep line was stored or failed: a retry may ask again."""
+    """The reply to `context`'s rep line was stored or failed: a retry may ask again. Settles the
+    reply's tokens if nothing did yet (charged in full: the reply was abandoned)."""
     if context is not None:
         release(_reply_claim_key(tenant, context))
+        if context.meter is not None:
+            context.meter.close()
 
 
 @transaction.atomic
@@ -406,13 +409,10 @@ def session_customer_reply_apply(
     rep_turn_index: int,
     turn: CustomerTurn,
     state: dict,
-    reservation: Reservation | None = None,
-    used_tokens: int = 0,
 ) -> tuple[Turn, PracticeSession]:
-    """Stores the customer's reply to rep turn `rep_turn_index` and returns it with the session,
-    settling the call's token reservation. Applying the same reply twice (a retried request racing
-    the original) is a no-op that returns the stored reply."""
-    budget_settle(tenant=tenant, reservation=reservation, used=used_tokens)
+    """Stores the customer's reply to rep turn `rep_turn_index` and returns it with the session.
+    Applying the same reply twice (a retried request racing the original) is a no-op that returns
+    the stored reply."""
     session = _locked_session(tenant, session_id, with_version=False)
     existing = Turn.objects.for_tenant(tenant).filter(session=session, index=rep_turn_index + 1).first()
     if existing is not None:
@@ -448,27 +448,23 @@ def _session_reply(*, tenant: Tenant, session_id: int, context: ReplyContext) ->
     engine = engine_for(context)
     try:
         turn, state = engine.respond(context.spec, context.state, context.rep_text, history=context.history)
-    except (EngineError, *_llm_errors()) as exc:
+    except (EngineError, LLMError) as exc:
         logger.warning("customer engine failed session=%s: %s", session_id, exc)
-        budget_settle(tenant=tenant, reservation=context.reservation, used=tokens_spent_on_failure(context, exc))
+        reply_failed(context, exc)
         raise ApplicationError(
             f"{_plain(exc)} Your message is saved: ask for the customer's reply again.",
             code="customer_unavailable", status_code=503,
         ) from exc
+    reply_answered(context, engine, state)
     try:
         stored, _ = session_customer_reply_apply(
             tenant=tenant, session_id=session_id, rep_turn_index=context.rep_turn_index, turn=turn, state=state,
-            reservation=context.reservation, used_tokens=tokens_used(context.state, state),
         )
-    except ApplicationError:
-        # The apply transaction rolled its settlement back with it; the call still happened.
-        budget_settle(tenant=tenant, reservation=context.reservation, used=tokens_used(context.state, state))
-        raise
     except DatabaseError as exc:
         # The database connection died while the customer was answering (a restart, a failover, a
         # killed backend). The rep's line was committed before the call; the reply wasn't stored.
+        # (The meter settles the call on a fresh connection when `session_reply` finishes.)
         logger.warning("customer reply not stored session=%s: %s", session_id, exc)
-        _settle_on_a_fresh_connection(tenant, context.reservation, tokens_used(context.state, state))
         raise ApplicationError(
             "We couldn't store the customer's reply just now. Your message is saved: ask for the customer's "
             "reply again.",
@@ -477,40 +473,17 @@ def _session_reply(*, tenant: Tenant, session_id: int, context: ReplyContext) ->
     return stored
 
 
-def _settle_on_a_fresh_connection(tenant: Tenant, reservation: Reservation | None, used: int) -> None:
-    if reservation is None or connection.in_atomic_block:
-        return  # inside a caller's transaction nothing more can be written here
-    connection.close()
-    try:
-        budget_settle(tenant=tenant, reservation=reservation, used=used)
-    except DatabaseError:
-        logger.exception("token reservation of %s tokens left open for tenant %s", reservation.tokens, tenant.id)
+def reply_answered(context: ReplyContext, engine: CustomerEngine, state: dict) -> None:
+    """The engine answered: charge the reply what the engine says it used."""
+    if context.meter is not None:
+        context.meter.charge(engine.tokens_used(context.state, state))
 
 
-def tokens_used(old_state: dict, new_state: dict) -> int:
-    """Tokens one LLM reply used, from the usage totals the engine keeps in its state."""
-
-    def total(state: dict) -> int:
-        usage = state.get("usage") or {}
-        return int(usage.get("prompt_tokens", 0)) + int(usage.get("completion_tokens", 0))
-
-    return max(0, total(new_state) - total(old_state))
-
-
-def tokens_spent_on_failure(context: ReplyContext, exc: Exception) -> int:
-    """A call that failed before any text came back used nothing; one that broke mid-stream is
-    charged its whole reservation (we can't know how much the provider billed)."""
-    if context.reservation is None:
-        return 0
-    return context.reservation.tokens if getattr(exc, "partial", False) else 0
-
-
-def _llm_errors() -> tuple[type[Exception], ...]:
-    try:
-        from coachhub.core.llm import LLMError
-    except ImportError:  # the LLM client is optional for the embedded-only demo
-        return ()
-    return (LLMError,)
+def reply_failed(context: ReplyContext, exc: Exception) -> None:
+    """The engine failed. A call that failed before any text came back used nothing; one that broke
+    mid-stream is left uncharged, so it pays its whole reservation (we can't know what was billed)."""
+    if context.meter is not None and not getattr(exc, "partial", False):
+        context.meter.charge(0)
 
 
 def _plain(exc: Exception) -> str:
@@ -545,26 +518,9 @@ def _end(*, tenant: Tenant, session: PracticeSession, reason: str) -> None:
         recipient = AssignmentRecipient.objects.for_tenant(tenant).select_related("assignment").get(pk=session.recipient_id)
         needed = recipient.assignment.max_attempts or 1
         assignment_record_attempt(tenant=tenant, recipient=recipient, completed=recipient.attempts + 1 >= needed)
-    # Trials are scored too (authors check their rubric that way); reports leave them out.
-    _enqueue_scoring(tenant=tenant, session=session)
-    _refresh_dashboards(tenant=tenant, session=session)
+    # Scoring queues its job and reports refresh the rep's week when this commits (their listeners:
+    # trials are scored too, so authors can check their rubric; reports leave them out).
     announce_on_commit("ended", tenant=tenant, session_id=session.id)
-
-
-def _enqueue_scoring(*, tenant: Tenant, session: PracticeSession) -> None:
-    try:
-        from scoring.services import session_score_enqueue
-    except ImportError:  # scoring lands separately; sessions end cleanly without it
-        return
-    session_score_enqueue(tenant=tenant, session=session)
-
-
-def _refresh_dashboards(*, tenant: Tenant, session: PracticeSession) -> None:
-    """The rep's weekly dashboard row counts ended sessions and completed assignments (after commit)."""
-    if not session.is_trial:
-        from reports.dashboards.aggregates import rep_week_refresh_on_commit
-
-        rep_week_refresh_on_commit(tenant=tenant, session_id=session.id)
 
 
 def _customer_turn(*, tenant: Tenant, session: PracticeSession, index: int, turn: CustomerTurn) -> Turn:
@@ -578,17 +534,3 @@ def _customer_turn_create(*, tenant: Tenant, session: PracticeSession, index: in
     customer_turn = _customer_turn(tenant=tenant, session=session, index=index, turn=turn)
     customer_turn.save()
     return customer_turn
-
-
-@transaction.atomic
-def sessions_abandon_stale(*, tenant: Tenant, idle: timedelta = timedelta(hours=12)) -> int:
-    """Ends sessions nobody touched for `idle` as abandoned (periodic)."""
-    cutoff = timezone.now() - idle
-    stale = PracticeSession.objects.for_tenant(tenant).select_for_update().filter(
-        status=SessionStatus.ACTIVE, last_activity_at__lt=cutoff
-    )
-    count = 0
-    for session in stale:
-        _end(tenant=tenant, session=session, reason=EndReason.ABANDONED)
-        count += 1
-    return count

@@ -8,6 +8,8 @@ import asyncio
 import json
 import logging
 import os
+import threading
+import weakref
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -18,8 +20,8 @@ from django.urls import reverse
 
 from coachhub.core.db import release_connections
 from coachhub.core.errors import ApplicationError
+from coachhub.core.llm import LLMError
 from coachhub.core.timing import elapsed_ms
-from coachhub.tenancy.budget import budget_settle
 from coachhub.tenancy.context import tenant_context
 from coachhub.tenancy.models import Membership, Tenant
 
@@ -97,6 +99,56 @@ def answered_events(*, tenant: Tenant, taken: services.TurnTaken, arrived_at: fl
     ]
 
 
+class ReplyStream:
+    """The events of one customer reply, for a streamed response, releasing what the saved line
+    holds (the reply's token reservation and its reply claim) however the response ends.
+
+    Once read, the reply's generator settles in its own `finally`. Unread, it never runs: Django
+    closes the response's content when the client left before the first event was read (`close`),
+    and a response dropped unsent (the client left while the line was being saved) is caught when
+    it is collected. Either way the reply never happened: it is charged nothing."""
+
+    def __init__(self, *, tenant: Tenant, context: services.ReplyContext | None, events: AsyncIterator[str]) -> None:
+        self._context = context
+        self._events = events
+        self._unread = weakref.finalize(self, _release_unread_reply, tenant, context)
+        self._unread.atexit = False
+
+    def __aiter__(self) -> ReplyStream:
+        return self
+
+    async def __anext__(self) -> str:
+        self._unread.detach()  # read: the generator's `finally` takes over
+        return await self._events.__anext__()
+
+    def close(self) -> None:
+        # Called in a thread (Django's response.close); the meter settles once whoever gets there first.
+        if self._unread.alive:
+            self._unread()
+        elif self._context is not None and self._context.meter is not None:
+            self._context.meter.close()
+
+
+def _release_unread_reply(tenant: Tenant, context: services.ReplyContext | None) -> None:
+    if context is None:
+        return
+
+    def release() -> None:
+        try:
+            if context.meter is not None:
+                context.meter.charge(0)
+            services.reply_finished(tenant=tenant, context=context)
+        finally:
+            release_connections()
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # a thread of our own (Django's close): the database is ours to use here
+        release()
+    else:  # collected on the event loop, where the ORM refuses to run
+        threading.Thread(target=release, name="reply-release", daemon=True).start()
+
+
 def event_stream(events: AsyncIterator[str]) -> StreamingHttpResponse:
     """A streamed `text/event-stream` response: each event leaves as soon as it is produced."""
     response = StreamingHttpResponse(events, content_type="text/event-stream; charset=utf-8")
@@ -116,10 +168,21 @@ def turn_response(
         response = HttpResponse(body, content_type="text/event-stream; charset=utf-8")
         response["Cache-Control"] = "no-cache"
         return response
-    return event_stream(reply_events(
+    return reply_stream(
         tenant=tenant, rep=rep, session_id=taken.context.session_id, first=[*first, saved_event(taken)],
         context=taken.context, arrived_at=arrived_at,
-    ))
+    )
+
+
+def reply_stream(
+    *, tenant: Tenant, rep: Membership, session_id: int, context: services.ReplyContext | None = None,
+    first: list[str] | None = None, arrived_at: float | None = None,
+) -> StreamingHttpResponse:
+    """The streamed response of `reply_events`, releasing the reply's hold however it ends."""
+    events = reply_events(
+        tenant=tenant, rep=rep, session_id=session_id, first=first, context=context, arrived_at=arrived_at
+    )
+    return event_stream(ReplyStream(tenant=tenant, context=context, events=events))
 
 
 async def reply_events(
@@ -133,20 +196,18 @@ async def reply_events(
 ) -> AsyncIterator[str]:
     """The customer's reply to the pending rep line, as SSE text. `context` comes from the hop that
     saved the rep's line; a retry reads it afresh. With the request's `arrived_at` stamp the `done`
-    event carries `server_ms`: the server-side time of the whole turn."""
-    from coachhub.core.llm import LLMError
-
+    event carries `server_ms`: the server-side time of the whole turn. The reply's token meter is
+    charged here and closed in `finally`, whatever happens (an abandoned reply pays its reservation)."""
     for chunk in first or ():
         yield chunk
-    settled = False
     try:
         if context is None:
             context = await in_tenant(tenant, services.reply_context, tenant=tenant, rep=rep, session_id=session_id)
         engine = services.engine_for(context)
-        stream = getattr(engine, "astream_respond", None)
-        if stream is not None:
+        if engine.streams:
             turn = state = None
-            async for event in stream(context.spec, context.state, context.rep_text, history=context.history):
+            events = engine.astream_respond(context.spec, context.state, context.rep_text, history=context.history)
+            async for event in events:
                 if hasattr(event, "turn"):
                     turn, state = event.turn, event.state
                 else:
@@ -156,18 +217,17 @@ async def reply_events(
         else:
             turn, state = engine.respond(context.spec, context.state, context.rep_text, history=context.history)
             yield sse("delta", {"text": turn.text})
+        services.reply_answered(context, engine, state)
         stored, session = await in_tenant(
             tenant, services.session_customer_reply_apply, tenant=tenant, session_id=session_id,
-            rep_turn_index=context.rep_turn_index, turn=turn, state=state, reservation=context.reservation,
-            used_tokens=services.tokens_used(context.state, state),
+            rep_turn_index=context.rep_turn_index, turn=turn, state=state,
         )
-        settled = True
         yield _done(stored, session, tenant, arrived_at)
     except ApplicationError as exc:
         yield sse("error", {"code": exc.code, "message": exc.message})
     except DatabaseError as exc:
         # The connection died mid-reply; the rep's line is committed. `finally` settles the
-        # reservation on the next hop's fresh connection.
+        # reply's tokens on the next hop's fresh connection.
         logger.warning("customer reply not stored session=%s: %s", session_id, exc)
         yield sse(
             "error",
@@ -179,12 +239,8 @@ async def reply_events(
         )
     except (EngineError, LLMError) as exc:
         logger.warning("customer reply failed session=%s: %s", session_id, exc)
-        if context is not None and context.reservation is not None:
-            await in_tenant(
-                tenant, budget_settle, tenant=tenant, reservation=context.reservation,
-                used=services.tokens_spent_on_failure(context, exc),
-            )
-        settled = True
+        if context is not None:
+            services.reply_failed(context, exc)
         yield sse(
             "error",
             {
@@ -194,10 +250,6 @@ async def reply_events(
             },
         )
     finally:
-        services.reply_finished(tenant=tenant, context=context)
-        if not settled and context is not None and context.reservation is not None:
-            # The rep left mid-reply, or the reply couldn't be stored: charge the whole reservation
-            # rather than leave it holding the tenant's budget.
-            await in_tenant(
-                tenant, budget_settle, tenant=tenant, reservation=context.reservation, used=context.reservation.tokens
-            )
+        # Releases the claim and closes the meter: what the reply used, or (the rep left mid-reply)
+        # its whole reservation rather than leave it holding the tenant's budget.
+        await in_tenant(tenant, services.reply_finished, tenant=tenant, context=context)

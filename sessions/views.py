@@ -20,7 +20,7 @@ from scenarios.models import ScenarioVersion, VersionStatus
 
 from . import selectors, services
 from .models import SessionStatus
-from .streaming import event_stream, in_tenant, reply_events, sse, turn_response
+from .streaming import in_tenant, reply_stream, sse, turn_response
 
 
 @role_required(ALL_ROLES)
@@ -159,9 +159,9 @@ def session_reply_retry(request: HttpRequest, tenant_slug: str, session_id: int)
         context = services.reply_context(tenant=tenant, rep=rep, session_id=session_id)
     except ApplicationError as exc:
         return _stream_error(exc)
-    return event_stream(reply_events(
+    return reply_stream(
         tenant=tenant, rep=rep, session_id=session_id, context=context, arrived_at=getattr(request, "arrived_at", None)
-    ))
+    )
 
 
 @require_POST

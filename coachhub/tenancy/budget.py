@@ -8,16 +8,23 @@ an atomic counter in the cache.
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from dataclasses import dataclass
+from types import TracebackType
 
 from django.core.cache import cache
+from django.db import DatabaseError, connection
 from django.db.models import F
 from django.utils import timezone
 
 from coachhub.core.errors import ApplicationError
 
+from .context import tenant_context
 from .models import AISettings, Tenant, TokenLedger
+
+logger = logging.getLogger(__name__)
 
 
 class BudgetExceeded(ApplicationError):
@@ -102,6 +109,67 @@ def budget_settle(*, tenant: Tenant, reservation: Reservation | None, used: int)
     TokenLedger.objects.for_tenant(tenant).filter(month=reservation.month).update(
         reserved=F("reserved") - reservation.tokens, used=F("used") + max(0, int(used))
     )
+
+
+class Meter:
+    """One metered model call: reserved once when made (`metered`), settled exactly once by
+    `close()`, whichever of success, error or disconnect gets there first; later calls are no-ops.
+
+    The caller states what the call used with `charge()`; a call that closes uncharged (the rep
+    left mid-reply, the stream broke, the engine reports no usage) is charged its whole
+    reservation, since we can't know what the provider billed."""
+
+    def __init__(self, tenant: Tenant, reservation: Reservation | None) -> None:
+        self.tenant = tenant
+        self.reservation = reservation
+        self.used: int | None = None
+        self.closed = reservation is None
+        self._lock = threading.Lock()  # the stream's last hop and the response's close may race
+
+    @property
+    def tokens(self) -> int:
+        """Tokens reserved (0 for a call that costs nothing)."""
+        return self.reservation.tokens if self.reservation is not None else 0
+
+    def charge(self, used: int) -> None:
+        self.used = max(0, int(used))
+
+    def close(self) -> None:
+        with self._lock:
+            if self.closed:
+                return
+            self.closed = True
+        used = self.tokens if self.used is None else self.used
+        with tenant_context(self.tenant):
+            try:
+                budget_settle(tenant=self.tenant, reservation=self.reservation, used=used)
+            except DatabaseError:
+                # The connection died with the call (a restart, a failover): settle on a fresh one,
+                # unless a caller's transaction holds it, where nothing more can be written.
+                if connection.in_atomic_block:
+                    logger.warning("token reservation of %s tokens left open for tenant %s", self.tokens, self.tenant.id)
+                    return
+                connection.close()
+                try:
+                    budget_settle(tenant=self.tenant, reservation=self.reservation, used=used)
+                except DatabaseError:
+                    logger.exception("token reservation of %s tokens left open for tenant %s", self.tokens, self.tenant.id)
+
+    def __enter__(self) -> Meter:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+
+def metered(*, tenant: Tenant, estimate: int, ai_settings: AISettings | None = None) -> Meter:
+    """Reserves `estimate` tokens for one model call (raises BudgetExceeded) and returns the meter
+    that settles them: `with metered(...) as meter:` where the call ends in the same block, or keep
+    the meter and `close()` it from every exit where the call outlives the block (a streamed reply).
+    An estimate of 0 (an engine that calls no model) reserves and settles nothing."""
+    if estimate <= 0:
+        return Meter(tenant, None)
+    return Meter(tenant, budget_reserve(tenant=tenant, estimate=estimate, ai_settings=ai_settings))
 
 
 def budget_status(*, tenant: Tenant) -> TokenLedger:

@@ -3,6 +3,8 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
+from coachhub.core.engines import engine_needs_llm
+
 from .models import Role, Team
 
 
@@ -108,7 +110,9 @@ class AISettingsForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        uses_llm = "llm" in (data.get("customer_engine"), data.get("scorer_engine"))
+        uses_llm = engine_needs_llm("customer", data.get("customer_engine")) or engine_needs_llm(
+            "scorer", data.get("scorer_engine")
+        )
         if uses_llm and not (data.get("llm_base_url") and data.get("llm_model")):
             self.add_error("llm_base_url", "The LLM engines need a base URL and a model.")
         return data

@@ -113,12 +113,20 @@ class ScoreResult:
 
 @runtime_checkable
 class BehaviorScorer(Protocol):
-    """Scores one transcript. Implementations must be deterministic for a given `version`."""
+    """Scores one transcript. Implementations must be deterministic for a given `version`.
+
+    `token_estimate` is what a job reserves against the tenant's AI budget before `score` (0 for an
+    engine that calls no model); `tokens_used` what it used, or None when the engine can't tell (the
+    job is then charged its whole reservation)."""
 
     name: str
     version: str
 
     def score(self, transcript: Transcript) -> ScoreResult: ...
+
+    def token_estimate(self, transcript: Transcript) -> int: ...
+
+    def tokens_used(self, result: ScoreResult) -> int | None: ...
 
 
 def weighted_overall(behaviors: dict[str, BehaviorScore], weights: dict[str, float]) -> int | None:

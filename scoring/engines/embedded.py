@@ -648,3 +648,9 @@ class EmbeddedScorer:
             overall=weighted_overall(behaviors, weights),
             delivery=_delivery(transcript),
         )
+
+    def token_estimate(self, transcript: Transcript) -> int:
+        return 0  # no model call
+
+    def tokens_used(self, result: ScoreResult) -> int | None:
+        return 0

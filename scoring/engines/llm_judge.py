@@ -101,6 +101,10 @@ TOO_LONG_MESSAGE = (
 _NO_CONTEXT = CustomerContext.from_texts([])
 
 
+# The judge's rubric prompt and its JSON answer, beyond the transcript itself.
+JUDGE_OVERHEAD_TOKENS = 6000
+
+
 class LLMJudge:
     """Behavior scorer that asks a model, trusting nothing it says that we can check."""
 
@@ -130,6 +134,13 @@ class LLMJudge:
 
     def score(self, transcript: Transcript) -> ScoreResult:
         return assemble_result(transcript, self.judge(transcript))
+
+    def token_estimate(self, transcript: Transcript) -> int:
+        """The judge's rubric prompt and a long JSON answer, plus the transcript itself."""
+        return JUDGE_OVERHEAD_TOKENS + sum(len(turn.text) for turn in transcript.turns) // 4
+
+    def tokens_used(self, result: ScoreResult) -> int | None:
+        return None  # servers' usage of retried calls isn't kept: charge what was reserved
 
     def judge(self, transcript: Transcript) -> JudgeVerdict:
         """The model's validated verdict, before the injection defenses; raises LLMError, always

@@ -17,7 +17,7 @@ from scenarios import selectors as scenario_selectors
 
 from .. import selectors, services
 from ..models import PracticeSession
-from ..streaming import event_stream, reply_events, sse, turn_response
+from ..streaming import reply_stream, sse, turn_response
 from . import serializers as s
 from .renderers import EventStreamRenderer
 
@@ -148,10 +148,10 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
         if self._streams():
             # Read (and refuse) before streaming, so "nothing to retry" keeps its 409.
             context = services.reply_context(tenant=self.tenant, rep=self.membership, session_id=session.id)
-            return event_stream(reply_events(
+            return reply_stream(
                 tenant=self.tenant, rep=self.membership, session_id=session.id, context=context,
                 arrived_at=getattr(request, "arrived_at", None),
-            ))
+            )
         customer_turn = services.session_reply(tenant=self.tenant, rep=self.membership, session_id=session.id)
         rep_turn = selectors.turn_list(tenant=self.tenant, session=session).get(index=customer_turn.index - 1)
         body = {"rep_turn": rep_turn, "customer_turn": customer_turn, "session": self.scoped_queryset().get(pk=session.pk)}

@@ -1,33 +1,28 @@
-"""Customer engines behind one interface (``base.CustomerEngine``); ``get_engine`` picks one by name."""
+"""Customer engines behind one interface (``base.CustomerEngine``), registered by name in
+``customer_engines``. A new engine is its own module plus one ``register`` line here."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sessions.engines.base import CustomerEngine, EngineUnavailable
+from coachhub.core.engines import NO_LLM_CONFIG_MESSAGE, EngineRegistry, EngineUnavailable
+from sessions.engines.base import CustomerEngine
 
 if TYPE_CHECKING:
     from coachhub.core.llm import LLMConfig
 
-ENGINE_NAMES: tuple[str, ...] = ("embedded", "llm")
+customer_engines: EngineRegistry[CustomerEngine] = EngineRegistry(
+    "customer", unknown="Unknown engine '{name}'. Choose one of: {choices}."
+)
+customer_engines.register("embedded", "sessions.engines.embedded.EmbeddedCustomerEngine")
+customer_engines.register("llm", "sessions.engines.llm.LLMCustomerEngine", needs_llm=True)
 
-NO_LLM_CONFIG_MESSAGE = "No LLM endpoint is configured: set LLM_BASE_URL or the tenant's AI settings"
+ENGINE_NAMES: tuple[str, ...] = customer_engines.names()
 
 
 def get_engine(name: str, *, llm_config: LLMConfig | None = None) -> CustomerEngine:
-    """The engine called ``name``; raises EngineUnavailable for one that can't run here.
+    """The engine called ``name``; raises EngineUnavailable for one that can't run here."""
+    return customer_engines.create(name, llm_config=llm_config)
 
-    ``llm_config`` is where the ``llm`` engine calls its model (the tenant's AI settings, or
-    ``coachhub.core.llm.default_llm_config()``); the caller chooses, so this stays free of settings.
-    """
-    if name == "embedded":
-        from sessions.engines.embedded import EmbeddedCustomerEngine
 
-        return EmbeddedCustomerEngine()
-    if name == "llm":
-        if llm_config is None:
-            raise EngineUnavailable(NO_LLM_CONFIG_MESSAGE)
-        from sessions.engines.llm import LLMCustomerEngine
-
-        return LLMCustomerEngine(llm_config)
-    raise EngineUnavailable(f"Unknown engine '{name}'. Choose one of: {', '.join(ENGINE_NAMES)}.")
+__all__ = ["ENGINE_NAMES", "NO_LLM_CONFIG_MESSAGE", "EngineUnavailable", "customer_engines", "get_engine"]

@@ -1,7 +1,7 @@
 """The customer-engine interface: what the role-play runner needs from any simulated customer.
 
-Two engines implement it: ``embedded`` (offline, deterministic, the default) and, later, ``llm``.
-The runner owns persistence: it stores the ``state`` dict an engine returns (it must be
+Two engines implement it: ``embedded`` (offline, deterministic, the default) and ``llm``; both
+are registered by name in ``sessions.engines.customer_engines``. The runner owns persistence: it stores the ``state`` dict an engine returns (it must be
 JSON-serializable) and hands it back on the next turn, possibly in another process days later.
 Engines never touch the database and never mutate the state they are given.
 """
@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from coachhub.core.engines import EngineUnavailable
 from scenarios.spec import ScenarioSpec
 
 # Why a conversation ended. Engines produce the first three; the runner adds the rest
@@ -26,8 +27,7 @@ class EngineError(Exception):
     """The engine can't take this turn (ended conversation, state from another engine …)."""
 
 
-class EngineUnavailable(EngineError):
-    """The engine exists in name but can't run here (not built yet, not configured)."""
+__all__ = ["EngineUnavailable"]  # re-exported: the one shared by every engine registry
 
 
 @dataclass(frozen=True)
@@ -88,12 +88,21 @@ CUE_LABELS: dict[str, str] = {
 
 @runtime_checkable
 class CustomerEngine(Protocol):
-    """A simulated customer. ``name`` identifies the engine, ``model`` the exact version/model used."""
+    """A simulated customer. ``name`` identifies the engine, ``model`` the exact version/model used.
+
+    What the runner needs to know without asking for an engine by name:
+    ``answers_inline``: it answers in-process and at once; the runner stores its reply in the same
+    transaction as the rep's line instead of streaming it.
+    ``streams``: it has ``astream_respond`` (``TextDelta`` events, then one ``StreamDone``), which
+    the runner streams to the rep as it arrives; otherwise the runner calls ``respond``.
+    ``token_estimate`` and ``tokens_used``: what a reply is reserved against the tenant's AI budget
+    before the call, and what it used after (0 and 0 for an engine that calls no model).
+    """
 
     name: str
     model: str
-    # Optional: an engine that answers in-process and at once sets ``answers_inline = True``; the
-    # runner then stores its reply in the same transaction as the rep's line instead of streaming it.
+    answers_inline: bool
+    streams: bool
 
     def start(self, spec: ScenarioSpec, *, seed: int) -> tuple[CustomerTurn, EngineState]:
         """The customer's opening line and the initial state."""
@@ -113,4 +122,12 @@ class CustomerEngine(Protocol):
         engine keeps what it needs in ``state``; an LLM engine will send ``history`` as context.
         Raises EngineError if the conversation already ended.
         """
+        ...
+
+    def token_estimate(self, spec: ScenarioSpec, texts: Sequence[str]) -> int:
+        """Tokens to reserve for the next reply, given the transcript's texts so far."""
+        ...
+
+    def tokens_used(self, before: EngineState, after: EngineState) -> int:
+        """Tokens the reply that turned state ``before`` into ``after`` used."""
         ...

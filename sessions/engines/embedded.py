@@ -101,6 +101,7 @@ class EmbeddedCustomerEngine:
     model = ENGINE_MODEL
     # Pure Python in microseconds: the runner stores the reply in the transaction that saves the rep's line.
     answers_inline = True
+    streams = False
 
     def start(self, spec: ScenarioSpec, *, seed: int) -> tuple[CustomerTurn, EngineState]:
         if isinstance(seed, bool) or not isinstance(seed, int):
@@ -146,6 +147,12 @@ class EmbeddedCustomerEngine:
             cues=tuple(reading.cues),
         )
         return turn, conversation.to_state()
+
+    def token_estimate(self, spec: ScenarioSpec, texts: Sequence[str]) -> int:
+        return 0  # no model call
+
+    def tokens_used(self, before: EngineState, after: EngineState) -> int:
+        return 0
 
 
 # --- state -----------------------------------------------------------------------------------

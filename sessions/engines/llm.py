@@ -35,6 +35,7 @@ from coachhub.core.llm import (
     shared_client,
     usage_from,
 )
+from coachhub.tenancy.budget import estimate_prompt_tokens
 from scenarios.spec import ScenarioSpec
 from sessions.engines import signals as sig
 from sessions.engines.base import CustomerTurn, EndReason, EngineError, EngineState, Utterance
@@ -45,6 +46,7 @@ from sessions.engines.prompts import (
     SettledReply,
     SideChannelFilter,
     build_messages,
+    build_system_prompt,
     frustration_bounds,
     out_of_character,
     parse_reply,
@@ -58,6 +60,9 @@ ENGINE_NAME = "llm"
 STATE_VERSION = 1
 # A customer speaks a few sentences; the cap bounds cost and latency if the model rambles.
 MAX_REPLY_TOKENS = 300
+# What a reply's prompt costs beyond the persona and the transcript: the state note the engine
+# adds (a few hundred characters).
+PROMPT_OVERHEAD_TOKENS = 200
 # Share of a hidden detail's words the reply must contain for it to count as revealed.
 REVEAL_OVERLAP = 0.5
 # A regenerated reply samples differently from the one it replaces.
@@ -87,6 +92,8 @@ class LLMCustomerEngine:
     """The customer engine backed by a model. Holds only configuration; the conversation lives in the state."""
 
     name = ENGINE_NAME
+    answers_inline = False
+    streams = True
 
     def __init__(
         self,
@@ -148,6 +155,21 @@ class LLMCustomerEngine:
         if parsed is None:
             return _fallback_turn(spec, conversation, rep_text, usage)
         return _take_turn(spec, conversation, rep_text, parsed, usage)
+
+    def token_estimate(self, spec: ScenarioSpec, texts: Sequence[str]) -> int:
+        """The prompt a reply sends (the persona's system prompt and the transcript), counting
+        non-Latin scripts conservatively (coachhub/tenancy/budget.py), plus one reply out."""
+        system = build_system_prompt(spec)
+        return PROMPT_OVERHEAD_TOKENS + self.max_reply_tokens + estimate_prompt_tokens([system, *texts])
+
+    def tokens_used(self, before: EngineState, after: EngineState) -> int:
+        """From the usage totals this engine keeps in its state."""
+
+        def total(state: EngineState) -> int:
+            usage = state.get("usage") or {}
+            return int(usage.get("prompt_tokens", 0)) + int(usage.get("completion_tokens", 0))
+
+        return max(0, total(after) - total(before))
 
     async def astream_respond(
         self,

@@ -5,14 +5,17 @@ import time
 
 import httpx
 import pytest
+from django.core.signals import request_finished
+from django.db import close_old_connections
 from django.test import Client
 
 from coachhub.tenancy import services as tenancy_services
 from coachhub.tenancy.context import tenant_context
+from sessions import services
 from sessions.models import Turn
 from tests.sessions.helpers import publish_library_scenario, read_events, use_llm_customer
 from tests.support.asgi_server import AsgiServer
-from tests.support.openai_server import reply, status
+from tests.support.openai_server import delay, reply, status
 from tests.support.sse import parse_events
 
 SSE = "text/event-stream"
@@ -160,3 +163,88 @@ def test_a_streamed_voice_turn_opens_with_its_transcript_and_bad_audio_is_one_er
     ((kind, error),) = read_events(garbage)
     assert kind == "error" and error["message"]
     assert _speakers(world_a, session_id) == ["customer", "rep", "customer"], "the refused recording stored nothing"
+
+
+def _ledger(world):
+    from coachhub.tenancy.budget import budget_status
+
+    with tenant_context(world.tenant):
+        return budget_status(tenant=world.tenant)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("leaves", ["on_the_headers", "after_the_saved_event"])
+def test_a_client_that_leaves_before_the_first_token_settles_the_replys_tokens(world_a, openai_server, leaves):
+    """Served as in production (uvicorn): the rep's line is saved and its reply's tokens reserved;
+    the client hangs up while the model is still thinking. The reservation must not stay open, or
+    every such hang-up would hold part of the tenant's monthly budget for good."""
+    use_llm_customer(world_a, openai_server)
+    version = publish_library_scenario(world_a.tenant)
+    openai_server.script(delay(3, then=reply("Fine. What now?\n[[state frustration=50 end=none]]")))
+    headers = {"Authorization": f"Bearer {_token(world_a)}"}
+    with AsgiServer() as server, httpx.Client(base_url=server.url, headers=headers, timeout=30) as http:
+        session_id = http.post("/api/v1/t/acme/sessions/", json={"version_id": version.id}).json()["id"]
+        with http.stream(
+            "POST", f"/api/v1/t/acme/sessions/{session_id}/turns/", json={"text": "Let me look into it."},
+            headers={"Accept": SSE},
+        ) as response:
+            assert response.status_code == 200
+            if leaves == "after_the_saved_event":
+                first = next(response.iter_text())
+                assert parse_events(first)[0][0] == "saved"
+            assert _ledger(world_a).reserved > 0, "the reply's tokens are reserved while it is written"
+        # The connection closed before any of the reply arrived.
+        deadline = time.monotonic() + 20
+        while _ledger(world_a).reserved and time.monotonic() < deadline:
+            time.sleep(0.05)
+        ledger = _ledger(world_a)
+        assert ledger.reserved == 0, "the abandoned reply left its token reservation open"
+        assert _speakers(world_a, session_id) == ["customer", "rep"], "the rep's line stays saved"
+        # Nothing is left in flight either: the rep can ask for the reply again at once.
+        openai_server.script(reply("Fine. What now?\n[[state frustration=50 end=none]]"))
+        retried = http.post(f"/api/v1/t/acme/sessions/{session_id}/reply/", headers={"Accept": SSE})
+        assert retried.status_code == 200 and parse_events(retried.text)[-1][0] == "done", retried.text
+    assert _ledger(world_a).reserved == 0
+
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("ends", ["closed", "dropped"])
+def test_a_streamed_reply_nobody_read_is_charged_nothing_and_can_be_asked_again(world_a, openai_server, ends):
+    """The response of a saved line can end before its reply was read at all: closed by the server
+    when the client is already gone, or dropped unsent when the client left while the line was being
+    saved. The reply never ran: its reservation is returned in full and nothing stays in flight."""
+    import gc
+
+    use_llm_customer(world_a, openai_server)
+    api = _client(world_a)
+    session_id = _start(api, publish_library_scenario(world_a.tenant))
+    if ends == "closed":
+        response = _say(api, session_id, "Let me look into it.")
+        assert response.status_code == 200 and _ledger(world_a).reserved > 0
+        # As the ASGI handler closes it; the test's transaction must survive Django's end-of-request
+        # connection cleanup, as the test client arranges for its own requests.
+        request_finished.disconnect(close_old_connections)
+        try:
+            response.close()
+        finally:
+            request_finished.connect(close_old_connections)
+    else:
+        # What the ASGI handler does when the client leaves mid-view: the view's response is dropped.
+        from sessions.streaming import turn_response
+
+        rep = world_a.member("rep")
+        with tenant_context(world_a.tenant):
+            taken = services.session_turn_take(
+                tenant=world_a.tenant, rep=rep, session_id=session_id, text="Let me look into it."
+            )
+            response = turn_response(tenant=world_a.tenant, rep=rep, taken=taken)
+        assert response.streaming and _ledger(world_a).reserved > 0
+        del response, taken
+        gc.collect()
+    ledger = _ledger(world_a)
+    assert (ledger.reserved, ledger.used) == (0, 0), "a reply that never ran was charged"
+    assert openai_server.chat_requests() == [], "the model was never asked"
+    openai_server.script(reply("Fine. What now?\n[[state frustration=50 end=none]]"))
+    retried = read_events(api.post(f"/api/v1/t/acme/sessions/{session_id}/reply/", HTTP_ACCEPT=SSE))
+    assert retried[-1][0] == "done", retried

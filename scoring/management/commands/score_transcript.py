@@ -14,7 +14,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from coachhub.core.llm import LLMError, default_llm_config
-from scoring.engines import ENGINE_NAMES, EngineUnavailable, get_engine
+from scoring.engines import ENGINE_NAMES, EngineUnavailable, get_engine, scoring_engines
 from scoring.transcript import TranscriptError, transcript_from_dict
 
 
@@ -67,7 +67,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            llm_config = default_llm_config() if options["engine"] == "llm" else None
+            llm_config = default_llm_config() if scoring_engines.needs_llm(options["engine"]) else None
             engine = get_engine(options["engine"], llm_config=llm_config)
         except EngineUnavailable as exc:
             raise CommandError(str(exc)) from exc

@@ -15,11 +15,11 @@ from typing import Any, TextIO
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from coachhub.core.llm import LLMError, terminal_error_line
+from coachhub.core.llm import LLMError, default_llm_config, terminal_error_line
 from scenarios.library import LibraryScenarioNotFound, library_get, library_specs
 from scenarios.spec import ScenarioSpec
-from sessions.engines import ENGINE_NAMES, get_engine
-from sessions.engines.base import CustomerEngine, EngineUnavailable, Utterance
+from sessions.engines import ENGINE_NAMES, EngineUnavailable, customer_engines, get_engine
+from sessions.engines.base import CustomerEngine, Utterance
 
 Emit = Callable[[dict[str, Any]], None]
 
@@ -170,11 +170,7 @@ def _resolve_spec(*, slug: str) -> ScenarioSpec:
 
 def _resolve_engine(name: str) -> CustomerEngine:
     try:
-        if name == "llm":
-            from coachhub.core.llm import default_llm_config
-
-            return get_engine(name, llm_config=default_llm_config())
-        return get_engine(name)
+        return get_engine(name, llm_config=default_llm_config() if customer_engines.needs_llm(name) else None)
     except EngineUnavailable as exc:
         raise CommandError(str(exc)) from None
 
