@@ -13,7 +13,6 @@ from django.shortcuts import get_object_or_404
 from coachhub.core.charts import Sparkline, sparkline
 from coachhub.tenancy.access import REVIEWERS
 from coachhub.tenancy.models import Membership, Role, Tenant
-from scenarios.behaviors import behavior_label  # noqa: F401  (scoring.services reads labels from here)
 from sessions.models import PracticeSession
 from sessions.selectors import session_get_visible, session_list_visible
 
