@@ -2,7 +2,7 @@
 
 Pages (`/t/<slug>/…`) also require a logged-in member here: anyone else gets the login page or a
 404 that doesn't confirm the tenant exists. API routes (`/api/v1/t/<slug>/…`) check membership in
-`TenantAPIView`, after DRF has authenticated the session or token.
+the tenant API base (`coachhub.tenancy.api.base.TenantAPIMixin`), after DRF has authenticated the session or token.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class TenantMiddleware:
         is_api = request.path_info.startswith("/api/")
         if not is_api and not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        if is_api:  # TenantAPIView checks membership once DRF has authenticated the caller
+        if is_api:  # the tenant API base checks membership once DRF has authenticated the caller
             tenant = Tenant.objects.filter(slug=slug, is_active=True).first()
         else:
             request.membership = membership_by_tenant_slug(slug=slug, user=request.user)

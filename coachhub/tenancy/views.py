@@ -20,7 +20,7 @@ from django_ratelimit.decorators import ratelimit
 from django_ratelimit.exceptions import Ratelimited
 
 from coachhub.core.errors import ApplicationError, form_apply_errors
-from coachhub.core.ratelimits import normalized_email
+from coachhub.core.limits import normalized_email
 
 from . import selectors, services
 from .access import ADMIN, ALL_ROLES, role_required
@@ -41,9 +41,9 @@ from .home import sections_for
 from .models import Role, Tenant, User
 
 
-@method_decorator(ratelimit(key="ip", rate="coachhub.core.ratelimits.login_rate", method="POST", block=True), name="post")
+@method_decorator(ratelimit(key="ip", rate="coachhub.core.limits.login_rate", method="POST", block=True), name="post")
 @method_decorator(
-    ratelimit(key="coachhub.core.ratelimits.login_email_key", rate="coachhub.core.ratelimits.login_rate", method="POST",
+    ratelimit(key="coachhub.core.limits.login_email_key", rate="coachhub.core.limits.login_rate", method="POST",
               block=True),
     name="post",
 )
@@ -54,10 +54,10 @@ class EmailLoginView(LoginView):
 
 
 @method_decorator(
-    ratelimit(key="ip", rate="coachhub.core.ratelimits.password_reset_rate", method="POST", block=True), name="post"
+    ratelimit(key="ip", rate="coachhub.core.limits.password_reset_rate", method="POST", block=True), name="post"
 )
 @method_decorator(
-    ratelimit(key="coachhub.core.ratelimits.password_reset_email_key", rate="coachhub.core.ratelimits.password_reset_rate",
+    ratelimit(key="coachhub.core.limits.password_reset_email_key", rate="coachhub.core.limits.password_reset_rate",
               method="POST", block=True),
     name="post",
 )
@@ -318,7 +318,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         # account and per client address.
         for key in ("ip", lambda group, request: normalized_email(invitation.email)):
             if is_ratelimited(request, group="invitation-password", key=key,
-                              rate="coachhub.core.ratelimits.invitation_password_rate", increment=True):
+                              rate="coachhub.core.limits.invitation_password_rate", increment=True):
                 raise Ratelimited()
     if request.method == "POST" and form.is_valid():
         try:

@@ -28,6 +28,7 @@ from coachhub.core.llm import (
     LLMUnavailable,
 )
 from coachhub.tenancy.budget import BudgetExceeded, metered
+from coachhub.tenancy.celery_tasks import time_limits
 from coachhub.tenancy.models import AISettings, Tenant
 from coachhub.tenancy.selectors import tenant_llm_config
 from scoring.engines import BehaviorScorer, EngineUnavailable, scoring_engines
@@ -40,10 +41,9 @@ from ..models import BehaviorScore, ScoreStatus, SessionScore
 
 logger = logging.getLogger(__name__)
 
-# The scoring task's hard time limit; a claim older than this (plus a margin) belongs to a job that
-# can no longer be running, so another job may take it over.
-SCORE_SOFT_TIME_LIMIT_S = 4 * 60
-SCORE_TIME_LIMIT_S = 5 * 60
+# The scoring task's limits (settings.CELERY_TASK_TIME_LIMITS); a claim older than the hard limit
+# (plus a margin) belongs to a job that can no longer be running, so another job may take it over.
+SCORE_SOFT_TIME_LIMIT_S, SCORE_TIME_LIMIT_S = time_limits("scoring.score_session")
 STALE_CLAIM_AFTER = timedelta(seconds=SCORE_TIME_LIMIT_S + 60)
 UNAVAILABLE_VERSION = "unavailable"
 
