@@ -53,7 +53,7 @@ class TransientScoringError(Exception):
 
 
 # What a temporary LLM failure was, in words for the score page when the job finally gives up.
-# (The LLM errors' own messages talk to a rep mid-conversation: "send your message again".)
+# (The LLM errors' own messages ask whoever called to try again; a score page needs the reason.)
 TRANSIENT_LLM_REASONS: dict[type[LLMError], str] = {
     LLMTimeout: "the AI judge took too long to answer",
     LLMRateLimited: "the AI service was rate limiting requests",

@@ -15,6 +15,7 @@ rep send again (the state passed in is still the current state).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -22,11 +23,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from coachhub.core.llm import (
-    BAD_RESPONSE_MESSAGE,
     ChatStreamEnd,
     LLMBadResponse,
     LLMConfig,
     LLMError,
+    LLMProviderError,
+    LLMRateLimited,
+    LLMTimeout,
     LLMUsage,
     RetryNotice,
     astream_chat,
@@ -87,6 +90,25 @@ class StreamDone:
 
 StreamEvent = TextDelta | StreamDone
 
+# What a rep reads when the customer can't answer: the customer's words for the shared LLM errors
+# (coachhub.core.llm words them for whoever calls; the judge has its own, in scoring).
+CUSTOMER_MESSAGES: dict[type[LLMError], str] = {
+    LLMTimeout: "The AI customer took too long to answer. Please send your message again.",
+    LLMRateLimited: "The AI service is busy right now. Please wait a moment and send your message again.",
+    LLMProviderError: "The AI service had a problem on its side. Please send your message again in a moment.",
+    LLMBadResponse: "The AI customer's reply came back garbled or cut off. Please send your message again.",
+}
+CUSTOMER_BAD_RESPONSE_MESSAGE = CUSTOMER_MESSAGES[LLMBadResponse]
+
+
+def in_customer_words(error: LLMError) -> None:
+    """`error`, its message said to a rep mid-conversation (configuration errors keep theirs: they
+    name what an admin must fix)."""
+    for kind, message in CUSTOMER_MESSAGES.items():
+        if isinstance(error, kind):
+            error.message = message
+            return
+
 
 class LLMCustomerEngine:
     """The customer engine backed by a model. Holds only configuration; the conversation lives in the state."""
@@ -123,6 +145,15 @@ class LLMCustomerEngine:
         rep_text: str,
         *,
         history: Sequence[Utterance] = (),
+    ) -> tuple[CustomerTurn, EngineState]:
+        try:
+            return self._respond(spec, state, rep_text, history=history)
+        except LLMError as error:
+            in_customer_words(error)
+            raise
+
+    def _respond(
+        self, spec: ScenarioSpec, state: EngineState, rep_text: str, *, history: Sequence[Utterance]
     ) -> tuple[CustomerTurn, EngineState]:
         conversation = _Conversation.from_state(state)
         vet = _vetter(spec, rep_text)
@@ -188,6 +219,18 @@ class LLMCustomerEngine:
         Failures before the first token are retried; after it, ``LLMBadResponse(partial=True)`` is
         raised and no ``StreamDone`` follows.
         """
+        events = self._astream_respond(spec, state, rep_text, history=history)
+        async with contextlib.aclosing(events):
+            try:
+                async for event in events:
+                    yield event
+            except LLMError as error:
+                in_customer_words(error)
+                raise
+
+    async def _astream_respond(
+        self, spec: ScenarioSpec, state: EngineState, rep_text: str, *, history: Sequence[Utterance]
+    ) -> AsyncIterator[StreamEvent]:
         conversation = _Conversation.from_state(state)
         vet = _vetter(spec, rep_text)
         client = shared_async_client(self.config)
@@ -237,7 +280,7 @@ class LLMCustomerEngine:
             rest, raw, settled = side_channel.finish(finish_reason)
             if shown or _usable(settled, attempt, finish_reason):
                 if not settled.text:
-                    raise LLMBadResponse(BAD_RESPONSE_MESSAGE, detail="the reply had no dialogue", partial=shown)
+                    raise LLMBadResponse(CUSTOMER_BAD_RESPONSE_MESSAGE, detail="the reply had no dialogue", partial=shown)
                 if rest:
                     yield TextDelta(rest)
                 turn, new_state = _take_turn(spec, conversation, rep_text, _settled(raw, settled), usage)
@@ -412,7 +455,7 @@ def _messages(
 def _require_dialogue(raw: str) -> None:
     """Reject a reply that is only a side channel (or nothing): the rep needs words to react to."""
     if not parse_reply(raw).text:
-        raise LLMBadResponse(BAD_RESPONSE_MESSAGE, detail="the reply had no dialogue")
+        raise LLMBadResponse(CUSTOMER_BAD_RESPONSE_MESSAGE, detail="the reply had no dialogue")
 
 
 def _take_turn(

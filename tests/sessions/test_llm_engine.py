@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import re
 from typing import Any
@@ -519,8 +520,20 @@ def test_timeouts_are_retried_then_reported(openai_server):
     with pytest.raises(LLMTimeout) as caught:
         engine.respond(SPEC, state, BENIGN_LINE, history=history)
 
-    assert "took too long" in caught.value.message
+    assert caught.value.message.startswith("The AI customer took too long"), "the rep hears it from the customer"
     assert len(retries) == 2 and len(openai_server.chat_requests()) == 3
+
+
+def test_the_shared_llm_client_words_a_timeout_for_whoever_called_not_as_the_customer(openai_server):
+    """The judge, the endpoint check and the customer share the client; only the customer speaks
+    of "the AI customer" (issue: a judge timeout read "The AI customer took too long to answer")."""
+    from coachhub.core.llm import chat_complete, make_client
+
+    openai_server.script(delay(5))
+    config = dataclasses.replace(config_for(openai_server), timeout_s=0.5, max_retries=0)
+    with pytest.raises(LLMTimeout) as caught:
+        chat_complete(config, [{"role": "user", "content": "Hi"}], client=make_client(config), max_tokens=5)
+    assert "customer" not in caught.value.message and "took too long" in caught.value.message
 
 
 def test_truncated_json_is_retried(openai_server):

@@ -96,10 +96,12 @@ class LLMUnavailable(LLMError):
     retryable = True
 
 
-TIMEOUT_MESSAGE = "The AI customer took too long to answer. Please send your message again."
-RATE_LIMIT_MESSAGE = "The AI service is busy right now. Please wait a moment and send your message again."
-PROVIDER_MESSAGE = "The AI service had a problem on its side. Please send your message again in a moment."
-BAD_RESPONSE_MESSAGE = "The AI customer's reply came back garbled or cut off. Please send your message again."
+# Worded for whoever called; each engine says them in its own words to its own people (the
+# customer's in sessions/engines/llm.py CUSTOMER_MESSAGES, the judge's in scoring/engines/llm_judge.py).
+TIMEOUT_MESSAGE = "The AI service took too long to answer. Try again in a moment."
+RATE_LIMIT_MESSAGE = "The AI service is busy right now. Wait a moment and try again."
+PROVIDER_MESSAGE = "The AI service had a problem on its side. Try again in a moment."
+BAD_RESPONSE_MESSAGE = "The AI service's answer came back garbled or cut off. Try again."
 AUTH_MESSAGE = (
     "The AI service turned down our credentials. An admin needs to check the API key in the AI settings."
 )
