@@ -1,5 +1,6 @@
 """URL map. Tenant pages live under /t/<tenant_slug>/, the tenant API under /api/v1/t/<tenant_slug>/."""
 
+from csp.decorators import csp_update
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -9,6 +10,19 @@ from coachhub.tenancy import views as tenancy_views
 from coachhub.tenancy.api import urls as tenancy_api
 
 from . import views
+
+# Swagger UI and Redoc write their styles through the CSS object model into <style> elements they
+# insert empty (styled-components' "speedy" mode): their pages allow exactly the empty inline style
+# (its SHA-256), which can style nothing by itself. Everything else stays 'self'.
+# Redoc also inserts perfect-scrollbar's fixed stylesheet as text: allowed by its hash (a Redoc
+# upgrade that changes it shows up as a CSP violation in the browser tests).
+EMPTY_STYLE_HASH = "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"
+REDOC_SCROLLBAR_STYLE_HASH = "'sha256-QMIg+bpjm3JdElJ388KYke01izlUW0UoNOeKjpMxdgc='"
+
+
+def api_reference(view, *style_hashes: str):
+    return csp_update({"style-src": [EMPTY_STYLE_HASH, *style_hashes]})(view)
+
 
 tenant_api_patterns = [
     *tenancy_api.tenant_urlpatterns,
@@ -57,8 +71,8 @@ urlpatterns = [
     path("scim/v2/t/<slug:scim_tenant>/", include("coachhub.identity.scim.urls")),
     path("sso/", include("coachhub.identity.sso_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("api/docs/", api_reference(SpectacularSwaggerSplitView.as_view(url_name="api-schema")), name="api-docs"),
+    path("api/redoc/", api_reference(SpectacularRedocView.as_view(url_name="api-schema"), REDOC_SCROLLBAR_STYLE_HASH), name="api-redoc"),
     path("admin/", admin.site.urls),
 ]
 
