@@ -25,7 +25,7 @@ from . import insights as insight_selectors
 from . import selectors, services
 from .charts import rep_history_charts
 from .csv_export import csv_response, csv_streaming_response
-from .weeks import current_week, last_full_week, month_add, parse_month, parse_week
+from .weeks import InvalidWeek, current_week, last_full_week, month_add, parse_month, parse_week
 
 PAGE_SIZE = 50
 
@@ -39,7 +39,10 @@ def _wants_csv(request: HttpRequest) -> bool:
 
 @role_required(REVIEWERS)
 def scorecard(request: HttpRequest, tenant_slug: str) -> HttpResponse:
-    week = parse_week(request.GET.get("week"), default=last_full_week())
+    try:
+        week = parse_week(request.GET.get("week"), default=last_full_week())
+    except InvalidWeek as exc:
+        return _bad_request(request, exc)
     sort = request.GET.get("sort", "rep")
     if _wants_csv(request):
         return _scorecard_csv(request, *selectors.scorecard_stream(viewer=request.membership, week=week, sort=sort))
@@ -109,7 +112,10 @@ def _scorecard_csv(request: HttpRequest, card: selectors.Scorecard,
 def rep_detail(request: HttpRequest, tenant_slug: str, membership_id: int) -> HttpResponse:
     rep = selectors.rep_get_visible(viewer=request.membership, membership_id=membership_id)
     rep.tenant = request.tenant
-    until = parse_week(request.GET.get("week"), default=current_week())
+    try:
+        until = parse_week(request.GET.get("week"), default=current_week())
+    except InvalidWeek as exc:
+        return _bad_request(request, exc)
     history = selectors.rep_history(rep=rep, until=until)
     if _wants_csv(request):
         return _history_csv(request, history, request.GET.get("table", "scores"))
@@ -210,3 +216,8 @@ def report_settings(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     if month:
         target["Location"] += "?" + urlencode({"month": month})
     return target
+
+
+def _bad_request(request: HttpRequest, exc: InvalidWeek) -> HttpResponse:
+    """A link with a week no page can show: say what was wrong, with the way back."""
+    return render(request, "400.html", {"message": exc.message}, status=400)

@@ -7,6 +7,8 @@ from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
 
+from coachhub.core.errors import ApplicationError
+
 
 def monday_of(day: date) -> date:
     return day - timedelta(days=day.weekday())
@@ -31,14 +33,26 @@ def last_full_week() -> date:
 
 
 def parse_week(raw: str | None, *, default: date) -> date:
-    """?week=YYYY-MM-DD, any day of the week; a bad value falls back to the default. So does a date
-    no dashboard can show: pages count weeks back and forth from it, which overflows near year 1 or
-    9999 (OverflowError, a 500, on ?week=0001-01-01)."""
-    try:
-        day = date.fromisoformat(raw) if raw else default
-    except ValueError:
+    """?week=YYYY-MM-DD, any day of the week (none: `default`). A value that isn't such a date, or a
+    date no dashboard can show (pages count weeks back and forth from it, which overflows near year 1
+    or 9999), is refused with InvalidWeek: a 400 naming the problem, never a silent other week."""
+    if not raw:
         return default
-    return monday_of(day) if WEEKS_SHOWN_FROM <= day <= WEEKS_SHOWN_UNTIL else default
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidWeek(f"“{raw[:40]}” isn't a date: give the week as YYYY-MM-DD, e.g. {default.isoformat()}.") from None
+    if not WEEKS_SHOWN_FROM <= day <= WEEKS_SHOWN_UNTIL:
+        raise InvalidWeek(
+            f"{day.isoformat()} is outside the weeks CoachHub shows "
+            f"({WEEKS_SHOWN_FROM.isoformat()} to {WEEKS_SHOWN_UNTIL.isoformat()})."
+        )
+    return monday_of(day)
+
+
+class InvalidWeek(ApplicationError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code="invalid_week", fields={"week": [message]})
 
 
 WEEKS_SHOWN_FROM, WEEKS_SHOWN_UNTIL = date(1970, 1, 1), date(9000, 12, 31)

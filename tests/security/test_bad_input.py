@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import pytest
 from django.test import Client
 
@@ -64,11 +66,21 @@ def test_the_parser_refuses_json_nested_past_its_limit_even_below_the_recursion_
     assert "64 levels" in error["message"]
 
 
-@pytest.mark.parametrize("week", ["0001-01-01", "9999-12-31", "0001-01-07"])
-def test_rep_page_and_scorecard_with_a_week_at_the_ends_of_the_calendar_show_the_current_week(world_a, client_for, week):
+@pytest.mark.parametrize("week, says", [
+    ("0001-01-01", "outside the weeks CoachHub shows"), ("9999-12-31", "outside the weeks CoachHub shows"),
+    ("0001-01-07", "outside the weeks CoachHub shows"), ("last-tuesday", "isn't a date"),
+])
+def test_a_week_no_page_can_show_is_a_400_that_says_why_on_the_pages_and_the_api(world_a, client_for, week, says):
     manager = client_for(world_a.member("manager"))
     manager.raise_request_exception = False
     rep = world_a.member("rep")
     for url in (f"/t/acme/reps/{rep.id}/?week={week}", f"/t/acme/scorecard/?week={week}"):
         response = manager.get(url)
-        assert response.status_code == 200, (url, response.status_code)
+        assert response.status_code == 400, (url, response.status_code)
+        page = html.unescape(response.content.decode())
+        assert says in page and "Show the latest week" in page
+    api = manager.get(f"/api/v1/t/acme/scorecard/?week={week}")
+    assert api.status_code == 400, api.content
+    error = api.json()["error"]
+    assert error["code"] == "invalid_week" and says in error["message"] and "week" in error["fields"]
+    assert manager.get("/t/acme/scorecard/?week=2026-11-30").status_code == 200
