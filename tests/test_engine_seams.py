@@ -55,7 +55,7 @@ class WordCountScorer:
     name = "wordcount"
     version = "test-1"
 
-    def score(self, transcript: Transcript) -> ScoreResult:
+    def score(self, transcript: Transcript, *, budget=None) -> ScoreResult:
         rep_lines = [(index, turn.text) for index, turn in enumerate(transcript.turns) if turn.speaker == "rep"]
         words = sum(len(text.split()) for _, text in rep_lines)
         index, quote = rep_lines[-1]

@@ -162,14 +162,64 @@ class Meter:
         self.close()
 
 
-def metered(*, tenant: Tenant, estimate: int, ai_settings: AISettings | None = None) -> Meter:
+def metered(
+    *, tenant: Tenant, estimate: int, ai_settings: AISettings | None = None, at_least: int | None = None
+) -> Meter:
     """Reserves `estimate` tokens for one model call (raises BudgetExceeded) and returns the meter
     that settles them: `with metered(...) as meter:` where the call ends in the same block, or keep
     the meter and `close()` it from every exit where the call outlives the block (a streamed reply).
-    An estimate of 0 (an engine that calls no model) reserves and settles nothing."""
+    An estimate of 0 (an engine that calls no model) reserves and settles nothing.
+
+    With `at_least`, a call that can do with less (its answer capped to fit) is granted what is left
+    of the month when that is less than `estimate` but at least `at_least`: `meter.tokens` is what
+    was granted, so the call can't spend past the budget by more than its own estimate's error."""
     if estimate <= 0:
         return Meter(tenant, None)
-    return Meter(tenant, budget_reserve(tenant=tenant, estimate=estimate, ai_settings=ai_settings))
+    if at_least is None:
+        return Meter(tenant, budget_reserve(tenant=tenant, estimate=estimate, ai_settings=ai_settings))
+    settings_row = ai_settings if ai_settings is not None else AISettings.objects.for_tenant(tenant).first()
+    for _ in range(3):  # another call may take what was left between the read and the reservation
+        room = budget_room(tenant=tenant, ai_settings=settings_row)
+        granted = estimate if room is None else min(estimate, room)
+        try:
+            return Meter(tenant, budget_reserve(
+                tenant=tenant, estimate=max(granted, at_least), ai_settings=settings_row
+            ))
+        except BudgetExceeded:
+            if granted < at_least:
+                raise
+    raise BudgetExceeded(
+        "Your organization's AI budget is being used up right now. Wait a moment and try again.",
+        code="ai_budget_exhausted",
+    )
+
+
+def budget_room(*, tenant: Tenant, ai_settings: AISettings | None = None) -> int | None:
+    """Tokens left this month, reservations counted (None: no monthly cap)."""
+    settings_row = ai_settings if ai_settings is not None else AISettings.objects.for_tenant(tenant).first()
+    if settings_row is None or settings_row.monthly_token_budget is None:
+        return None
+    ledger = budget_status(tenant=tenant)
+    return max(0, settings_row.monthly_token_budget - ledger.used - ledger.reserved)
+
+
+class CallBudget:
+    """Meters each model call of a job that makes several (the judge asks again when an answer is
+    unusable): each call reserves its own prompt and answer before it goes out, capped to what is
+    left, and settles after. Handed to an engine by the job; the engine itself stays free of the
+    database."""
+
+    def __init__(self, *, tenant: Tenant, ai_settings: AISettings | None = None) -> None:
+        self.tenant = tenant
+        self.ai_settings = ai_settings
+
+    def call(self, *, prompt_tokens: int, answer_tokens: int, minimum_answer: int) -> Meter:
+        """The meter of the next call; `meter.tokens - prompt_tokens` is the answer it may ask for.
+        Raises BudgetExceeded when not even `minimum_answer` fits."""
+        return metered(
+            tenant=self.tenant, estimate=prompt_tokens + answer_tokens, ai_settings=self.ai_settings,
+            at_least=prompt_tokens + minimum_answer,
+        )
 
 
 def budget_status(*, tenant: Tenant) -> TokenLedger:

@@ -7,9 +7,12 @@ the `score_transcript` command prints and that scoring jobs store.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from scoring.transcript import Transcript
+
+if TYPE_CHECKING:
+    from coachhub.tenancy.budget import CallBudget
 
 PolicyStatus = Literal["followed", "violated", "not_applicable"]
 
@@ -117,12 +120,15 @@ class BehaviorScorer(Protocol):
 
     `token_estimate` is what a job reserves against the tenant's AI budget before `score` (0 for an
     engine that calls no model); `tokens_used` what it used, or None when the engine can't tell (the
-    job is then charged its whole reservation)."""
+    job is then charged its whole reservation). An engine that makes several calls per transcript
+    meters each through `budget` instead and estimates 0 up front."""
 
     name: str
     version: str
 
-    def score(self, transcript: Transcript) -> ScoreResult: ...
+    def score(self, transcript: Transcript, *, budget: CallBudget | None = None) -> ScoreResult:
+        """`budget`, when the job gives one, meters each model call an engine makes on its own."""
+        ...
 
     def token_estimate(self, transcript: Transcript) -> int: ...
 

@@ -620,7 +620,7 @@ class EmbeddedScorer:
     name = "embedded"
     version = f"2.0+{MODEL_VERSION}"
 
-    def score(self, transcript: Transcript) -> ScoreResult:
+    def score(self, transcript: Transcript, *, budget: object = None) -> ScoreResult:
         conv = analyze(transcript)
         behaviors: dict[str, BehaviorScore] = {}
         weights: dict[str, float] = {}

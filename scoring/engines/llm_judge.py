@@ -39,6 +39,8 @@ from coachhub.core.llm import (
     shared_client,
     stream_complete,
 )
+from coachhub.tenancy.budget import CallBudget, Meter
+from coachhub.tenancy.budget import estimate_prompt_tokens as reserved_prompt_tokens
 from scoring.engines.base import (
     BehaviorScore,
     Focus,
@@ -101,10 +103,6 @@ TOO_LONG_MESSAGE = (
 _NO_CONTEXT = CustomerContext.from_texts([])
 
 
-# The judge's rubric prompt and its JSON answer, beyond the transcript itself.
-JUDGE_OVERHEAD_TOKENS = 6000
-
-
 class LLMJudge:
     """Behavior scorer that asks a model, trusting nothing it says that we can check."""
 
@@ -132,26 +130,26 @@ class LLMJudge:
         self._max_tokens = max_tokens or int(getattr(settings, "LLM_JUDGE_MAX_TOKENS", 0) or 0) or None
         self._sleep = sleep
 
-    def score(self, transcript: Transcript) -> ScoreResult:
-        return assemble_result(transcript, self.judge(transcript))
+    def score(self, transcript: Transcript, *, budget: CallBudget | None = None) -> ScoreResult:
+        return assemble_result(transcript, self.judge(transcript, budget=budget))
 
     def token_estimate(self, transcript: Transcript) -> int:
-        """The judge's rubric prompt and a long JSON answer, plus the transcript itself."""
-        return JUDGE_OVERHEAD_TOKENS + sum(len(turn.text) for turn in transcript.turns) // 4
+        return 0  # each call is metered on its own through the job's `budget`
 
     def tokens_used(self, result: ScoreResult) -> int | None:
-        return None  # servers' usage of retried calls isn't kept: charge what was reserved
+        return 0
 
-    def judge(self, transcript: Transcript) -> JudgeVerdict:
+    def judge(self, transcript: Transcript, *, budget: CallBudget | None = None) -> JudgeVerdict:
         """The model's validated verdict, before the injection defenses; raises LLMError, always
-        with a message that names the judge."""
+        with a message that names the judge. With a `budget`, every call reserves its prompt and
+        answer first (the answer capped to what the tenant has left) and settles what it used."""
         try:
             with _one_call_per_transcript(transcript):
-                return self._judge(transcript)
+                return self._judge(transcript, budget)
         except LLMError as exc:
             raise _as_judge_error(exc) from exc
 
-    def _judge(self, transcript: Transcript) -> JudgeVerdict:
+    def _judge(self, transcript: Transcript, budget: CallBudget | None) -> JudgeVerdict:
         client = self._client or shared_client(self.config)
         messages = build_messages(transcript)
         max_tokens = self._answer_budget(messages, client)
@@ -162,19 +160,26 @@ class LLMJudge:
         attempt = 0
         attempts = max(1, min(MAX_ANSWER_ATTEMPTS, 1 + self.config.max_retries))
         while attempt < attempts:
+            asked = [*messages, *feedback]
+            meter = _call_meter(budget, asked, max_tokens)
+            answer_tokens = max_tokens if meter is None else meter.tokens - _reserved_prompt(asked)
             try:
                 result = stream_complete(
                     self.config,
-                    [*messages, *feedback],
+                    asked,
                     client=client,
-                    max_tokens=max_tokens,
+                    max_tokens=answer_tokens,
                     seed=JUDGE_SEED + attempt,
                     response_format=_response_format(self.config, schema),
                     deadline_s=self.timeout_s,
                 )
+                if meter is not None:
+                    meter.charge(result.usage.total_tokens)
             except LLMTimeout:
                 raise  # the request was cancelled; asking again would only queue another long read
             except LLMError as exc:
+                if meter is not None and not getattr(exc, "partial", False):
+                    meter.charge(0)  # refused before the model wrote anything
                 if _format_refused(self.config, exc):
                     continue  # asked again with a format it takes; not an attempt the model spent
                 if isinstance(exc, LLMRequestError):
@@ -187,9 +192,12 @@ class LLMJudge:
                     self._on_retry(RetryNotice(retry=transient_retries, error=exc, delay_s=delay))
                 self._sleep(delay)
                 continue
+            finally:
+                if meter is not None:
+                    meter.close()  # uncharged (a timeout, a broken stream): the whole reservation
             attempt += 1
             if result.finish_reason == "length":
-                problem = f"the answer was cut off at the token limit ({max_tokens} tokens); answer more briefly"
+                problem = f"the answer was cut off at the token limit ({answer_tokens} tokens); answer more briefly"
             else:
                 try:
                     return parse_verdict(result.text, transcript)
@@ -229,6 +237,20 @@ class LLMJudge:
                 detail=f"prompt ~{estimate_prompt_tokens(messages)} tokens, context {context}",
             )
         return min(wanted, room)
+
+
+def _call_meter(budget: CallBudget | None, messages: list[dict[str, str]], max_tokens: int) -> Meter | None:
+    if budget is None:
+        return None
+    return budget.call(
+        prompt_tokens=_reserved_prompt(messages), answer_tokens=max_tokens,
+        minimum_answer=min(MIN_ANSWER_TOKENS, max_tokens),
+    )
+
+
+def _reserved_prompt(messages: list[dict[str, str]]) -> int:
+    # The budget's conservative count (non-Latin scripts, chat overhead), not the ~4 chars/token guess.
+    return reserved_prompt_tokens([message["content"] for message in messages])
 
 
 # How an endpoint takes the answer's shape, best first: OpenAI, vLLM and Ollama accept

@@ -27,7 +27,7 @@ from coachhub.core.llm import (
     LLMTimeout,
     LLMUnavailable,
 )
-from coachhub.tenancy.budget import BudgetExceeded, metered
+from coachhub.tenancy.budget import BudgetExceeded, CallBudget, metered
 from coachhub.tenancy.celery_tasks import time_limits
 from coachhub.tenancy.models import AISettings, Tenant
 from coachhub.tenancy.selectors import tenant_llm_config
@@ -267,10 +267,10 @@ def session_score_run(
     turns = list(SessionTurn.objects.for_tenant(tenant).filter(session=session).order_by("index"))
     try:
         transcript = transcript_for_session(session=session, turns=turns)
-        # Reserved up front; an engine that reports no usage (the judge) pays its whole reservation,
-        # failed calls included.
+        # An engine's up-front estimate is reserved here (an engine that reports no usage pays all of
+        # it); an engine that makes several calls (the judge) meters each through the CallBudget.
         with metered(tenant=tenant, estimate=engine.token_estimate(transcript)) as meter:
-            result = engine.score(transcript)
+            result = engine.score(transcript, budget=CallBudget(tenant=tenant))
             used = engine.tokens_used(result)
             if used is not None:
                 meter.charge(used)

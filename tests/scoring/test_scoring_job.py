@@ -442,3 +442,61 @@ def test_rescore_refuses_an_unknown_tenant():
 
     with pytest.raises(CommandError, match="No tenant"):
         call_command("rescore", "--tenant", "nobody")
+
+
+def _judge_prompt_reservation(transcript) -> int:
+    from coachhub.tenancy.budget import estimate_prompt_tokens
+    from scoring.engines.judge_prompt import build_messages
+
+    return estimate_prompt_tokens([message["content"] for message in build_messages(transcript)])
+
+
+def _set_monthly_budget(tenant, tokens: int) -> None:
+    with tenant_context(tenant):
+        AISettings.objects.for_tenant(tenant).update(monthly_token_budget=tokens)
+
+
+def test_each_judge_call_is_metered_and_its_answer_capped_by_what_the_budget_has_left(llm_world, openai_server):
+    """The judge may ask up to three times. Each call reserves its own prompt and answer, settles what
+    it used before the next is reserved, and asks for no longer an answer than the month has left,
+    so a job can't overspend the budget by more than one call's estimate."""
+    from coachhub.tenancy.budget import budget_status
+
+    tenant = llm_world.tenant
+    session = ended_session(llm_world.member(Role.REP))
+    transcript = _transcript_of(tenant, session)
+    prompt = _judge_prompt_reservation(transcript)
+    # Room for one full call (4,096-token answer) and a little more: not for two full reservations.
+    budget = prompt + 4096 + 300
+    _set_monthly_budget(tenant, budget)
+    openai_server.script(reply("Not JSON at all."), reply(valid_judge_json(transcript)))
+
+    _run_task(tenant, session.id)
+
+    score = _scores(tenant, session).get()
+    assert score.status == ScoreStatus.DONE, score.error
+    first, second = openai_server.chat_requests()
+    assert first["max_tokens"] == 4096
+    assert 512 <= second["max_tokens"] < 4096, "the second answer fits what the first call left"
+    with tenant_context(tenant):
+        ledger = budget_status(tenant=tenant)
+    assert ledger.reserved == 0, "every call settled its reservation"
+    assert 0 < ledger.used <= budget
+
+
+def test_a_judge_call_that_cannot_fit_its_minimum_answer_is_not_made(llm_world, openai_server):
+    from coachhub.tenancy.budget import budget_status
+
+    tenant = llm_world.tenant
+    session = ended_session(llm_world.member(Role.REP))
+    _set_monthly_budget(tenant, _judge_prompt_reservation(_transcript_of(tenant, session)) + 100)
+    openai_server.script(reply("never asked for"))
+
+    _run_task(tenant, session.id)
+
+    score = _scores(tenant, session).get()
+    assert score.status == ScoreStatus.FAILED and "AI budget" in score.error
+    assert openai_server.chat_requests() == [], "no call the budget can't pay for"
+    with tenant_context(tenant):
+        ledger = budget_status(tenant=tenant)
+    assert (ledger.reserved, ledger.used) == (0, 0)
