@@ -84,8 +84,9 @@ def budget_reserve(*, tenant: Tenant, estimate: int, ai_settings: AISettings | N
     settings_row = ai_settings if ai_settings is not None else AISettings.objects.for_tenant(tenant).first()
     month = _month_start()
     estimate = max(1, int(estimate))
+    minute_key = None
     if settings_row is not None and settings_row.per_minute_token_budget:
-        _reserve_minute(tenant.id, settings_row.per_minute_token_budget, estimate)
+        minute_key = _reserve_minute(tenant.id, settings_row.per_minute_token_budget, estimate)
     ledger = TokenLedger.objects.for_tenant(tenant)
     rows = ledger.filter(month=month)
     if settings_row is not None and settings_row.monthly_token_budget is not None:
@@ -94,6 +95,8 @@ def budget_reserve(*, tenant: Tenant, estimate: int, ai_settings: AISettings | N
     if rows.update(reserved=F("reserved") + estimate) == 0 and (
         ledger.get_or_create(tenant=tenant, month=month) and rows.update(reserved=F("reserved") + estimate) == 0
     ):
+        if minute_key is not None:  # refused: the call won't happen, so it takes none of the minute
+            cache.decr(minute_key, estimate)
         raise BudgetExceeded(
             "Your organization has used this month's AI budget. Ask your admin to raise it in AI settings; "
             "your session is saved.",
@@ -185,8 +188,9 @@ def metered(
             return Meter(tenant, budget_reserve(
                 tenant=tenant, estimate=max(granted, at_least), ai_settings=settings_row
             ))
-        except BudgetExceeded:
-            if granted < at_least:
+        except BudgetExceeded as exc:
+            # Only a month another call just took more of is worth reading again.
+            if exc.code != "ai_budget_exhausted" or granted < at_least:
                 raise
     raise BudgetExceeded(
         "Your organization's AI budget is being used up right now. Wait a moment and try again.",
@@ -228,7 +232,8 @@ def budget_status(*, tenant: Tenant) -> TokenLedger:
     )
 
 
-def _reserve_minute(tenant_id: int, allowance: int, estimate: int) -> None:
+def _reserve_minute(tenant_id: int, allowance: int, estimate: int) -> str:
+    """Counts `estimate` against this minute's allowance; returns the counter's key."""
     key = f"llm-tokens:{tenant_id}:{int(time.time() // 60)}"
     cache.add(key, 0, timeout=70)
     try:
@@ -243,3 +248,4 @@ def _reserve_minute(tenant_id: int, allowance: int, estimate: int) -> None:
             "your session is saved.",
             code="ai_rate_exhausted",
         )
+    return key

@@ -161,8 +161,7 @@ class LLMJudge:
         attempts = max(1, min(MAX_ANSWER_ATTEMPTS, 1 + self.config.max_retries))
         while attempt < attempts:
             asked = [*messages, *feedback]
-            meter = _call_meter(budget, asked, max_tokens)
-            answer_tokens = max_tokens if meter is None else meter.tokens - _reserved_prompt(asked)
+            meter, answer_tokens = _call_meter(budget, asked, max_tokens)
             try:
                 result = stream_complete(
                     self.config,
@@ -239,18 +238,16 @@ class LLMJudge:
         return min(wanted, room)
 
 
-def _call_meter(budget: CallBudget | None, messages: list[dict[str, str]], max_tokens: int) -> Meter | None:
+def _call_meter(
+    budget: CallBudget | None, messages: list[dict[str, str]], max_tokens: int
+) -> tuple[Meter | None, int]:
+    """The call's meter (None without a budget) and the answer it may ask for."""
     if budget is None:
-        return None
-    return budget.call(
-        prompt_tokens=_reserved_prompt(messages), answer_tokens=max_tokens,
-        minimum_answer=min(MIN_ANSWER_TOKENS, max_tokens),
-    )
-
-
-def _reserved_prompt(messages: list[dict[str, str]]) -> int:
+        return None, max_tokens
     # The budget's conservative count (non-Latin scripts, chat overhead), not the ~4 chars/token guess.
-    return reserved_prompt_tokens([message["content"] for message in messages])
+    prompt = reserved_prompt_tokens([message["content"] for message in messages])
+    meter = budget.call(prompt_tokens=prompt, answer_tokens=max_tokens, minimum_answer=min(MIN_ANSWER_TOKENS, max_tokens))
+    return meter, meter.tokens - prompt
 
 
 # How an endpoint takes the answer's shape, best first: OpenAI, vLLM and Ollama accept

@@ -88,6 +88,21 @@ def test_per_minute_budget_caps_bursts(world_a):
             budget_reserve(tenant=world_a.tenant, estimate=1500)
 
 
+@pytest.mark.django_db
+def test_a_call_the_monthly_budget_refuses_takes_none_of_the_minute(world_a):
+    from django.core.cache import cache
+
+    cache.clear()
+    _budget(world_a, monthly=1000, per_minute=3000)
+    with tenant_context(world_a.tenant):
+        with pytest.raises(BudgetExceeded, match="this month's AI budget"):
+            budget_reserve(tenant=world_a.tenant, estimate=1500)
+    _budget(world_a, monthly=None, per_minute=3000)  # the admin raises the month
+    with tenant_context(world_a.tenant):
+        budget_reserve(tenant=world_a.tenant, estimate=1500)
+        budget_reserve(tenant=world_a.tenant, estimate=1500)  # the refused call didn't count
+
+
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_llm_turns_stop_at_the_budget_with_every_session_intact(openai_server):
     """30 reps send a turn at the same moment against the loopback LLM: the month's use never passes
