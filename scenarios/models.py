@@ -59,9 +59,22 @@ class VersionStatus(models.TextChoices):
     ARCHIVED = "archived", "Archived"
 
 
+class RealismStatus(models.TextChoices):
+    """Where a version's realism check stands (see sessions.engines.realism); empty = never run."""
+
+    NOT_RUN = "", "Not run"
+    RUNNING = "running", "Checking"
+    PASSED = "passed", "Passed"
+    FAILED = "failed", "Failed"
+    ERROR = "error", "Could not run"
+
+
 class ScenarioVersion(TenantOwnedModel):
     """One version of a scenario. Draft → published → archived; once any practice session used it
-    (`used_at` set) its content never changes, so scores stay comparable."""
+    (`used_at` set) its content never changes, so scores stay comparable.
+
+    The realism check's latest report for exactly this content lives on the version: editing a
+    draft clears it, and a new version starts without one."""
 
     scenario = models.ForeignKey(Scenario, on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveIntegerField()
@@ -73,6 +86,11 @@ class ScenarioVersion(TenantOwnedModel):
     created_at = models.DateTimeField(default=timezone.now)
     published_at = models.DateTimeField(null=True, blank=True)
     used_at = models.DateTimeField(null=True, blank=True)
+    realism_status = models.CharField(max_length=10, choices=RealismStatus.choices, default="", blank=True)
+    realism_report = models.JSONField(null=True, blank=True)
+    realism_engine = models.CharField(max_length=120, blank=True)
+    realism_requested_at = models.DateTimeField(null=True, blank=True)
+    realism_checked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -96,6 +114,10 @@ class ScenarioVersion(TenantOwnedModel):
 
     def as_spec(self) -> ScenarioSpec:
         return ScenarioSpec.from_dict(self.spec)
+
+    @property
+    def realism_passed(self) -> bool:
+        return self.realism_status == RealismStatus.PASSED
 
 
 class Assignment(TenantOwnedModel):

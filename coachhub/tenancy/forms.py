@@ -107,6 +107,10 @@ class AISettingsForm(forms.Form):
         label="Per-minute token budget", required=False, min_value=0,
         help_text="Caps bursts across all users. Empty means no cap.",
     )
+    block_publish_without_realism_check = forms.BooleanField(
+        label="Block publishing when the realism check fails (or wasn't run)", required=False,
+        help_text="When on, a scenario version can only be published after “Check this scenario” passed for it.",
+    )
 
     def clean(self):
         data = super().clean()

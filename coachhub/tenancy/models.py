@@ -290,6 +290,9 @@ class AISettings(TenantOwnedModel):
     per_minute_token_budget = models.PositiveIntegerField(
         null=True, blank=True, help_text="LLM tokens per minute across the tenant; empty = no cap."
     )
+    block_publish_without_realism_check = models.BooleanField(
+        default=False, help_text="Refuse to publish a scenario version whose realism check failed or wasn't run."
+    )
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

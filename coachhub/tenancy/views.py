@@ -370,6 +370,7 @@ def ai_settings(request: HttpRequest, tenant_slug: str) -> HttpResponse:
         "customer_engine": current.customer_engine, "scorer_engine": current.scorer_engine,
         "llm_base_url": current.llm_base_url, "llm_model": current.llm_model,
         "monthly_token_budget": current.monthly_token_budget, "per_minute_token_budget": current.per_minute_token_budget,
+        "block_publish_without_realism_check": current.block_publish_without_realism_check,
     }
     form = AISettingsForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():

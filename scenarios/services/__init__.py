@@ -11,6 +11,8 @@ from .authoring import (
     spec_validate,
     version_mark_used,
     version_publish,
+    version_realism_record,
+    version_realism_start,
     version_update,
 )
 from .transfer import (
@@ -38,5 +40,7 @@ __all__ = [
     "spec_validate",
     "version_mark_used",
     "version_publish",
+    "version_realism_record",
+    "version_realism_start",
     "version_update",
 ]

@@ -1,12 +1,16 @@
 """Authoring: create scenarios, save drafts, publish, archive, duplicate, and lock versions once used.
 
 A version's content changes only while it is an unused draft. Status moves (publish, archive) never
-touch content, so they are allowed on used versions too.
+touch content, so they are allowed on used versions too. A version also carries the latest realism
+check of its content (run by the role-play runner, stored here); changing the content clears it,
+and a tenant may require a passing one before publishing.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -15,10 +19,17 @@ from django.utils import timezone
 
 from coachhub.core.errors import ApplicationError, Conflict
 from coachhub.tenancy.models import Tenant, User
+from coachhub.tenancy.selectors import ai_settings_get
 from coachhub.tenancy.services import audit_record
 
-from ..models import Assignment, Scenario, ScenarioVersion, VersionStatus
+from ..models import Assignment, RealismStatus, Scenario, ScenarioVersion, VersionStatus
 from ..spec import SLUG_MAX, TITLE_MAX, ScenarioSpec, SpecError
+
+logger = logging.getLogger(__name__)
+
+# A check still "running" after this long lost its job (a broker outage, a killed worker): the
+# author may start another. Above the check task's hard time limit (the default 15 minutes).
+REALISM_CHECK_STALE_AFTER = timedelta(minutes=20)
 
 
 def spec_validate(data: ScenarioSpec | Mapping[str, Any]) -> ScenarioSpec:
@@ -125,8 +136,13 @@ def version_update(
             code="version_not_draft",
         )
     _check_slug_free(tenant, spec.slug, scenario=scenario)
-    version.spec = spec.to_dict()
-    version.save(update_fields=["spec"])
+    new_content = spec.to_dict()
+    fields = ["spec"]
+    if new_content != version.spec:
+        # The realism check's report was about the old content.
+        fields += _realism_clear(version)
+    version.spec = new_content
+    version.save(update_fields=fields)
     _mirror(scenario, spec)
     audit_record(
         tenant=tenant, actor=actor, action="scenario.draft_saved",
@@ -170,6 +186,7 @@ def version_publish(*, tenant: Tenant, actor: User | None, version: ScenarioVers
     version = ScenarioVersion.objects.for_tenant(tenant).select_for_update().get(pk=version.pk)
     if version.status != VersionStatus.DRAFT:
         raise Conflict(f"Version {version.number} is {version.status}, not a draft.", code="version_not_draft")
+    _require_realism_check(tenant, version)
     spec = spec_validate(version.spec)  # stored content is re-checked: rules may have tightened since
     _versions(tenant, scenario).filter(status=VersionStatus.PUBLISHED).update(status=VersionStatus.ARCHIVED)
     version.status = VersionStatus.PUBLISHED
@@ -253,4 +270,105 @@ def version_mark_used(*, tenant: Tenant, version: ScenarioVersion) -> ScenarioVe
     if version.used_at is None:
         version.used_at = timezone.now()
         version.save(update_fields=["used_at"])
+    return version
+
+
+# --- the realism check's report ---------------------------------------------------------------
+
+
+def _realism_clear(version: ScenarioVersion) -> list[str]:
+    version.realism_status, version.realism_report, version.realism_engine = RealismStatus.NOT_RUN, None, ""
+    version.realism_requested_at = version.realism_checked_at = None
+    return ["realism_status", "realism_report", "realism_engine", "realism_requested_at", "realism_checked_at"]
+
+
+def _require_realism_check(tenant: Tenant, version: ScenarioVersion) -> None:
+    """With the tenant's "block publishing" setting on, only a version whose own content passed
+    the realism check may be published."""
+    if not ai_settings_get(tenant=tenant).block_publish_without_realism_check or version.realism_passed:
+        return
+    why = {
+        RealismStatus.FAILED: f"the realism check of draft v{version.number} failed. Fix what it found and "
+        "check the scenario again",
+        RealismStatus.RUNNING: f"the realism check of draft v{version.number} is still running. Wait for it "
+        "to pass",
+        RealismStatus.ERROR: f"the realism check of draft v{version.number} could not run. Check the "
+        "scenario again",
+    }.get(version.realism_status, f"draft v{version.number} hasn't been checked yet. Use “Check this scenario”")
+    raise Conflict(
+        f"Your organization only publishes scenarios that pass the realism check, and {why} before publishing.",
+        code="realism_check_required",
+    )
+
+
+@transaction.atomic
+def version_realism_start(*, tenant: Tenant, actor: User | None, version: ScenarioVersion, engine: str) -> ScenarioVersion:
+    """Mark a check of this version as running on `engine` (the old report is dropped: a new one is
+    on its way). Refused while another check of it is still running."""
+    _lock_scenario(tenant, version.scenario)
+    version = ScenarioVersion.objects.for_tenant(tenant).select_for_update().get(pk=version.pk)
+    now = timezone.now()
+    if (
+        version.realism_status == RealismStatus.RUNNING
+        and version.realism_requested_at is not None
+        and now - version.realism_requested_at < REALISM_CHECK_STALE_AFTER
+    ):
+        raise Conflict(
+            f"A realism check of version {version.number} is already running; its report will appear here.",
+            code="realism_check_running",
+        )
+    _realism_clear(version)
+    version.realism_status, version.realism_engine, version.realism_requested_at = RealismStatus.RUNNING, engine, now
+    version.save(update_fields=["realism_status", "realism_report", "realism_engine", "realism_requested_at",
+                                "realism_checked_at"])
+    audit_record(
+        tenant=tenant, actor=actor, action="scenario.realism_check_started",
+        summary=f"Realism check of v{version.number} of {version.scenario.title} started ({engine})",
+        target=version.scenario, data={"version": version.number, "engine": engine},
+    )
+    return version
+
+
+@transaction.atomic
+def version_realism_record(
+    *,
+    tenant: Tenant,
+    version_id: int,
+    requested_at: datetime,
+    checked_spec: Mapping[str, Any],
+    report: Mapping[str, Any] | None,
+    engine: str,
+    error: str = "",
+) -> ScenarioVersion | None:
+    """Store a finished check's report (or why it could not run) on the version it checked.
+
+    Only for the check that is still expected: a version that is gone, whose content changed while
+    the check ran, or that has a newer check, keeps what it has (returns None). So a check that
+    runs twice stores its report once."""
+    version = ScenarioVersion.objects.for_tenant(tenant).select_for_update().filter(pk=version_id).first()
+    if version is None:
+        logger.info("Realism check of version %s: the version is gone; nothing stored.", version_id)
+        return None
+    if (
+        version.realism_status != RealismStatus.RUNNING
+        or version.realism_requested_at != requested_at
+        or dict(version.spec) != dict(checked_spec)
+    ):
+        logger.info("Realism check of version %s is out of date; its report is not stored.", version_id)
+        return None
+    if error:
+        version.realism_status, version.realism_report = RealismStatus.ERROR, {"error": error}
+    else:
+        passed = bool(report and report.get("passed"))
+        version.realism_status = RealismStatus.PASSED if passed else RealismStatus.FAILED
+        version.realism_report = dict(report or {})
+    version.realism_engine = engine
+    version.realism_checked_at = timezone.now()
+    version.save(update_fields=["realism_status", "realism_report", "realism_engine", "realism_checked_at"])
+    audit_record(
+        tenant=tenant, actor=None, action="scenario.realism_checked",
+        summary=f"Realism check of v{version.number} of {version.scenario.title}: {version.get_realism_status_display().lower()}",
+        target=version.scenario,
+        data={"version": version.number, "engine": engine, "status": version.realism_status},
+    )
     return version

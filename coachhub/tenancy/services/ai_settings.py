@@ -29,6 +29,7 @@ def ai_settings_update(
     clear_api_key: bool = False,
     monthly_token_budget: int | None = None,
     per_minute_token_budget: int | None = None,
+    block_publish_without_realism_check: bool | None = None,
 ) -> AISettings:
     """Saves the tenant's AI settings. A new API key replaces the stored one (encrypted); an empty
     one keeps it, unless the endpoint's host changed: a saved key is never sent to a new host, so
@@ -50,8 +51,10 @@ def ai_settings_update(
         )
         raise ApplicationError(message, code="llm_api_key_required", fields={"llm_api_key": [message]})
     tracked = ("customer_engine", "scorer_engine", "llm_base_url", "llm_model",
-               "monthly_token_budget", "per_minute_token_budget")
+               "monthly_token_budget", "per_minute_token_budget", "block_publish_without_realism_check")
     before = {key: getattr(row, key) for key in tracked}
+    if block_publish_without_realism_check is not None:  # None: a caller that doesn't manage it keeps it
+        row.block_publish_without_realism_check = block_publish_without_realism_check
     row.monthly_token_budget, row.per_minute_token_budget = monthly_token_budget, per_minute_token_budget
     row.customer_engine, row.scorer_engine = customer_engine, scorer_engine
     row.llm_base_url, row.llm_model = llm_base_url, llm_model.strip()
