@@ -10,12 +10,15 @@ class ProgramsConfig(AppConfig):
         from coachhub.tenancy.demo import register_seeder
         from coachhub.tenancy.home import register_nav, register_section
         from coachhub.tenancy.models import Role
+        from coachhub.tenancy.people_status import register_people_status
 
-        from . import home, lti, services, statements
+        from . import home, lti, selectors, services, statements
         from .demo import seed_programs
 
         register_section(frozenset({Role.REP}), home.rep_programs_section)
         register_seeder(seed_programs)
+        # Readiness beside each rep on the scorecard and in insights (reports asks the registry).
+        register_people_status(key="readiness", label="Readiness", provider=selectors.people_readiness, order=10)
         register_nav(label="Programs", url_name="program_list", roles=REVIEWERS, order=35)
         # Learning records follow practice: each session event becomes queued xAPI statements.
         services.register_session_listener("started", statements.on_started)

@@ -9,10 +9,12 @@ from collections import defaultdict
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils import timezone
 
 from coachhub.tenancy.access import AUTHORS
 from coachhub.tenancy.models import Membership, Role, Tenant
+from coachhub.tenancy.people_status import PersonStatus
 from coachhub.tenancy.selectors import visible_rep_memberships
 from scenarios.behaviors import behavior_label as scenario_behavior_label
 from scoring.models import BehaviorScore, ScoreStatus, SessionScore
@@ -220,3 +222,49 @@ def rep_readiness(*, tenant: Tenant, membership: Membership) -> dict:
         "state": readiness.overall_state([row["readiness"].state for row in rows]) if rows else None,
         "programs": rows,
     }
+
+
+def people_readiness(*, viewer: Membership, membership_ids: list[int]) -> dict[int, PersonStatus]:
+    """The people-status provider for the scorecard and insights: each rep's readiness across their
+    live programs ("Ready", "Practising", "Not started"), a line of evidence, and a link to the
+    program that most needs a look. Reps in no program are left out. One query when nobody is
+    enrolled, five otherwise, however many reps."""
+    tenant = viewer.tenant
+    enrollments = ProgramEnrollment.objects.for_tenant(tenant).filter(
+        membership_id__in=membership_ids, program__archived_at__isnull=True
+    )
+    if viewer.role == Role.MANAGER:
+        enrollments = enrollments.filter(membership_id__in=visible_rep_memberships(membership=viewer).values("id"))
+    elif viewer.role not in AUTHORS:
+        enrollments = enrollments.filter(membership=viewer)
+    enrollments = list(enrollments.select_related("program").order_by("program__due_on", "program__title", "id"))
+    computed = readiness_for(tenant=tenant, enrollments=enrollments)
+    by_rep: dict[int, list[ProgramEnrollment]] = defaultdict(list)
+    for enrollment in enrollments:
+        by_rep[enrollment.membership_id].append(enrollment)
+    answers = {}
+    for rep_id, mine in by_rep.items():
+        states = [computed[e.id] for e in mine]
+        state = readiness.overall_state([r.state for r in states])
+        # The evidence to open: the first program (by due date) not yet ready, else the first one.
+        focus = next((e for e in mine if computed[e.id].state != readiness.READY), mine[0])
+        focus_state = computed[focus.id]
+        if len(mine) == 1:
+            detail = f"{focus.program.title}: {focus_state.passed_steps} of {len(focus_state.steps)} scenarios passed"
+        else:
+            ready = sum(1 for r in states if r.state == readiness.READY)
+            detail = f"{ready} of {len(mine)} programs ready"
+        flags = [label for label, on in (("stuck", any(r.stuck for r in states)),
+                                          ("overdue", any(r.overdue for r in states))) if on]
+        if any(e.live_status == "confirmed" for e in mine):
+            flags.insert(0, "confirmed for live")
+        if flags:
+            detail += f" ({', '.join(flags)})"
+        if state != readiness.READY and focus_state.holding_back:
+            detail += "; holding back: " + ", ".join(behavior_label(key) for key in focus_state.holding_back[:3])
+        answers[rep_id] = PersonStatus(
+            state=state, text=readiness.STATE_LABELS[state], detail=detail,
+            url=reverse("program_readiness", kwargs={"tenant_slug": tenant.slug, "program_id": focus.program_id,
+                                                     "rep_id": rep_id}),
+        )
+    return answers

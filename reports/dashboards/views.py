@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from coachhub.core.errors import ApplicationError
 from coachhub.tenancy.access import ADMIN, ALL_ROLES, REVIEWERS, role_required
+from coachhub.tenancy.people_status import people_statuses
 from coachhub.tenancy.selectors import visible_rep_memberships
 from reports.helpdesk.definitions import kpi_definitions
 from scenarios.behaviors import behavior_label
@@ -62,8 +63,11 @@ def scorecard(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     scorers = scorer_versions_between(
         tenant=request.tenant, start=week_start - timedelta(days=7), end=week_start + timedelta(days=7)
     )
+    # Where each rep stands beyond scores (readiness for live, …), from whichever apps provide it.
+    statuses = people_statuses(viewer=request.membership, memberships=[row.membership_id for row in card.rows])
     return render(request, "reports/dashboards/scorecard.html", {
-        "card": card, "headers": headers, "scorers": scorers,
+        "card": card, "headers": headers, "scorers": scorers, "statuses": statuses,
+        "rows": [(row, statuses.row(row.membership_id)) for row in card.rows],
         "behavior_headers": [h for h in headers if h["column"].group == "behavior"],
         "kpi_headers": [h for h in headers if h["column"].group == "kpi"],
         "activity_headers": [h for h in headers if h["column"].group == "activity"],
@@ -175,8 +179,11 @@ def insights(request: HttpRequest, tenant_slug: str) -> HttpResponse:
         header, rows = table
         return csv_response(f"{request.tenant.slug}-{request.GET.get('table')}-{month:%Y-%m}.csv", header, rows)
     settings_row = selectors.report_settings_get(tenant=request.tenant)
+    statuses = people_statuses(viewer=request.membership, memberships=[r["rep_id"] for r in report.confidence])
     return render(request, "reports/dashboards/insights.html", {
         "report": report, "month": month, "prev_month": month_add(month, -1), "next_month": month_add(month, 1),
+        "statuses": statuses,
+        "confidence_rows": [(r, statuses.row(r["rep_id"])) for r in report.confidence],
         "settings_row": settings_row, "can_edit_settings": request.membership.role in ADMIN,
         "month_param": f"{month:%Y-%m}",
         "kpi_definitions": kpi_definitions(
