@@ -3,6 +3,7 @@
 from django.urls import path
 
 from . import views
+from .views import helpdesk_pulls
 
 urlpatterns = [
     path("kpis/", views.kpi_home, name="kpi_home"),
@@ -16,4 +17,9 @@ urlpatterns = [
     path("kpis/imports/<int:import_id>/commit/", views.kpi_import_commit, name="kpi_import_commit"),
     path("kpis/imports/<int:import_id>/mapping/", views.kpi_import_remap, name="kpi_import_remap"),
     path("kpis/imports/<int:import_id>/agents/", views.kpi_import_agents, name="kpi_import_agents"),
+    path("kpis/helpdesks/", helpdesk_pulls.helpdesk_connections, name="helpdesk_connections"),
+    path("kpis/helpdesks/<slug:vendor>/", helpdesk_pulls.helpdesk_connection, name="helpdesk_connection"),
+    path("kpis/helpdesks/<slug:vendor>/disconnect/", helpdesk_pulls.helpdesk_disconnect, name="helpdesk_disconnect"),
+    path("kpis/helpdesks/<slug:vendor>/sync/", helpdesk_pulls.helpdesk_sync, name="helpdesk_sync"),
+    path("kpis/helpdesks/<slug:vendor>/agents/", helpdesk_pulls.helpdesk_agents, name="helpdesk_agents"),
 ]

@@ -154,6 +154,7 @@ APP_ROUTE_MODULES = (
     "tests.scoring.routes",
     "tests.reports.routes",
     "tests.reports.routes_dashboards",
+    "tests.reports.routes_helpdesk_pulls",
     "tests.programs.routes",
 )
 SEEDERS: list[Callable[[Any], None]] = []

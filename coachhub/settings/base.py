@@ -207,6 +207,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Rebuilds this and last week's per-rep rows in case a refresh job was lost.
     "reports.sweep_rep_weeks": {"task": "reports.sweep_rep_weeks", "schedule": crontab(minute=23)},
+    # Nightly: every connected help desk's API is pulled incrementally (reports.helpdesk.pulls).
+    "reports.pull_helpdesks": {"task": "reports.pull_helpdesks", "schedule": crontab(minute=7, hour=1)},
     # xAPI statements still waiting (an LRS outage, a lost job) are delivered, in order.
     "programs.sweep_statements": {"task": "programs.sweep_statements", "schedule": 60.0},
 }
