@@ -10,12 +10,14 @@ from django.views.decorators.http import require_POST
 
 from coachhub.core.errors import ApplicationError
 from coachhub.tenancy.access import AUTHORS, role_required
+from coachhub.tenancy.selectors import ai_settings_get
 
 from .. import selectors, services
 from ..brief import behavior_label, rep_brief
 from ..diff import spec_diff
 from ..forms import ScenarioFilterForm, ScenarioForm
 from ..models import MOMENT_LABELS, Scenario, ScenarioVersion
+from ..realism import realism_panel
 
 
 def _form_page(request: HttpRequest, form: ScenarioForm, *, scenario: Scenario | None, base_version_id, status=200):
@@ -149,6 +151,10 @@ def scenario_detail(request: HttpRequest, tenant_slug: str, scenario_id: int) ->
                 {**b, "label": behavior_label(b["key"])} for b in (spec["rubric"]["behaviors"] if spec else [])
             ],
             "diff_from": versions[1] if len(versions) > 1 else None,
+            # The publish step shows the latest realism check of what would be published.
+            "realism": realism_panel(
+                working, blocking=ai_settings_get(tenant=request.tenant).block_publish_without_realism_check
+            ),
         },
     )
 

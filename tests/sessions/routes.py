@@ -2,7 +2,7 @@
 
 from coachhub.tenancy.context import tenant_context
 from sessions import services
-from tests.matrix import ADMIN, LEAD, MANAGER, REP, TENANT_API, TENANT_PAGE, Route, everyone
+from tests.matrix import ADMIN, LEAD, MANAGER, REP, TENANT_API, TENANT_PAGE, Route, everyone, only
 from tests.sessions.helpers import publish_library_scenario
 
 
@@ -22,7 +22,18 @@ def _session(world) -> dict:
 # Only the session's own rep may act in it; others who can see it get 404 on the action routes.
 _OWN_ONLY = {REP: 200, MANAGER: 404, LEAD: 404, ADMIN: 404}
 
+def _checked_scenario(world) -> dict:
+    return {"scenario_id": world.extra["version"].scenario_id}
+
+
 ROUTES = {
+    # The realism check of a scenario: authors only, like the scenario page it sits on.
+    "scenario_realism_check": Route(
+        TENANT_PAGE, only({LEAD, ADMIN}, 302), method="POST", kwargs=_checked_scenario, has_object_ids=True
+    ),
+    "scenario_realism_status": Route(
+        TENANT_PAGE, only({LEAD, ADMIN}), kwargs=_checked_scenario, has_object_ids=True
+    ),
     "practice": Route(TENANT_PAGE, everyone(200)),
     "session_list": Route(TENANT_PAGE, everyone(200)),
     "session_start": Route(
