@@ -1,6 +1,8 @@
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 WORKDIR /app
+# SAML signatures are checked by xmlsec1 (pysaml2 calls it).
+RUN apt-get update && apt-get install -y --no-install-recommends xmlsec1 && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml README.md ./
 COPY coachhub ./coachhub
 COPY scenarios ./scenarios

@@ -96,6 +96,11 @@ ROUTES: dict[str, Route] = {
     "sso_discover": Route(PUBLIC, anon=302),
     "sso_oidc_start": Route(PUBLIC, anon=404, kwargs=lambda w: {"sso_tenant": w.tenant.slug}),
     "sso_oidc_callback": Route(PUBLIC, anon=404, kwargs=lambda w: {"sso_tenant": w.tenant.slug}),
+    # SAML: the SP metadata is public for any active workspace; start and ACS 404 until SAML is set up.
+    "sso_saml_metadata": Route(PUBLIC, anon=200, kwargs=lambda w: {"sso_tenant": w.tenant.slug}),
+    "sso_saml_start": Route(PUBLIC, anon=404, kwargs=lambda w: {"sso_tenant": w.tenant.slug}),
+    "sso_saml_acs": Route(PUBLIC, anon=404, method="POST", kwargs=lambda w: {"sso_tenant": w.tenant.slug},
+                          data=lambda w: {"SAMLResponse": "not-a-response"}),
     # --- tenant pages ----------------------------------------------------------------------
     "tenant_home": Route(TENANT_PAGE, everyone(200)),
     "people": Route(TENANT_PAGE, only({ADMIN})),

@@ -1,14 +1,15 @@
-"""Platform operators verify tenants' SSO e-mail domains here (the "operator approval" route)."""
+"""Platform operators verify tenants' SSO e-mail domains here (the "operator approval" route; the
+tenant's own route is a DNS TXT record, on its Identity page)."""
 
 from django.contrib import admin
-from django.utils import timezone
 
 from .models import SsoDomain
+from .services import sso_domain_approve
 
 
 @admin.register(SsoDomain)
 class SsoDomainAdmin(admin.ModelAdmin):
-    list_display = ["domain", "tenant", "verified_at"]
+    list_display = ["domain", "tenant", "verified_at", "verified_via"]
     actions = ["verify"]
 
     def get_queryset(self, request):
@@ -17,5 +18,4 @@ class SsoDomainAdmin(admin.ModelAdmin):
     @admin.action(description="Verify the selected domains")
     def verify(self, request, queryset):
         for row in queryset:
-            row.verified_at = row.verified_at or timezone.now()
-            row.save(update_fields=["verified_at"])
+            sso_domain_approve(domain=row, operator=request.user)

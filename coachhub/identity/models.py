@@ -129,6 +129,63 @@ class OidcProvider(TenantOwnedModel):
         return self.issuer
 
 
+class SamlProvider(TenantOwnedModel):
+    """A tenant's SAML 2.0 identity provider, as its metadata describes it. Assertions must be
+    signed with a certificate from that metadata."""
+
+    idp_entity_id = models.CharField(max_length=1024)
+    metadata_xml = models.TextField()
+    metadata_url = models.URLField(max_length=1024, blank=True, help_text="Where the metadata was imported from, if by URL.")
+    jit_enabled = models.BooleanField(
+        default=True, help_text="Create a membership on a person's first sign-in (with the default role)."
+    )
+    default_role = models.CharField(max_length=20, choices=Role.choices, default=Role.REP)
+    enforce_sso = models.BooleanField(
+        default=False, help_text="Members can't sign in with a password, except the break-glass admins."
+    )
+    allow_idp_initiated = models.BooleanField(
+        default=True, help_text="Accept sign-ins started from the identity provider's app dashboard."
+    )
+    enabled = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant"], name="samlprovider_one_per_tenant")]
+
+    def __str__(self) -> str:
+        return self.idp_entity_id
+
+
+class SamlAssertionSeen(TenantOwnedModel):
+    """An assertion already used to sign in, kept until it expires, so it can't be replayed."""
+
+    assertion_id = models.CharField(max_length=255)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "assertion_id"], name="samlassertion_unique_id")]
+        indexes = [models.Index(fields=["tenant", "expires_at"], name="samlassertion_tenant_expiry")]
+
+    def __str__(self) -> str:
+        return self.assertion_id
+
+
+class SamlPendingRequest(TenantOwnedModel):
+    """An SP-initiated sign-in request this tenant sent, until its response arrives (once) or it
+    expires. The identity provider posts the response cross-site, where the browser withholds the
+    (SameSite=Lax) session cookie, so the outstanding request is kept here, not in the session."""
+
+    request_id = models.CharField(max_length=255)
+    next_url = models.CharField(max_length=2000, blank=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "request_id"], name="samlrequest_unique_id")]
+
+    def __str__(self) -> str:
+        return self.request_id
+
+
 class BreakGlassAdmin(TenantOwnedModel):
     """A tenant admin who may still sign in with a password while SSO is enforced (for when the
     identity provider is down or misconfigured)."""
@@ -159,13 +216,27 @@ class GroupMapping(TenantOwnedModel):
         return self.group
 
 
+def _verification_token() -> str:
+    import secrets
+
+    return secrets.token_urlsafe(24)
+
+
 class SsoDomain(TenantOwnedModel):
     """An e-mail domain whose people sign in through the tenant's identity provider. It routes
-    sign-ins only once a platform operator has verified it (Django admin), so no tenant can claim
+    sign-ins only once it is verified — by the tenant publishing `coachhub-verify=<token>` in the
+    domain's DNS TXT records, or by a platform operator (Django admin) — so no tenant can claim
     another organisation's addresses."""
+
+    class Via(models.TextChoices):
+        DNS = "dns", "DNS TXT record"
+        OPERATOR = "operator", "Operator approval"
 
     domain = models.CharField(max_length=253)
     verified_at = models.DateTimeField(null=True, blank=True)
+    verified_via = models.CharField(max_length=10, choices=Via.choices, blank=True)
+    verification_token = models.CharField(max_length=64, default=_verification_token)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -174,6 +245,10 @@ class SsoDomain(TenantOwnedModel):
 
     def __str__(self) -> str:
         return self.domain
+
+    @property
+    def txt_record(self) -> str:
+        return f"coachhub-verify={self.verification_token}"
 
 
 class SignedInSession(models.Model):

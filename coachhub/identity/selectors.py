@@ -6,6 +6,7 @@ import uuid
 
 from django.db.models import QuerySet
 
+from coachhub.tenancy.context import tenant_context
 from coachhub.tenancy.models import Tenant, hash_secret
 
 from .models import ScimGroup, ScimToken, ScimUser
@@ -62,20 +63,47 @@ def sso_domain_list(*, tenant: Tenant):
     return SsoDomain.objects.for_tenant(tenant)
 
 
-def sso_tenant_for_email(*, email: str) -> Tenant | None:
-    """The tenant whose identity provider signs in addresses of this e-mail's domain: only a domain
-    a platform operator verified counts, and only an active tenant with an enabled provider.
-    Crosses tenants on purpose (nobody is signed in yet) and returns only the tenant."""
+def saml_provider_get(*, tenant: Tenant):
+    from .models import SamlProvider
+
+    return SamlProvider.objects.for_tenant(tenant).filter(enabled=True).first()
+
+
+def sso_protocol_for(*, tenant: Tenant) -> str | None:
+    """"saml", "oidc" or None: the identity provider the tenant signs its people in with (one at a time)."""
+    if saml_provider_get(tenant=tenant) is not None:
+        return "saml"
+    if oidc_provider_get(tenant=tenant) is not None:
+        return "oidc"
+    return None
+
+
+def sso_tenants_for_email(*, email: str) -> list[Tenant]:
+    """The tenants whose identity provider signs in addresses of this e-mail's domain: only a
+    verified domain counts (DNS TXT record or operator approval), and only an active tenant with an
+    enabled provider. Several tenants may verify one domain (one organisation, several
+    workspaces): the person then picks. Crosses tenants on purpose (nobody is signed in yet) and
+    returns only the tenants, never who belongs to them."""
     from .models import SsoDomain
 
     domain = email.rpartition("@")[2].strip().lower()
     if not domain:
-        return None
-    row = (
+        return []
+    rows = (
         SsoDomain.objects.all_tenants().select_related("tenant")
-        .filter(domain=domain, verified_at__isnull=False, tenant__is_active=True).first()
+        .filter(domain=domain, verified_at__isnull=False, tenant__is_active=True).order_by("tenant__name")
     )
-    return row.tenant if row is not None else None
+    tenants = []
+    for row in rows:
+        with tenant_context(row.tenant):
+            if sso_protocol_for(tenant=row.tenant) is not None:
+                tenants.append(row.tenant)
+    return tenants
+
+
+def sso_tenant_for_email(*, email: str) -> Tenant | None:
+    tenants = sso_tenants_for_email(email=email)
+    return tenants[0] if len(tenants) == 1 else None
 
 
 def sso_enforcing_tenants_for(*, user) -> list[Tenant]:
@@ -83,12 +111,15 @@ def sso_enforcing_tenants_for(*, user) -> list[Tenant]:
     break-glass admin: where a password sign-in must be refused."""
     from coachhub.tenancy.selectors import user_memberships
 
-    from .models import BreakGlassAdmin, OidcProvider
+    from .models import BreakGlassAdmin, OidcProvider, SamlProvider
 
     blocking = []
     for membership in user_memberships(user=user):
         tenant = membership.tenant
-        enforced = OidcProvider.objects.for_tenant(tenant).filter(enabled=True, enforce_sso=True).exists()
+        enforced = (
+            OidcProvider.objects.for_tenant(tenant).filter(enabled=True, enforce_sso=True).exists()
+            or SamlProvider.objects.for_tenant(tenant).filter(enabled=True, enforce_sso=True).exists()
+        )
         if enforced and not BreakGlassAdmin.objects.for_tenant(tenant).filter(membership=membership).exists():
             blocking.append(tenant)
     return blocking

@@ -379,11 +379,36 @@ def scim_group_delete(*, tenant: Tenant, group: ScimGroup) -> None:
     group.delete()
 
 
-# --- OpenID Connect ---------------------------------------------------------------------------------
+# --- single sign-on: providers -------------------------------------------------------------------------
 
 
 class SsoRefused(Exception):
     """A sign-in the identity provider vouched for, which CoachHub still refuses; message for people."""
+
+
+def _break_glass_set(*, tenant: Tenant, break_glass: list[Membership] | None, enforce_sso: bool) -> list[Membership]:
+    """Saves the tenant's break-glass admins (shared by both protocols); enforcement needs one."""
+    from .models import BreakGlassAdmin
+
+    break_glass = [m for m in (break_glass or []) if m.tenant_id == tenant.pk and m.role == Role.TENANT_ADMIN and m.is_active]
+    if enforce_sso and not break_glass:
+        raise ScimError(400, "Name at least one break-glass admin before enforcing single sign-on, so a broken "
+                             "identity provider can't lock everyone out.")
+    kept = BreakGlassAdmin.objects.for_tenant(tenant)
+    kept.exclude(membership__in=break_glass).delete()
+    existing = set(kept.values_list("membership_id", flat=True))
+    BreakGlassAdmin.objects.for_tenant(tenant).bulk_create(
+        [BreakGlassAdmin(tenant=tenant, membership=m) for m in break_glass if m.pk not in existing]
+    )
+    return break_glass
+
+
+def _switch_off_other_protocol(*, tenant: Tenant, keep: str) -> bool:
+    """A tenant signs in through one identity provider at a time: saving one protocol turns the other off."""
+    from .models import OidcProvider, SamlProvider
+
+    other = SamlProvider if keep == "oidc" else OidcProvider
+    return bool(other.objects.for_tenant(tenant).filter(enabled=True).update(enabled=False))
 
 
 @transaction.atomic
@@ -406,40 +431,129 @@ def oidc_provider_save(
     row.issuer, row.client_id = issuer, client_id.strip()
     if client_secret:
         row.client_secret_encrypted = encrypt_secret(client_secret.strip())
-    break_glass = [m for m in (break_glass or []) if m.tenant_id == tenant.pk and m.role == Role.TENANT_ADMIN and m.is_active]
-    if enforce_sso and not break_glass:
-        raise ScimError(400, "Name at least one break-glass admin before enforcing single sign-on, so a broken "
-                             "identity provider can't lock everyone out.")
+    break_glass = _break_glass_set(tenant=tenant, break_glass=break_glass, enforce_sso=enforce_sso)
     row.default_role, row.jit_enabled, row.enabled, row.enforce_sso = default_role, jit_enabled, True, enforce_sso
     row.updated_at = timezone.now()
     row.save()
-    from .models import BreakGlassAdmin
-
-    kept = BreakGlassAdmin.objects.for_tenant(tenant)
-    kept.exclude(membership__in=break_glass).delete()
-    existing = set(kept.values_list("membership_id", flat=True))
-    BreakGlassAdmin.objects.for_tenant(tenant).bulk_create(
-        [BreakGlassAdmin(tenant=tenant, membership=m) for m in break_glass if m.pk not in existing]
-    )
+    saml_off = _switch_off_other_protocol(tenant=tenant, keep="oidc")
     audit_record(tenant=tenant, actor=actor, action="sso.oidc_configured",
-                 summary=f"OpenID Connect provider set to {issuer}", target=row,
+                 summary=f"OpenID Connect provider set to {issuer}" + (" (SAML turned off)" if saml_off else ""),
+                 target=row,
                  data={"issuer": issuer, "client_id": row.client_id, "jit": jit_enabled, "default_role": default_role,
                        "enforce_sso": enforce_sso, "break_glass": sorted(m.user.email for m in break_glass)})
     return row
+
+
+def saml_provider_save(
+    *, tenant: Tenant, actor: User | None, metadata_xml: str = "", metadata_url: str = "", default_role: str = Role.REP,
+    jit_enabled: bool = True, enforce_sso: bool = False, allow_idp_initiated: bool = True,
+    break_glass: list[Membership] | None = None,
+):
+    """Saves the tenant's SAML identity provider from its metadata (pasted or uploaded XML, or read
+    from its URL server-side); without new metadata the saved one is kept. Bad metadata is refused
+    with the reason and nothing is saved."""
+    from .models import SamlProvider
+    from .saml import SamlError, fetch_metadata, parse_idp_metadata
+
+    if default_role not in Role.values:
+        raise ScimError(400, "Unknown role.")
+    row = SamlProvider.objects.for_tenant(tenant).first() or SamlProvider(tenant=tenant)
+    metadata_url = (metadata_url or "").strip()
+    try:
+        if metadata_xml and metadata_xml.strip():
+            xml, source = metadata_xml.strip(), ""
+        elif metadata_url:
+            xml, source = fetch_metadata(metadata_url), metadata_url  # outside the transaction: a network call
+        elif row.pk:
+            xml, source = row.metadata_xml, row.metadata_url
+        else:
+            raise SamlError("Give your identity provider's metadata: its URL, or the XML file.")
+        info = parse_idp_metadata(xml)
+    except SamlError as exc:
+        raise ScimError(400, str(exc)) from None
+    with transaction.atomic():
+        break_glass = _break_glass_set(tenant=tenant, break_glass=break_glass, enforce_sso=enforce_sso)
+        row.idp_entity_id, row.metadata_xml, row.metadata_url = info.entity_id[:1024], xml, source[:1024]
+        row.default_role, row.jit_enabled, row.enforce_sso = default_role, jit_enabled, enforce_sso
+        row.allow_idp_initiated, row.enabled, row.updated_at = allow_idp_initiated, True, timezone.now()
+        row.save()
+        oidc_off = _switch_off_other_protocol(tenant=tenant, keep="saml")
+        audit_record(tenant=tenant, actor=actor, action="sso.saml_configured",
+                     summary=f"SAML identity provider set to {info.entity_id}"[:250] + (" (OpenID Connect turned off)" if oidc_off else ""),
+                     target=row,
+                     data={"idp_entity_id": info.entity_id, "metadata_url": source, "sso_url": info.sso_url,
+                           "signing_certificates": info.certificates, "jit": jit_enabled, "default_role": default_role,
+                           "enforce_sso": enforce_sso, "allow_idp_initiated": allow_idp_initiated,
+                           "break_glass": sorted(m.user.email for m in break_glass)})
+    return row
+
+
+# --- single sign-on: e-mail domains ------------------------------------------------------------------------
 
 
 @transaction.atomic
 def sso_domain_add(*, tenant: Tenant, actor: User, domain: str):
     from .models import SsoDomain
 
-    domain = domain.strip().lower().lstrip("@")
-    if "." not in domain or any(c in domain for c in " /@:"):
+    domain = domain.strip().lower().lstrip("@").rstrip(".")
+    if "." not in domain or any(c in domain for c in " /@:") or len(domain) > 253:
         raise ScimError(400, f"“{domain}” is not a domain name like acme.com.")
     row, created = SsoDomain.objects.for_tenant(tenant).get_or_create(tenant=tenant, domain=domain)
     if created:
         audit_record(tenant=tenant, actor=actor, action="sso.domain_added",
-                     summary=f"Domain {domain} added; waiting for verification", target=row)
+                     summary=f"Domain {domain} added; waiting for verification", target=row,
+                     data={"txt_record": row.txt_record})
     return row
+
+
+def sso_domain_verify_dns(*, tenant: Tenant, actor: User | None, domain) -> bool:
+    """Looks up the domain's TXT records and verifies it when one is `coachhub-verify=<its token>`.
+    A failure raises ScimError saying what was found; both outcomes are in the audit log."""
+    from .dns import DnsLookupError, txt_records
+
+    if domain.verified_at is not None:
+        return True
+    now = timezone.now()
+    type(domain).objects.for_tenant(tenant).filter(pk=domain.pk).update(last_checked_at=now)
+    try:
+        records = txt_records(domain.domain)
+    except DnsLookupError as exc:
+        problem = str(exc)
+    else:
+        if domain.txt_record in records:
+            with transaction.atomic():
+                type(domain).objects.for_tenant(tenant).filter(pk=domain.pk).update(
+                    verified_at=now, verified_via="dns", last_checked_at=now
+                )
+                audit_record(tenant=tenant, actor=actor, action="sso.domain_verified",
+                             summary=f"Domain {domain.domain} verified by its DNS TXT record", target=domain,
+                             data={"via": "dns"})
+            domain.verified_at, domain.verified_via = now, "dns"
+            return True
+        found = [r for r in records if r.startswith("coachhub-verify=")]
+        problem = (
+            f"{domain.domain} has a coachhub-verify TXT record, but not this workspace's ({domain.txt_record})."
+            if found else
+            f"None of {domain.domain}'s {len(records)} TXT record(s) is {domain.txt_record}. DNS changes can take "
+            "up to an hour to show; try again later."
+        )
+    audit_record(tenant=tenant, actor=actor, action="sso.domain_verification_failed",
+                 summary=f"Domain {domain.domain} not verified: {problem}"[:300], target=domain, data={"reason": problem})
+    raise ScimError(400, problem)
+
+
+def sso_domain_approve(*, domain, operator: User | None) -> None:
+    """The platform operator's route (Django admin): verifies without DNS."""
+    if domain.verified_at is not None:
+        return
+    now = timezone.now()
+    type(domain).objects.for_tenant(domain.tenant).filter(pk=domain.pk).update(verified_at=now, verified_via="operator")
+    audit_record(tenant=domain.tenant, actor=None, action="sso.domain_verified",
+                 summary=f"Domain {domain.domain} verified by a CoachHub operator", target=domain,
+                 data={"via": "operator", "operator": getattr(operator, "email", "")})
+
+
+# --- single sign-on: signing in ----------------------------------------------------------------------------
 
 
 def _refuse(tenant: Tenant, email: str, reason: str) -> SsoRefused:
@@ -448,49 +562,115 @@ def _refuse(tenant: Tenant, email: str, reason: str) -> SsoRefused:
     return SsoRefused(reason)
 
 
+def sso_refusal_record(*, tenant: Tenant, reason: str, email: str = "(unknown)", protocol: str = "saml") -> SsoRefused:
+    """Audits a response the protocol layer refused (bad signature, wrong audience, expired…)."""
+    audit_record(tenant=tenant, actor=None, action="sso.refused", summary=f"SSO sign-in refused for {email}: {reason}"[:300],
+                 data={"email": email, "reason": reason, "protocol": protocol})
+    return SsoRefused(reason)
+
+
 def _groups_of_identity(identity: dict) -> list[str]:
     groups = identity.get("groups") or []
     return [str(g) for g in groups] if isinstance(groups, list) else [str(groups)]
 
 
-def oidc_sign_in(*, tenant: Tenant, provider, identity: dict) -> User:
-    """Turns a validated OpenID Connect identity into the CoachHub person to sign in, creating the
-    membership when the tenant provisions just in time. Refusals are audited (in their own
-    transaction, so the refusal is kept)."""
+def _sso_sign_in(*, tenant: Tenant, provider, email: str, name: str, groups: list[str], via: str, label: str,
+                 data: dict) -> User:
+    """What any identity provider's validated sign-in means, whatever the protocol: only a
+    verified domain of the tenant, only people of this workspace alone, membership created just
+    in time when the tenant wants it, group mappings applied, everything audited."""
     from .selectors import sso_domain_list
 
-    email = str(identity.get("email") or "").strip().lower()
-    if not email:
-        raise _refuse(tenant, "(none)", "The identity provider sent no e-mail address.")
-    if identity.get("email_verified") is not True:
-        raise _refuse(tenant, email, f"The identity provider has not verified {email}, so CoachHub can't sign you in with it.")
     domain = email.rpartition("@")[2]
     if not sso_domain_list(tenant=tenant).filter(domain=domain, verified_at__isnull=False).exists():
         raise _refuse(tenant, email, f"{domain} is not a verified domain of {tenant.name}.")
+    user = User.objects.filter(email=email).first()
+    if user is not None and not _only_here(user, tenant):
+        # This IdP governs this tenant only: a session it creates must not reach another workspace.
+        raise _refuse(tenant, email, "This account also belongs to another workspace: sign in with your password.")
+    membership = Membership.objects.for_tenant(tenant).filter(user=user).first() if user else None
+    if (membership is None or not membership.is_active) and (not provider.jit_enabled or membership is not None):
+        raise _refuse(tenant, email, f"{email} is not a member of {tenant.name}. Ask your administrator for access.")
     with transaction.atomic():
-        user = User.objects.filter(email=email).first()
-        if user is not None and not _only_here(user, tenant):
-            # This IdP governs this tenant only: a session it creates must not reach another workspace.
-            raise _refuse(tenant, email, "This account also belongs to another workspace: sign in with your password.")
-        membership = Membership.objects.for_tenant(tenant).filter(user=user).first() if user else None
         created = False
-        if membership is None or not membership.is_active:
-            if not provider.jit_enabled or membership is not None:
-                raise _refuse(tenant, email, f"{email} is not a member of {tenant.name}. Ask your administrator for access.")
+        if membership is None:
             if user is None:
-                user = User.objects.create_user(email=email, password=None, full_name=str(identity.get("name") or "")[:150])
-            mapped_role, _ = _mapped(tenant, _groups_of_identity(identity))
+                user = User.objects.create_user(email=email, password=None, full_name=name[:150])
+            mapped_role, _ = _mapped(tenant, groups)
             membership = Membership.objects.for_tenant(tenant).create(
                 tenant=tenant, user=user, role=mapped_role or provider.default_role
             )
             created = True
             audit_record(tenant=tenant, actor=None, action="member.provisioned",
                          summary=f"{email} provisioned on first SSO sign-in as {membership.get_role_display()}",
-                         target=membership, data={"via": "oidc", "issuer": provider.issuer})
-        _apply_group_mappings(tenant=tenant, membership=membership, groups=_groups_of_identity(identity), created=created)
-        audit_record(tenant=tenant, actor=user, action="sso.signed_in", summary=f"{email} signed in with OpenID Connect",
-                     target=membership, data={"issuer": provider.issuer, "sub": str(identity.get("sub", ""))})
+                         target=membership, data={"via": via, **data})
+        _apply_group_mappings(tenant=tenant, membership=membership, groups=groups, created=created)
+        audit_record(tenant=tenant, actor=user, action="sso.signed_in", summary=f"{email} signed in with {label}",
+                     target=membership, data={"via": via, **data})
     return user
+
+
+def oidc_sign_in(*, tenant: Tenant, provider, identity: dict) -> User:
+    """Turns a validated OpenID Connect identity into the CoachHub person to sign in, creating the
+    membership when the tenant provisions just in time. Refusals are audited (outside the
+    transaction that would create the membership, so the refusal is kept)."""
+    email = str(identity.get("email") or "").strip().lower()
+    if not email:
+        raise _refuse(tenant, "(none)", "The identity provider sent no e-mail address.")
+    if identity.get("email_verified") is not True:
+        raise _refuse(tenant, email, f"The identity provider has not verified {email}, so CoachHub can't sign you in with it.")
+    return _sso_sign_in(tenant=tenant, provider=provider, email=email, name=str(identity.get("name") or ""),
+                        groups=_groups_of_identity(identity), via="oidc", label="OpenID Connect",
+                        data={"issuer": provider.issuer, "sub": str(identity.get("sub", ""))})
+
+
+def saml_request_remember(*, tenant: Tenant, request_id: str, next_url: str) -> None:
+    from datetime import timedelta
+
+    from .models import SamlPendingRequest
+
+    now = timezone.now()
+    pending = SamlPendingRequest.objects.for_tenant(tenant)
+    pending.filter(expires_at__lt=now).delete()
+    pending.create(tenant=tenant, request_id=request_id[:255], next_url=next_url[:2000],
+                   expires_at=now + timedelta(minutes=10))
+
+
+def saml_request_claim(*, tenant: Tenant, request_id: str) -> tuple[bool, str]:
+    """Takes the outstanding request a response answers, once: (found and fresh, where to go next)."""
+    from .models import SamlPendingRequest
+
+    row = SamlPendingRequest.objects.for_tenant(tenant).filter(request_id=request_id).first()
+    if row is None:
+        return False, ""
+    row.delete()
+    return row.expires_at >= timezone.now(), row.next_url
+
+
+def saml_sign_in(*, tenant: Tenant, provider, identity) -> User:
+    """Turns a validated SAML assertion (`saml.SamlIdentity`) into the person to sign in. Each
+    assertion signs in once: a replay is refused and audited."""
+    from .models import SamlAssertionSeen
+
+    email = identity.email
+    if not email or "@" not in email:
+        raise _refuse(tenant, email or "(none)", "The identity provider sent no e-mail address: send it as the NameID "
+                                                 "(emailAddress format) or as an “email” attribute.")
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise _refuse(tenant, email, f"“{email}” from the identity provider is not a valid e-mail address.") from None
+    seen = SamlAssertionSeen.objects.for_tenant(tenant)
+    seen.filter(expires_at__lt=timezone.now()).delete()
+    try:
+        with transaction.atomic():
+            seen.create(tenant=tenant, assertion_id=identity.assertion_id[:255], expires_at=identity.expires_at)
+    except IntegrityError:
+        raise _refuse(tenant, email, "This assertion has already been used to sign in (a replay). Start again from "
+                                     "the login page.") from None
+    return _sso_sign_in(tenant=tenant, provider=provider, email=email, name=identity.name, groups=identity.groups,
+                        via="saml", label="SAML", data={"idp": provider.idp_entity_id, "name_id": identity.name_id,
+                                                         "assertion_id": identity.assertion_id})
 
 
 # --- group → role and team mapping ---------------------------------------------------------------------

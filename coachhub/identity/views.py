@@ -1,4 +1,5 @@
-"""Tenant admin pages of the identity app: SCIM provisioning tokens and the endpoint to give the IdP."""
+"""Tenant admin page of the identity app: single sign-on (OpenID Connect or SAML), e-mail domains
+and their DNS verification, group mappings, SCIM provisioning tokens."""
 
 from __future__ import annotations
 
@@ -40,6 +41,39 @@ class OidcForm(forms.Form):
         self.fields["break_glass"].label_from_instance = lambda membership: membership.user.email
 
 
+class SamlForm(forms.Form):
+    metadata_url = forms.URLField(label="Identity provider metadata URL", max_length=1000, required=False,
+                                  assume_scheme="https", help_text="CoachHub reads it from the server.")
+    metadata_file = forms.FileField(label="…or upload the metadata XML file", required=False)
+    default_role = forms.ChoiceField(label="Role of people created on first sign-in", choices=Role.choices)
+    jit_enabled = forms.BooleanField(label="Create members on their first sign-in", required=False)
+    allow_idp_initiated = forms.BooleanField(label="Allow sign-in from the identity provider's app dashboard "
+                                                   "(IdP-initiated)", required=False)
+    enforce_sso = forms.BooleanField(label="Require single sign-on (no password sign-in)", required=False)
+    break_glass = forms.ModelMultipleChoiceField(
+        label="Break-glass admins (may still sign in with a password)", queryset=Membership.objects.none(),
+        required=False, widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["break_glass"].queryset = (
+            Membership.objects.for_tenant(tenant).filter(role=Role.TENANT_ADMIN, is_active=True).select_related("user")
+        )
+        self.fields["break_glass"].label_from_instance = lambda membership: membership.user.email
+
+    def clean_metadata_file(self):
+        upload = self.cleaned_data.get("metadata_file")
+        if upload is None:
+            return ""
+        if upload.size > 1_000_000:
+            raise forms.ValidationError("The metadata file is larger than 1 MB.")
+        try:
+            return upload.read().decode("utf-8")
+        except UnicodeDecodeError:
+            raise forms.ValidationError("The metadata file isn't UTF-8 XML.") from None
+
+
 class GroupMappingForm(forms.Form):
     mappings = forms.CharField(
         label="IdP groups (one per line: “group: role, team Team name”)", required=False,
@@ -55,7 +89,15 @@ class DomainForm(forms.Form):
 def identity_settings(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     tenant = request.tenant
     provider = selectors.oidc_provider_get(tenant=tenant)
+    saml = selectors.saml_provider_get(tenant=tenant)
     action = request.POST.get("action", "") if request.method == "POST" else ""
+    saml_form = SamlForm(request.POST if action == "saml" else None, request.FILES if action == "saml" else None,
+                         tenant=tenant, prefix="saml", initial={
+        "metadata_url": getattr(saml, "metadata_url", ""), "default_role": getattr(saml, "default_role", Role.REP),
+        "jit_enabled": getattr(saml, "jit_enabled", True), "enforce_sso": getattr(saml, "enforce_sso", False),
+        "allow_idp_initiated": getattr(saml, "allow_idp_initiated", True),
+        "break_glass": [row.membership_id for row in selectors.break_glass_list(tenant=tenant)],
+    })
     form = ScimTokenForm(request.POST if action == "scim" else None)
     oidc_form = OidcForm(request.POST if action == "oidc" else None, tenant=tenant, initial={
         "issuer": getattr(provider, "issuer", ""), "client_id": getattr(provider, "client_id", ""),
@@ -85,6 +127,34 @@ def identity_settings(request: HttpRequest, tenant_slug: str) -> HttpResponse:
             else:
                 messages.success(request, "OpenID Connect settings saved.")
                 return redirect("identity_settings", tenant_slug=tenant.slug)
+        if action == "saml" and saml_form.is_valid():
+            data = saml_form.cleaned_data
+            try:
+                services.saml_provider_save(
+                    tenant=tenant, actor=request.user, metadata_xml=data["metadata_file"],
+                    metadata_url=data["metadata_url"], default_role=data["default_role"],
+                    jit_enabled=data["jit_enabled"], enforce_sso=data["enforce_sso"],
+                    allow_idp_initiated=data["allow_idp_initiated"], break_glass=list(data["break_glass"]),
+                )
+            except ScimError as exc:
+                field = ("break_glass" if "break-glass" in exc.detail
+                         else "metadata_file" if data["metadata_file"] else "metadata_url")
+                saml_form.add_error(field, exc.detail)
+            else:
+                messages.success(request, "SAML settings saved.")
+                return redirect("identity_settings", tenant_slug=tenant.slug)
+        if action == "verify_domain":
+            domain_id = request.POST.get("domain", "")
+            row = selectors.sso_domain_list(tenant=tenant).filter(pk=domain_id).first() if domain_id.isdigit() else None
+            if row is not None:
+                try:
+                    services.sso_domain_verify_dns(tenant=tenant, actor=request.user, domain=row)
+                except ScimError as exc:
+                    messages.error(request, exc.detail)
+                else:
+                    messages.success(request, f"{row.domain} is verified: its people now sign in through your "
+                                              "identity provider.")
+            return redirect("identity_settings", tenant_slug=tenant.slug)
         if action == "groups" and mapping_form.is_valid():
             try:
                 count = services.group_mappings_replace(tenant=tenant, actor=request.user,
@@ -110,9 +180,14 @@ def identity_settings(request: HttpRequest, tenant_slug: str) -> HttpResponse:
                 form = ScimTokenForm()
     scim_base = request.build_absolute_uri(reverse("scim_root", kwargs={"scim_tenant": tenant.slug}))
     redirect_uri = request.build_absolute_uri(reverse("sso_oidc_callback", kwargs={"sso_tenant": tenant.slug}))
+    saml_urls = {
+        "entity_id": request.build_absolute_uri(reverse("sso_saml_metadata", kwargs={"sso_tenant": tenant.slug})),
+        "acs": request.build_absolute_uri(reverse("sso_saml_acs", kwargs={"sso_tenant": tenant.slug})),
+    }
     return render(request, "identity/settings.html", {
         "tokens": selectors.scim_token_list(tenant=tenant), "form": form, "new_key": new_key, "scim_base": scim_base,
         "provisioned_count": selectors.scim_user_list(tenant=tenant).count(), "oidc_form": oidc_form,
         "provider": provider, "redirect_uri": redirect_uri, "domain_form": domain_form,
         "domains": selectors.sso_domain_list(tenant=tenant), "mapping_form": mapping_form,
+        "saml_form": saml_form, "saml": saml, "saml_urls": saml_urls,
     })

@@ -183,6 +183,8 @@ CELERY_TASK_TIME_LIMITS = {
     "reports.send_weekly_digests": (28 * 60, 30 * 60),
     "programs.deliver_statements": (5 * 60, 6 * 60),
     "programs.sweep_statements": (60, 90),
+    "programs.send_grade": (60, 90),  # one AGS score (a token and a POST, each with a 10 s timeout)
+    "programs.sweep_grades": (60, 90),
 }
 # How long a KPI import may stay "running" before its sweeper takes its worker for dead: the default
 # hard time limit (reports.import_kpis itself stops after 14 minutes).
@@ -211,6 +213,8 @@ CELERY_BEAT_SCHEDULE = {
     "reports.pull_helpdesks": {"task": "reports.pull_helpdesks", "schedule": crontab(minute=7, hour=1)},
     # xAPI statements still waiting (an LRS outage, a lost job) are delivered, in order.
     "programs.sweep_statements": {"task": "programs.sweep_statements", "schedule": 60.0},
+    # LTI grades still waiting for an LMS that was down (or whose job was lost) are sent again.
+    "programs.sweep_grades": {"task": "programs.sweep_grades", "schedule": 60.0},
 }
 
 # --- AI engines ----------------------------------------------------------------------------------
@@ -229,6 +233,8 @@ LLM_JUDGE_MAX_TOKENS = env.int("LLM_JUDGE_MAX_TOKENS", default=0)
 LLM_ALLOW_PRIVATE_ENDPOINTS = env.bool("LLM_ALLOW_PRIVATE_ENDPOINTS", default=False)
 # The same rule for tenants' OpenID Connect issuers (an on-premises IdP needs it set).
 IDENTITY_ALLOW_PRIVATE_ISSUERS = env.bool("IDENTITY_ALLOW_PRIVATE_ISSUERS", default=False)
+# DNS servers that SSO domain verification asks for TXT records ("1.1.1.1,127.0.0.1:5353"); empty: the system's.
+SSO_DNS_RESOLVERS = env.list("SSO_DNS_RESOLVERS", default=[])
 FIELD_ENCRYPTION_KEY = env("FIELD_ENCRYPTION_KEY", default="")
 # faster-whisper: the packaged tiny.en model unless a local model path is set.
 TRANSCRIPTION_MODEL = env("TRANSCRIPTION_MODEL", default="")
