@@ -213,19 +213,21 @@ def _harmless(line: str, spec: ScenarioSpec) -> bool:
 
 
 def _speakable(body: str, reason: str, spec: ScenarioSpec) -> str | None:
-    """``body`` with its reason, cut back clause by clause to what the customer can hear calmly;
-    None when nothing of it can be said that way."""
+    """``body`` with its reason, without the clauses a customer couldn't hear calmly (the persona's
+    sore words, jargon, a dismissive phrase); None when nothing of it can be said that way."""
     pieces = _CLAUSE_BREAK.split(body)
-    separators = _CLAUSE_BREAK.findall(body)
-    for keep in range(len(pieces), 0, -1):
-        kept = pieces[0] + "".join(separators[i] + pieces[i + 1] for i in range(keep - 1))
-        kept = kept.strip().rstrip(",;:—– ")
-        says_why = sig.analyze(kept).explained_reason
-        line = f"{kept}." if says_why else f"{kept}, {reason}."
-        line = line[:1].upper() + line[1:]
-        if _harmless(line, spec):
-            return line
-    return None
+    separators = ["", *_CLAUSE_BREAK.findall(body)]
+    kept = ""
+    for separator, piece in zip(separators, pieces, strict=True):
+        candidate = f"{kept}{separator}{piece}" if kept else piece
+        if _harmless(candidate, spec):
+            kept = candidate
+    kept = kept.strip().rstrip(",;:—– ")
+    if not kept:
+        return None
+    line = f"{kept}." if sig.analyze(kept).explained_reason else f"{kept}, {reason}."
+    line = line[:1].upper() + line[1:]
+    return line if _harmless(line, spec) else None
 
 
 def policy_lines(spec: ScenarioSpec) -> list[str]:
