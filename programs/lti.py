@@ -13,10 +13,13 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from jwcrypto.jwk import JWK
@@ -185,52 +188,113 @@ def grade_link_record(*, tenant: Tenant, platform: LTIPlatform, session_id: int,
 
 
 # --- grade passback -----------------------------------------------------------------------------
+# A score waits on its grade link (`pending_since`) until the LMS has the latest one. A task sends
+# it; when the LMS is down (5xx, 408, 429, a timeout, no connection) the task retries with backoff
+# and a sweeper catches any link whose job was lost. Each send reads the counting score at that
+# moment, under a row lock, so a reviewer's adjustment made during an outage is what arrives, once.
+
+
+class PlatformUnavailable(Exception):
+    """The LMS can't take the score right now: try again later."""
+
+
+class _TimeoutSession(requests.Session):
+    """pylti1p3 calls the LMS with no timeout; a hung LMS must not hold a worker forever."""
+
+    def request(self, method, url, **kwargs):
+        kwargs.setdefault("timeout", getattr(settings, "LTI_SERVICE_TIMEOUT_S", 10.0))
+        return super().request(method, url, **kwargs)
+
+
+def _transient(exc: Exception) -> bool:
+    if isinstance(exc, requests.RequestException):
+        return True  # connection refused, reset, timed out
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status_code", None)
+    return status is not None and (status >= 500 or status in (408, 429))
+
+
+def service_connector(tenant: Tenant, platform: LTIPlatform) -> ServiceConnector:
+    session = _TimeoutSession()
+    session.headers["User-Agent"] = "CoachHub LTI tool"
+    return ServiceConnector(_registration(tenant, platform), requests_session=session)
 
 
 def _registration(tenant: Tenant, platform: LTIPlatform) -> Registration:
     return tool_config(tenant).find_registration_by_params(platform.issuer, platform.client_id)
 
 
-def grade_send(*, tenant: Tenant, session_id: int) -> LTIGradeLink | None:
-    """Send the session's counting score to the LMS gradebook as FullyGraded, with the focus
-    behavior as the comment. Sends again only when the score or comment changed."""
+def _grade_to_send(tenant: Tenant, link: LTIGradeLink) -> tuple[int, str] | None:
+    """(score out of 100, comment) the gradebook should show now, or None while nothing is scored."""
     from scoring.models import ScoreStatus, SessionScore
 
     from .selectors import behavior_label, readiness_score_of
 
-    link = LTIGradeLink.objects.for_tenant(tenant).select_related("platform").filter(session_id=session_id).first()
-    if link is None:
-        return None
-    session = link_session(tenant, session_id)
+    session = link_session(tenant, link.session_id)
     if session is None:
-        return link
+        return None
     counted = readiness_score_of(tenant=tenant, session=session)
     if counted is None:
-        return link
+        return None
     score, _ = counted
-    current = SessionScore.objects.for_tenant(tenant).filter(session_id=session_id, is_current=True,
+    current = SessionScore.objects.for_tenant(tenant).filter(session_id=link.session_id, is_current=True,
                                                              status=ScoreStatus.DONE).first()
     focus = current.focus_behavior if current else ""
     comment = f"Focus next on: {behavior_label(focus)}." if focus else "Scored by CoachHub."
     if score.adjusted:
         comment += " Reviewed by a coach."
-    if link.last_score_sent == score.overall and link.last_comment_sent == comment:
-        return link
-    grade = (Grade().set_score_given(score.overall).set_score_maximum(100)
-             .set_timestamp(timezone.now().isoformat()).set_activity_progress("Completed")
-             .set_grading_progress("FullyGraded").set_user_id(link.user_sub).set_comment(comment))
-    try:
-        connector = ServiceConnector(_registration(tenant, link.platform))
-        AssignmentsGradesService(connector, link.ags).put_grade(grade)
-    except Exception as exc:  # the LMS is outside: record why, try again on the next score change or sweep
-        link.last_error = f"{type(exc).__name__}: {exc}"[:500]
-        link.save(update_fields=["last_error"])
-        logger.warning("Grade passback of session %s failed: %s", session_id, link.last_error)
-        return link
-    link.last_score_sent, link.last_comment_sent = score.overall, comment
-    link.last_sent_at, link.last_error = timezone.now(), ""
-    link.save(update_fields=["last_score_sent", "last_comment_sent", "last_sent_at", "last_error"])
+    return score.overall, comment
+
+
+def grade_send(*, tenant: Tenant, session_id: int) -> LTIGradeLink | None:
+    """Send the session's counting score to the LMS gradebook as FullyGraded, with the focus
+    behavior as the comment; nothing when the gradebook already has it. Raises PlatformUnavailable
+    when the LMS can't take it now (the link stays pending, with the reason); an LMS that refuses
+    the score outright (4xx) is recorded and not retried until the score changes."""
+    unavailable = None
+    with transaction.atomic():
+        link = (LTIGradeLink.objects.for_tenant(tenant).select_for_update(of=("self",)).select_related("platform")
+                .filter(session_id=session_id).first())
+        if link is None:
+            return None
+        wanted = _grade_to_send(tenant, link)
+        if wanted is None or (link.last_score_sent, link.last_comment_sent) == wanted:
+            if link.pending_since is not None and wanted is not None:
+                link.pending_since, link.attempts = None, 0
+                link.save(update_fields=["pending_since", "attempts"])
+            return link
+        overall, comment = wanted
+        grade = (Grade().set_score_given(overall).set_score_maximum(100)
+                 .set_timestamp(timezone.now().isoformat()).set_activity_progress("Completed")
+                 .set_grading_progress("FullyGraded").set_user_id(link.user_sub).set_comment(comment))
+        try:
+            AssignmentsGradesService(service_connector(tenant, link.platform), link.ags).put_grade(grade)
+        except Exception as exc:  # the LMS is outside: record why
+            link.last_error = f"{type(exc).__name__}: {exc}"[:500]
+            link.attempts += 1
+            if _transient(exc):
+                link.pending_since = link.pending_since or timezone.now()
+                unavailable = PlatformUnavailable(link.last_error)
+            else:
+                link.pending_since = None
+            link.save(update_fields=["last_error", "attempts", "pending_since"])
+            logger.warning("Grade passback of session %s failed (attempt %s): %s", session_id, link.attempts,
+                           link.last_error)
+        else:
+            link.last_score_sent, link.last_comment_sent = overall, comment
+            link.last_sent_at, link.last_error, link.pending_since, link.attempts = timezone.now(), "", None, 0
+            link.save(update_fields=["last_score_sent", "last_comment_sent", "last_sent_at", "last_error",
+                                     "pending_since", "attempts"])
+    if unavailable is not None:
+        raise unavailable
     return link
+
+
+def grades_pending(*, tenant: Tenant, older_than_s: int = 0) -> list[int]:
+    """Session ids whose score still waits for the gradebook (for the sweeper)."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_s)
+    return list(LTIGradeLink.objects.for_tenant(tenant).filter(pending_since__lte=cutoff)
+                .order_by("pending_since", "id").values_list("session_id", flat=True))
 
 
 def link_session(tenant: Tenant, session_id: int):
@@ -240,8 +304,18 @@ def link_session(tenant: Tenant, session_id: int):
 
 
 def on_scored(*, tenant: Tenant, session_id: int) -> None:
-    if LTIGradeLink.objects.for_tenant(tenant).filter(session_id=session_id).exists():
-        grade_send(tenant=tenant, session_id=session_id)
+    """Scored or re-scored: the score waits on its link until a task has it in the gradebook."""
+    from django.db.models.functions import Coalesce
+
+    from .tasks import send_grade
+
+    marked = LTIGradeLink.objects.for_tenant(tenant).filter(session_id=session_id).update(
+        pending_since=Coalesce("pending_since", timezone.now()))
+    if marked:
+        try:
+            send_grade.delay(tenant_id=tenant.id, session_id=session_id)
+        except Exception:  # a broker outage must not break scoring; the sweeper sends it later
+            logger.exception("Could not enqueue grade passback of session %s.", session_id)
 
 
 def new_state() -> str:

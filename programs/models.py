@@ -196,9 +196,14 @@ class LTIGradeLink(TenantOwnedModel):
     last_comment_sent = models.TextField(blank=True)
     last_sent_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    # Set when a score is waiting to reach the gradebook (scored, re-scored, or the LMS was down),
+    # cleared once the LMS has the latest one: what the retry task and the sweeper look for.
+    pending_since = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)  # failed tries since the last success
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant", "session_id"], name="ltigradelink_unique_session")]
+        indexes = [models.Index(fields=["tenant", "pending_since"], name="ltigradelink_tenant_pending")]
 
     def __str__(self) -> str:
         return f"Grade link of session {self.session_id}"
