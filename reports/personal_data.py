@@ -10,7 +10,7 @@ from coachhub.tenancy.models import Membership, Tenant
 from coachhub.tenancy.retention.registry import Erasure, register_personal_data
 
 from .dashboards.models import DigestDelivery, RepWeek
-from .helpdesk.models import HelpdeskAgentMapping
+from .helpdesk.models import HelpdeskAgentMapping, HelpdeskConnection
 from .models import KpiImport, KpiValue
 
 
@@ -33,6 +33,6 @@ register_personal_data(
     tables=(KpiValue, RepWeek, DigestDelivery, HelpdeskAgentMapping),
     order=30,
     erase=person_erase,
-    user_references=((KpiImport, "uploaded_by"),),
+    user_references=((KpiImport, "uploaded_by"), (HelpdeskConnection, "connected_by")),
     summarize=person_summary,
 )

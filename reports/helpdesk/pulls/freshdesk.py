@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.conf import settings
+
 from .http import PullError, VendorClient, next_link
 from .vendors import Pulled, PulledRecord, cell, hhmmss, iso_utc, parse_iso, register
 
@@ -29,17 +31,24 @@ def survey_word(ratings: dict) -> str:
         return ""
 
 
-def _pages(client: VendorClient, path: str, params: dict):
+def page_limit() -> int:
+    """Freshdesk's list endpoints refuse pages past 300; a longer window is read in several."""
+    return int(getattr(settings, "HELPDESK_FRESHDESK_PAGE_LIMIT", 300))
+
+
+def _pages(client: VendorClient, path: str, params: dict, *, limit: int = MAX_PAGES):
+    """Yields (page, more): the list on each page and whether a next page exists beyond `limit`."""
     url, query = path, dict(params)
-    for _ in range(MAX_PAGES):
+    for number in range(1, limit + 1):
         page, response = client.json("GET", url, params=query)
         if not isinstance(page, list):
             raise PullError(f"Freshdesk sent an unexpected answer from {path}.", code="bad_response")
-        yield page
         url, query = next_link(response), None
+        yield page, bool(url) and number == limit
         if not url:
             return
-    raise PullError("Freshdesk's pages never ended; the sync stopped.", code="endless_pages")
+    if limit == MAX_PAGES:
+        raise PullError("Freshdesk's pages never ended; the sync stopped.", code="endless_pages")
 
 
 class Freshdesk:
@@ -58,15 +67,15 @@ class Freshdesk:
         since = cursor.get("updated_since") or iso_utc(start)
         ratings_since = cursor.get("ratings_since") or since
         emails: dict[str, str] = {}
-        for page in _pages(client, "/api/v2/agents", {"per_page": PER_PAGE}):
+        for page, _ in _pages(client, "/api/v2/agents", {"per_page": PER_PAGE}):
             for agent in page:
                 email = (agent.get("contact") or {}).get("email")
                 if email:
                     emails[str(agent.get("id"))] = email
         surveys: dict[str, str] = {}
         latest_rating = parse_iso(ratings_since)
-        for page in _pages(client, "/api/v2/surveys/satisfaction_ratings",
-                           {"created_since": ratings_since, "per_page": PER_PAGE}):
+        for page, _ in _pages(client, "/api/v2/surveys/satisfaction_ratings",
+                              {"created_since": ratings_since, "per_page": PER_PAGE}):
             for rating in sorted(page, key=lambda r: str(r.get("created_at") or "")):
                 word = survey_word(rating.get("ratings"))
                 if word and rating.get("ticket_id") is not None:
@@ -77,14 +86,25 @@ class Freshdesk:
                     latest_rating = created
         tickets: dict[str, dict] = {}
         latest = parse_iso(since)
-        for page in _pages(client, "/api/v2/tickets", {"updated_since": since, "include": "stats",
-                                                       "order_by": "updated_at", "order_type": "asc",
-                                                       "per_page": PER_PAGE}):
-            for ticket in page:
-                tickets[str(ticket.get("id"))] = ticket
-                updated = parse_iso(ticket.get("updated_at"))
-                if updated and (latest is None or updated > latest):
-                    latest = updated
+        window = since
+        while True:  # oldest change first; past the page limit, a new window from the newest change read
+            more = False
+            for page, beyond in _pages(client, "/api/v2/tickets", {"updated_since": window, "include": "stats",
+                                                                 "order_by": "updated_at", "order_type": "asc",
+                                                                 "per_page": PER_PAGE}, limit=page_limit()):
+                for ticket in page:
+                    tickets[str(ticket.get("id"))] = ticket
+                    updated = parse_iso(ticket.get("updated_at"))
+                    if updated and (latest is None or updated > latest):
+                        latest = updated
+                more = beyond
+            if not more:
+                break
+            following = iso_utc(latest)
+            if following == window:
+                raise PullError("More Freshdesk tickets changed in one second than its pages can list; the sync "
+                                "stopped.", code="endless_pages")
+            window = following
         pulled.fetched = len(tickets)
         for ticket_id, ticket in tickets.items():
             stats = ticket.get("stats") or {}

@@ -263,13 +263,15 @@ def _commit(*, tenant: Tenant, connection_id: int, vendor, pulled: Pulled, count
             first, last = _week_start(min(moments), zone), _week_start(max(moments), zone) + timedelta(days=7)
             validation, kpi_import = _aggregate(tenant=tenant, connection=connection, vendor=vendor, first=first,
                                                 last=last, started=started)
-            counts["weeks"] = len({period for _, _, period, _ in validation.rows})
-            counts["removed"] = _remove_stale(tenant=tenant, source=source, validation=validation, first=first,
-                                              last=last, preset_key=vendor.preset_key)
-            created, updated, unchanged = write_rows(tenant=tenant, rows=validation.rows, source=source,
-                                                     kpi_import=kpi_import)
-            counts.update({"created": created, "updated": updated, "unchanged": unchanged})
-            _record_import(kpi_import, validation, created, updated, unchanged)
+            rows = validation.rows if validation is not None else ()
+            counts["weeks"] = len({period for _, _, period, _ in rows})
+            counts["removed"] = _remove_stale(tenant=tenant, source=source, rows=rows, first=first, last=last,
+                                              preset_key=vendor.preset_key)
+            if validation is not None:
+                created, updated, unchanged = write_rows(tenant=tenant, rows=validation.rows, source=source,
+                                                         kpi_import=kpi_import)
+                counts.update({"created": created, "updated": updated, "unchanged": unchanged})
+                _record_import(kpi_import, validation, created, updated, unchanged)
         connection.cursor = pulled.cursor
         connection.status, connection.failures = HelpdeskSyncStatus.OK, 0
         connection.last_sync_at = connection.last_success_at = timezone.now()
@@ -357,11 +359,14 @@ def _week_start(moment: datetime, zone: ZoneInfo) -> datetime:
 def _aggregate(*, tenant: Tenant, connection: HelpdeskConnection, vendor, first: datetime, last: datetime,
                started: datetime):
     """Every stored ticket of the weeks [first, last) written as the preset's CSV and read exactly as an
-    upload through this source would be. Raises _NotCommitted with the problems."""
+    upload through this source would be: (validation, the sync's import), or (None, None) when those
+    weeks hold no ticket now. Raises _NotCommitted with the problems."""
     source = connection.source
     tickets = (HelpdeskPulledTicket.objects.for_tenant(tenant)
                .filter(connection=connection, closed_at__gte=first, closed_at__lt=last)
                .order_by("closed_at", "external_id").values_list("cells", flat=True))
+    if not tickets.exists():
+        return None, None  # the weeks' only tickets left them (reopened, deleted): nothing to aggregate
     metrics, _ = metric_rules(tenant=tenant)
     reps = rep_directory(tenant=tenant, actor=None)
     with tempfile.TemporaryDirectory(prefix="helpdesk-pull-") as folder:
@@ -382,12 +387,12 @@ def _aggregate(*, tenant: Tenant, connection: HelpdeskConnection, vendor, first:
     return validation, kpi_import
 
 
-def _remove_stale(*, tenant: Tenant, source: KpiSource, validation, first: datetime, last: datetime,
+def _remove_stale(*, tenant: Tenant, source: KpiSource, rows, first: datetime, last: datetime,
                   preset_key: str) -> int:
     """Values this source wrote for the redone weeks that the weeks no longer produce (a ticket moved
     to another week or agent): deleted, so a week reads as its tickets say."""
     keys = {m.metric for m in PRESETS_BY_KEY[preset_key].derivations}
-    produced = {(membership_id, metric_id, period) for membership_id, metric_id, period, _ in validation.rows}
+    produced = {(membership_id, metric_id, period) for membership_id, metric_id, period, _ in rows}
     stale = [
         value_id for value_id, membership_id, metric_id, period in
         KpiValue.objects.for_tenant(tenant).filter(

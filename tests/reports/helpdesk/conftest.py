@@ -53,6 +53,7 @@ class Desk:
     served: int = 0
     requests: list[dict] = field(default_factory=list)
     foreign_next: bool = False  # Freshdesk: a Link header pointing at another host
+    max_page: int = 300  # Freshdesk refuses pages past this
 
     def touch(self, ticket_id, **changes) -> None:
         for ticket in self.tickets:
@@ -174,6 +175,10 @@ class VendorServers:
 
     def _fd_page(self, desk, items, path, query, base):
         page_no, per_page = int(query.get("page", 1)), min(int(query.get("per_page", 30)), desk.page_size)
+        if page_no > desk.max_page:
+            return 400, {"description": "Validation failed", "errors": [
+                {"field": "page", "message": f"It should be less than or equal to {desk.max_page}",
+                 "code": "invalid_value"}]}, {}
         chunk = items[(page_no - 1) * per_page: page_no * per_page]
         headers = {}
         if page_no * per_page < len(items):

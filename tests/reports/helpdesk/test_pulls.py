@@ -478,3 +478,26 @@ def test_intercom_pull_pages_the_search_and_writes_hand_computed_weeks(world_a, 
         (rep2, "escalation_rate", w2): 100.0, (rep2, "avg_handling_time", w2): 120.0, (rep2, "csat", w2): 100.0,
     }
     assert connection.cursor["updated_after"] == max(t["_updated"] for t in desk.tickets)
+
+
+def test_a_freshdesk_window_longer_than_its_page_limit_is_read_in_several(world_a, freshdesk, settings):
+    # Freshdesk lists at most 300 pages per query; here 1 page of 2, so four tickets need three windows.
+    freshdesk.max_page = settings.HELPDESK_FRESHDESK_PAGE_LIMIT = 1
+    connection = sync(world_a, "freshdesk")
+
+    assert connection.status == HelpdeskSyncStatus.OK, connection.last_error
+    windows = [r["query"]["updated_since"] for r in freshdesk.requests if r["path"] == "/api/v2/tickets"]
+    assert len(windows) == 3 and len(set(windows)) == 3
+    assert connection.last_counts["fetched"] == 4
+    assert weekly(world_a)[("rep2@acme.example", "first_reply_time", W1.isoformat())] == 900.0
+
+
+def test_a_reopened_ticket_leaves_its_week_even_when_it_was_the_only_one(world_a, zendesk):
+    sync(world_a, "zendesk")
+    zendesk.touch(6, status="open")  # Riley's only week-2 ticket is reopened: no longer solved
+    connection = sync(world_a, "zendesk")
+
+    assert connection.status == HelpdeskSyncStatus.OK, connection.last_error
+    assert not [k for k in values_of(world_a) if k[2] == W2.isoformat()]
+    assert connection.last_counts["removed"] == 4
+    assert weekly(world_a)[("rep@acme.example", "csat", W1.isoformat())] == 50.0
