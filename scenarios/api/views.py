@@ -117,7 +117,12 @@ class ScenarioViewSet(CodedNotFoundMixin, mixins.ListModelMixin, mixins.Retrieve
         )
         return self._saved(scenario, version)
 
-    @extend_schema(request=None, responses=s.VersionOutput, description="Publish the draft; the old published version is archived.")
+    @extend_schema(
+        request=None, responses=s.VersionOutput,
+        description="Publish the draft; the old published version is archived. 409 nothing_to_publish without a "
+        "draft; 409 realism_check_required when the organization publishes only versions that passed the realism "
+        "check (“Check this scenario”) and this draft has not.",
+    )
     @action(detail=True, methods=["post"])
     def publish(self, request, *args, **kwargs):
         version = services.scenario_publish(tenant=self.tenant, actor=request.user, scenario=self.get_object())
