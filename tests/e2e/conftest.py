@@ -83,7 +83,13 @@ A11Y_HOOK = """
     state.csp.push({ page: where(), directive: e.violatedDirective, blocked: e.blockedURI,
                      source: (e.sourceFile || "") + ":" + e.lineNumber, sample: e.sample });
   });
-  const check = () => window.axe.run(document, {
+  // Let the page's own layout reactions run first (a viewport change just made is seen by its
+  // ResizeObservers only at the next frame), so axe judges what a person would meet.
+  const settle = () => new Promise((done) => {
+    const fallback = setTimeout(done, 100);
+    requestAnimationFrame(() => setTimeout(() => { clearTimeout(fallback); done(); }, 0));
+  });
+  const check = () => settle().then(() => window.axe.run(document, {
       runOnly: { type: "tag", values: %(tags)s }, resultTypes: ["violations"],
     }).then((r) => {
       state.results.push({ page: where(), violations: r.violations.map((v) => ({
@@ -91,7 +97,7 @@ A11Y_HOOK = """
         nodes: v.nodes.map((n) => ({ target: n.target.join(" "), html: n.html.slice(0, 240),
                                      summary: (n.failureSummary || "").slice(0, 300) })),
       })) });
-    }, (err) => { state.results.push({ page: where(), error: String(err) }); });
+    }, (err) => { state.results.push({ page: where(), error: String(err) }); }));
   state.queue = () => (state.chain = state.chain.then(check));
   const soon = () => { clearTimeout(state.timer); state.timer = setTimeout(state.queue, 60); };
   state.flush = () => {
