@@ -72,3 +72,31 @@ def test_idp_initiated_saml_sign_in(browser, live_server, acme_saml, world_a):
     finally:
         context.close()
     assert Membership.objects.for_tenant(world_a.tenant).filter(user__email="grace@acme.example").exists()
+
+
+def test_the_saml_settings_domain_verification_and_workspace_choice_pages_are_accessible(
+    page, live_server, acme_saml, world_a, world_b
+):
+    """Axe and the CSP checks (conftest) run on every state visited here: the Identity page with SAML
+    set up, a domain waiting for its TXT record, the SAML form's error state, and the page where a
+    person of a domain two workspaces verified picks one."""
+    from tests.e2e.conftest import log_in
+
+    services.sso_domain_add(tenant=world_a.tenant, actor=None, domain="pending.example")
+    log_in(page, world_a.member(Role.TENANT_ADMIN).user.email, "correct-horse-battery")
+    page.goto(f"/t/{world_a.tenant.slug}/settings/identity/")
+    assert page.get_by_label("Assertion consumer service (ACS / reply URL)").input_value().endswith(
+        f"/sso/{world_a.tenant.slug}/saml/acs/"
+    )
+    assert page.get_by_label("TXT record for pending.example").input_value().startswith("coachhub-verify=")
+    page.get_by_label("Identity provider metadata URL").fill("https://idp.invalid/metadata")
+    page.get_by_role("button", name="Save SAML single sign-on").click()
+    page.wait_for_load_state("networkidle")
+    assert page.get_by_role("alert").filter(has_text="idp.invalid").first.is_visible()
+    # Bolt verified acme.example too (same IdP): an acme.example person picks the workspace.
+    services.saml_provider_save(tenant=world_b.tenant, actor=None, metadata_xml=acme_saml.metadata_xml)
+    domain = services.sso_domain_add(tenant=world_b.tenant, actor=None, domain="acme.example")
+    services.sso_domain_approve(domain=domain, operator=None)
+    page.goto("/sso/discover/?email=ada@acme.example")
+    assert page.get_by_role("link", name=world_b.tenant.name).is_visible()
+    assert page.get_by_role("link", name=world_a.tenant.name).is_visible()
