@@ -54,6 +54,7 @@ class Desk:
     requests: list[dict] = field(default_factory=list)
     foreign_next: bool = False  # Freshdesk: a Link header pointing at another host
     max_page: int = 300  # Freshdesk refuses pages past this
+    next_headers: list[dict] = field(default_factory=list)  # extra headers on the next successful answers
 
     def touch(self, ticket_id, **changes) -> None:
         for ticket in self.tickets:
@@ -120,6 +121,8 @@ class VendorServers:
             desk.served += 1
             route = getattr(self, f"{vendor}_{method.lower()}")
             status, payload, headers = route(desk, path, query, body, f"{self.origin}/{vendor}/{account}")
+            if desk.next_headers:
+                headers = {**headers, **desk.next_headers.pop(0)}
         return self.send(handler, status, payload, headers)
 
     def authorised(self, vendor: str, desk: Desk, header: str) -> bool:

@@ -20,7 +20,7 @@ from reports.helpdesk.models import HelpdeskConnection, HelpdeskPulledTicket, He
 from reports.helpdesk.pulls import services
 from reports.helpdesk.pulls.http import base_url
 from reports.models import KpiImport, KpiValue
-from reports.tasks import pull_helpdesks
+from reports.tasks import pull_helpdesk, pull_helpdesks
 from tests.reports.factories import commit, csv_bytes, last_monday, preview, values_of
 from tests.reports.helpdesk.conftest import Desk, Fault, epoch, iso
 
@@ -501,3 +501,45 @@ def test_a_reopened_ticket_leaves_its_week_even_when_it_was_the_only_one(world_a
     assert not [k for k in values_of(world_a) if k[2] == W2.isoformat()]
     assert connection.last_counts["removed"] == 4
     assert weekly(world_a)[("rep@acme.example", "csat", W1.isoformat())] == 50.0
+
+
+def test_an_exhausted_rate_limit_window_is_waited_out_before_the_next_page(world_a, zendesk):
+    # Zendesk's first page says the window is spent and resets in a second.
+    zendesk.next_headers.append({"X-Rate-Limit-Remaining": "0", "ratelimit-reset": "1"})
+    connection = sync(world_a, "zendesk")
+    assert connection.status == HelpdeskSyncStatus.OK
+    assert connection.last_counts["waited_s"] == 1.0
+    assert weekly(world_a) == zendesk_expected("acme")
+
+
+def test_the_task_is_a_no_op_for_a_connection_or_tenant_that_is_gone(world_a, zendesk):
+    assert pull_helpdesk.delay(tenant_id=world_a.tenant.id, connection_id=987654).get() == "gone"
+    assert pull_helpdesk.delay(tenant_id=987654, connection_id=1).get() == "no_tenant"
+    assert not zendesk.requests
+
+
+def test_a_sync_already_running_elsewhere_is_left_alone(world_a, zendesk):
+    with tenant_context(world_a.tenant):
+        HelpdeskConnection.objects.for_tenant(world_a.tenant).update(status=HelpdeskSyncStatus.RUNNING)
+    assert sync(world_a, "zendesk").status == HelpdeskSyncStatus.RUNNING
+    assert not zendesk.requests and not values_of(world_a)
+
+
+@pytest.mark.parametrize("vendor", ["freshdesk", "intercom"])
+def test_freshdesk_and_intercom_tokens_are_never_logged_either(world_a, vendor_servers, vendor, caplog):
+    token = f"{vendor}-S3cret-token-42"
+    if vendor == "freshdesk":
+        desk = vendor_servers.add("freshdesk", "acme", Desk(token=token, tickets=[
+            fd_ticket(1, 501, at(W1, 0, "09:00"), at(W1, 0, "13:00"))]))
+        connect(world_a, "freshdesk", token, subdomain="acme")
+    else:
+        desk = vendor_servers.add("intercom", "api", Desk(token=token, tickets=[
+            ic_conversation(1, 7001, at(W1, 1), handling=300, rating=5)]))
+        connect(world_a, "intercom", token)
+    caplog.set_level(logging.DEBUG)
+    sync(world_a, vendor)  # the agent isn't known: held for mapping
+    desk.revoke_after = 0
+    refused = sync(world_a, vendor)
+    assert "refused the API token (401)" in refused.last_error
+    logged = "\n".join(f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
+    assert "helpdesk sync" in logged and token not in logged
