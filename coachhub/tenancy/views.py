@@ -52,6 +52,10 @@ class EmailLoginView(LoginView):
     template_name = "registration/login.html"
     redirect_authenticated_user = True
 
+    def get_initial(self):
+        # The password step of the e-mail-first login: /sso/discover/ sends addresses without SSO here.
+        return {"username": self.request.GET.get("email", "")[:254]}
+
 
 @method_decorator(
     ratelimit(key="ip", rate="coachhub.core.limits.password_reset_rate", method="POST", block=True), name="post"
