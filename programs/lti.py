@@ -25,6 +25,7 @@ from django.utils import timezone
 from jwcrypto.jwk import JWK
 from pylti1p3.assignments_grades import AssignmentsGradesService
 from pylti1p3.grade import Grade
+from pylti1p3.names_roles import NamesRolesProvisioningService
 from pylti1p3.registration import Registration
 from pylti1p3.service_connector import ServiceConnector
 from pylti1p3.tool_config.dict import ToolConfDict
@@ -34,7 +35,7 @@ from coachhub.core.errors import ApplicationError
 from coachhub.tenancy.models import Membership, Role, Tenant, User
 from coachhub.tenancy.services import audit_record
 
-from .models import LTIGradeLink, LTIPlatform, LTIToolKey
+from .models import LTICourse, LTIGradeLink, LTIPlatform, LTIToolKey
 
 logger = logging.getLogger(__name__)
 
@@ -295,6 +296,99 @@ def grades_pending(*, tenant: Tenant, older_than_s: int = 0) -> list[int]:
     cutoff = timezone.now() - timedelta(seconds=older_than_s)
     return list(LTIGradeLink.objects.for_tenant(tenant).filter(pending_since__lte=cutoff)
                 .order_by("pending_since", "id").values_list("session_id", flat=True))
+
+
+# --- Names and Role Provisioning Services (course rosters) ----------------------------------------
+
+NRPS_CLAIM = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
+CONTEXT_CLAIM = "https://purl.imsglobal.org/spec/lti/claim/context"
+LEARNER_ROLES = ("#Learner", "#Student")  # membership and institution vocabularies both end so
+
+
+def course_record(*, tenant: Tenant, platform: LTIPlatform, claims: dict) -> LTICourse | None:
+    """The course a launch came from, and its roster URL when the LMS offers NRPS."""
+    context = claims.get(CONTEXT_CLAIM) or {}
+    if not context.get("id"):
+        return None
+    nrps = claims.get(NRPS_CLAIM) or {}
+    course, _ = LTICourse.objects.for_tenant(tenant).update_or_create(
+        tenant=tenant, platform=platform, context_id=str(context["id"])[:255],
+        defaults={"title": (context.get("title") or context.get("label") or "")[:255],
+                  "memberships_url": (nrps.get("context_memberships_url") or "")[:500],
+                  "last_launch_at": timezone.now()},
+    )
+    return course
+
+
+@dataclass
+class RosterSync:
+    matched: int = 0  # already members of the tenant
+    added: int = 0  # learners provisioned as reps
+    skipped_no_email: int = 0
+    skipped_not_learner: int = 0  # instructors and others without a CoachHub membership: invite them
+    inactive: int = 0  # the LMS lists them as inactive or deleted: left as they are
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def _is_learner(roles: list[str]) -> bool:
+    return any(role.endswith(LEARNER_ROLES) for role in roles or [])
+
+
+def course_members_sync(*, tenant: Tenant, actor: Membership, course: LTICourse) -> RosterSync:
+    """Fetch the course roster through NRPS and bring its learners into the tenant: members matched
+    by email stay as they are, new learners become reps (as a launch would make them). Nobody gets
+    a role above rep this way, and nobody is removed or deactivated."""
+    if actor.role != Role.TENANT_ADMIN:
+        raise ApplicationError("Only a tenant admin can sync course members.", code="forbidden", status_code=403)
+    if not course.memberships_url:
+        raise ApplicationError("This LMS didn't offer its course roster (Names and Role Provisioning Services). "
+                               "Turn the service on for CoachHub in the LMS, then launch from the course again.",
+                               code="nrps_unavailable", status_code=409)
+    platform = LTIPlatform.objects.for_tenant(tenant).get(id=course.platform_id)
+    service = NamesRolesProvisioningService(service_connector(tenant, platform),
+                                            {"context_memberships_url": course.memberships_url})
+    try:
+        members = service.get_members()
+    except Exception as exc:  # the LMS is outside: say what it answered
+        LTICourse.objects.for_tenant(tenant).filter(id=course.id).update(last_error=f"{type(exc).__name__}: {exc}"[:500])
+        raise ApplicationError(f"The LMS didn't give the course roster: {exc}"[:400], code="nrps_failed",
+                               status_code=502) from exc
+    summary = RosterSync()
+    with transaction.atomic():
+        for member in members:
+            if member.get("status", "Active") != "Active":
+                summary.inactive += 1
+                continue
+            email = (member.get("email") or "").strip().lower()
+            if not email:
+                summary.skipped_no_email += 1
+                continue
+            user = User.objects.filter(email=email).first()
+            if user and Membership.objects.for_tenant(tenant).filter(user=user).exists():
+                summary.matched += 1
+                continue
+            if not _is_learner(member.get("roles", [])):
+                summary.skipped_not_learner += 1
+                continue
+            if user is None:
+                user = User.objects.create_user(email=email, full_name=(member.get("name") or "")[:150])
+                user.set_unusable_password()
+                user.save(update_fields=["password"])
+            membership = Membership.objects.for_tenant(tenant).create(
+                tenant=tenant, user=user, role=Role.REP, started_on=timezone.localdate())
+            summary.added += 1
+            audit_record(tenant=tenant, actor=actor.user, action="lti.member_provisioned",
+                         summary=f"{email} joined as a rep from the roster of “{course}” ({platform.name})",
+                         target=membership, data={"platform_id": platform.id, "course_id": course.id,
+                                                  "sub": member.get("user_id", "")})
+        LTICourse.objects.for_tenant(tenant).filter(id=course.id).update(
+            last_synced_at=timezone.now(), last_sync=summary.as_dict(), last_error="")
+        audit_record(tenant=tenant, actor=actor.user, action="lti.roster_synced",
+                     summary=f"Roster of “{course}” synced: {summary.added} added, {summary.matched} already members",
+                     target=course, data=summary.as_dict())
+    return summary
 
 
 def link_session(tenant: Tenant, session_id: int):

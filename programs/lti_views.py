@@ -89,6 +89,7 @@ def lti_launch(request: HttpRequest, lti_tenant: str) -> HttpResponse:
         except ApplicationError as exc:
             return _refuse(request, exc.message, exc.status_code)
         login(request, person.membership.user, backend=settings.AUTHENTICATION_BACKENDS[0])
+        lti.course_record(tenant=tenant, platform=platform, claims=claims)
         if launch.is_deep_link_launch():
             return render(request, "programs/lti_pick.html", {
                 "launch_id": launch.get_launch_id(), "lti_tenant": tenant.slug,

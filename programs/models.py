@@ -207,3 +207,26 @@ class LTIGradeLink(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"Grade link of session {self.session_id}"
+
+
+class LTICourse(TenantOwnedModel):
+    """A course (LTI context) someone launched CoachHub from, with its Names and Role Provisioning
+    Services roster URL when the LMS offers it: an admin syncs its members into the tenant."""
+
+    platform = models.ForeignKey(LTIPlatform, on_delete=models.CASCADE, related_name="+")
+    context_id = models.CharField(max_length=255)
+    title = models.CharField(max_length=255, blank=True)
+    memberships_url = models.URLField(max_length=500, blank=True)
+    last_launch_at = models.DateTimeField(default=timezone.now)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    last_sync = models.JSONField(default=dict, blank=True)  # counts of the last sync: matched, added, skipped…
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "platform", "context_id"], name="lticourse_unique_context")
+        ]
+        ordering = ["title", "id"]
+
+    def __str__(self) -> str:
+        return self.title or self.context_id

@@ -22,7 +22,7 @@ from .forms import (
     ProgramForm,
     StepForm,
 )
-from .models import LiveStatus, LTIPlatform, LTIToolKey, StatementOutbox
+from .models import LiveStatus, LTICourse, LTIPlatform, LTIToolKey, StatementOutbox
 
 
 def _step_form(request: HttpRequest, data=None) -> StepForm:
@@ -271,6 +271,7 @@ def lti_settings(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     return render(request, "programs/lti_settings.html", {
         "form": form, "platforms": LTIPlatform.objects.for_tenant(tenant).order_by("name"),
         "keys": LTIToolKey.objects.for_tenant(tenant).filter(retired_at__isnull=True),
+        "courses": LTICourse.objects.for_tenant(tenant).select_related("platform").order_by("title", "id"),
         "tool": {"login": f"{base}login/", "launch": f"{base}launch/", "jwks": f"{base}jwks/"},
     }, status=400 if form.errors else 200)
 
@@ -296,4 +297,22 @@ def lti_key_retire(request: HttpRequest, tenant_slug: str, key_id: int) -> HttpR
     else:
         lti.tool_key_retire(tenant=request.tenant, key=key, actor=request.user)
         messages.success(request, "Key retired; it is no longer published.")
+    return redirect("lti_settings", tenant_slug=request.tenant.slug)
+
+
+@require_POST
+@role_required(ADMIN)
+def lti_course_sync(request: HttpRequest, tenant_slug: str, course_id: int) -> HttpResponse:
+    """Bring a course's learners in from the LMS roster (Names and Role Provisioning Services)."""
+    from django.shortcuts import get_object_or_404
+
+    course = get_object_or_404(LTICourse.objects.for_tenant(request.tenant), id=course_id)
+    try:
+        summary = lti.course_members_sync(tenant=request.tenant, actor=request.membership, course=course)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Roster of “{course}” synced: {summary.added} added as reps, {summary.matched} "
+                                  f"already members, {summary.skipped_not_learner} not learners (invite them), "
+                                  f"{summary.skipped_no_email} without an email.")
     return redirect("lti_settings", tenant_slug=request.tenant.slug)

@@ -38,6 +38,15 @@ def seed(world) -> None:
     from programs import lti
 
     world.extra["lti_key"] = lti.tool_key_rotate(tenant=tenant)
+    from programs.models import LTICourse, LTIPlatform
+
+    platform = LTIPlatform.objects.for_tenant(tenant).create(
+        tenant=tenant, name="LMS", issuer=f"https://lms.{tenant.slug}.example", client_id="tool",
+        deployment_ids=["1"], auth_login_url="https://lms.example/auth", auth_token_url="https://lms.example/token",
+        key_set_url="https://lms.example/jwks")
+    # No roster URL: a sync is refused in words (and redirects back), never calling out.
+    world.extra["lti_course"] = LTICourse.objects.for_tenant(tenant).create(
+        tenant=tenant, platform=platform, context_id="course-1", title="Onboarding 101")
     world.extra.update(program=program, program_step=step, scratch_program=scratch, scratch_step=scratch_step,
                        program_scenario=version.scenario)
 
@@ -79,6 +88,8 @@ ROUTES: dict[str, Route] = {
     # The seeded key was made for this route; after the admin rotates (above) two keys are live.
     "lti_key_retire": Route(TENANT_PAGE, only({ADMIN}, 302), method="POST",
                             **_obj(lambda w: {"key_id": w.extra["lti_key"].id})),
+    "lti_course_sync": Route(TENANT_PAGE, only({ADMIN}, 302), method="POST",
+                             **_obj(lambda w: {"course_id": w.extra["lti_course"].id})),
     # --- LTI: called by the LMS without a login; nothing is registered in the matrix's worlds -----
     "lti_login": Route(PUBLIC, anon=400, kwargs=lambda w: {"lti_tenant": w.tenant.slug}),
     "lti_launch": Route(PUBLIC, anon=404, method="POST", kwargs=lambda w: {"lti_tenant": w.tenant.slug}),
