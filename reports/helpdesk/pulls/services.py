@@ -255,8 +255,8 @@ def _commit(*, tenant: Tenant, connection_id: int, vendor, pulled: Pulled, count
             pk=connection_id)
         source = connection.source
         zone = ZoneInfo(str((source.column_mapping or {}).get("timezone") or default_time_zone()))
-        touched = _upsert_tickets(tenant=tenant, connection=connection, vendor=vendor, pulled=pulled)
-        counts.update({"tickets": len(touched), "weeks": 0, "created": 0, "updated": 0, "unchanged": 0, "removed": 0})
+        touched, saved = _upsert_tickets(tenant=tenant, connection=connection, vendor=vendor, pulled=pulled)
+        counts.update({"tickets": saved, "weeks": 0, "created": 0, "updated": 0, "unchanged": 0, "removed": 0})
         kpi_import = None
         moments = [m for m in touched if m is not None]
         if moments:
@@ -316,8 +316,9 @@ def _failed(*, tenant: Tenant, connection_id: int, vendor, message: str, code: s
     return connection
 
 
-def _upsert_tickets(*, tenant: Tenant, connection: HelpdeskConnection, vendor, pulled: Pulled) -> list:
-    """Saves the pulled rows by id; returns the week times they had and have (the weeks to redo)."""
+def _upsert_tickets(*, tenant: Tenant, connection: HelpdeskConnection, vendor, pulled: Pulled) -> tuple[list, int]:
+    """Saves the pulled rows by id; returns the week times they had and have (the weeks to redo) and
+    how many rows were saved."""
     manager = HelpdeskPulledTicket.objects.for_tenant(tenant)
     ids = [r.external_id for r in pulled.records] + list(pulled.rating_updates)
     stored = {t.external_id: t for t in manager.filter(connection=connection, external_id__in=ids)}
@@ -347,7 +348,7 @@ def _upsert_tickets(*, tenant: Tenant, connection: HelpdeskConnection, vendor, p
         manager.bulk_create(rows, batch_size=2000, update_conflicts=True,
                             unique_fields=["tenant", "connection", "external_id"],
                             update_fields=["closed_at", "cells", "updated_at"])
-    return touched
+    return touched, len(rows)
 
 
 def _week_start(moment: datetime, zone: ZoneInfo) -> datetime:
