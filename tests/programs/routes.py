@@ -90,10 +90,11 @@ ROUTES: dict[str, Route] = {
                             **_obj(lambda w: {"key_id": w.extra["lti_key"].id})),
     "lti_course_sync": Route(TENANT_PAGE, only({ADMIN}, 302), method="POST",
                              **_obj(lambda w: {"course_id": w.extra["lti_course"].id})),
-    # --- LTI: called by the LMS without a login; nothing is registered in the matrix's worlds -----
+    # --- LTI: called by the LMS without a login; each world registers an LMS (see seed), so a launch
+    # or content selection without a signed token is refused as unverifiable (400) ------------------
     "lti_login": Route(PUBLIC, anon=400, kwargs=lambda w: {"lti_tenant": w.tenant.slug}),
-    "lti_launch": Route(PUBLIC, anon=404, method="POST", kwargs=lambda w: {"lti_tenant": w.tenant.slug}),
-    "lti_deep_link": Route(PUBLIC, anon=404, method="POST", kwargs=lambda w: {"lti_tenant": w.tenant.slug}),
+    "lti_launch": Route(PUBLIC, anon=400, method="POST", kwargs=lambda w: {"lti_tenant": w.tenant.slug}),
+    "lti_deep_link": Route(PUBLIC, anon=400, method="POST", kwargs=lambda w: {"lti_tenant": w.tenant.slug}),
     "lti_jwks": Route(PUBLIC, anon=200, kwargs=lambda w: {"lti_tenant": w.tenant.slug}),
     # --- API -----------------------------------------------------------------------------------
     "api-program-list": Route(TENANT_API, only(REVIEWERS)),
