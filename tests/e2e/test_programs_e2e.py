@@ -81,6 +81,21 @@ def test_lead_builds_a_program_rep_passes_one_fails_one_manager_sees_readiness(p
     expect(angry.locator(f'tr[data-session="{failed.id}"]')).to_contain_text("Below the mark")
     expect(page.get_by_role("button", name="Confirm ready for live")).to_have_count(0)
     screenshot(page, "program-manager-evidence")
+
+    # The same readiness beside the rep on the manager's scorecard and in insights (next to time to
+    # confidence), in words, linking to the evidence.
+    page.goto("/t/acme/insights/")
+    page.locator("#confidence summary").click()
+    expect(page.locator(f'#confidence tr[data-rep="{rep.id}"] [data-status="readiness"]')).to_contain_text("Practising")
+    page.goto("/t/acme/scorecard/")
+    readiness = page.locator(f'#scorecard tr[data-rep="{rep.id}"] [data-status="readiness"]')
+    expect(readiness).to_contain_text("Practising")
+    expect(readiness).to_contain_text("1 of 2 scenarios passed")
+    expect(page.locator(f'#scorecard tr[data-rep="{world.rep2.id}"] [data-status="readiness"]')).to_contain_text(
+        "Not started")
+    screenshot(page, "program-scorecard-readiness")
+    readiness.get_by_role("link", name="Practising").click()
+    expect(page.locator("#readiness-summary")).to_contain_text("1 of 2 scenarios passed")
     # The only failed load is the refused step form's own 400 page (its words checked above).
     assert all("status of 400" in error for error in page.console_errors), page.console_errors
 
