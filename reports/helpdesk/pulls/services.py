@@ -321,8 +321,11 @@ def _upsert_tickets(*, tenant: Tenant, connection: HelpdeskConnection, vendor, p
     how many rows were saved."""
     manager = HelpdeskPulledTicket.objects.for_tenant(tenant)
     ids = [r.external_id for r in pulled.records] + list(pulled.rating_updates)
-    stored = {t.external_id: t for t in manager.filter(connection=connection, external_id__in=ids)}
     sticky = getattr(vendor, "sticky_columns", ())
+    existing = manager.filter(connection=connection, external_id__in=ids)
+    if not sticky and not pulled.rating_updates:
+        existing = existing.only("external_id", "closed_at")  # the cells are only read to merge ratings
+    stored = {t.external_id: t for t in existing}
     now = timezone.now()
     touched: list = []
     rows: list[HelpdeskPulledTicket] = []

@@ -55,7 +55,7 @@ class Zendesk:
         for ticket_id, ticket in tickets.items():
             metric = metrics.get(ticket_id) or {}
             rating = ticket.get("satisfaction_rating") or {}
-            if rating.get("score") not in (None, "", "unoffered"):
+            if rating.get("score") in ("good", "bad"):  # offered but unanswered isn't a rating
                 pulled.ratings += 1
             solved = parse_iso(metric.get("solved_at")) if ticket.get("status") in SOLVED else None
             assignee = ticket.get("assignee_id")
