@@ -543,3 +543,12 @@ def test_freshdesk_and_intercom_tokens_are_never_logged_either(world_a, vendor_s
     assert "refused the API token (401)" in refused.last_error
     logged = "\n".join(f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
     assert "helpdesk sync" in logged and token not in logged
+
+
+def test_the_manager_sees_pulled_numbers_on_the_scorecard_with_their_definitions(world_a, zendesk, client_for):
+    sync(world_a, "zendesk")
+    html = client_for(world_a.member("manager")).get(
+        reverse("scorecard", args=[world_a.tenant.slug]), {"week": W1.isoformat()}).content.decode()
+    assert "How the KPIs of this week are computed" in html
+    assert "escalation = share of solved tickets with group_stations &gt; 1" in html
+    assert "from a Zendesk API ticket_metrics" in html
