@@ -37,14 +37,15 @@ def page_limit() -> int:
 
 
 def _pages(client: VendorClient, path: str, params: dict, *, limit: int = MAX_PAGES):
-    """Yields (page, more): the list on each page and whether a next page exists beyond `limit`."""
+    """Yields (page, has_next, beyond): the list on each page, whether a next page exists, and whether
+    it lies beyond `limit` (the query must start again)."""
     url, query = path, dict(params)
     for number in range(1, limit + 1):
         page, response = client.json("GET", url, params=query)
         if not isinstance(page, list):
             raise PullError(f"Freshdesk sent an unexpected answer from {path}.", code="bad_response")
         url, query = next_link(response), None
-        yield page, bool(url) and number == limit
+        yield page, bool(url), bool(url) and number == limit
         if not url:
             return
     if limit == MAX_PAGES:
@@ -62,19 +63,19 @@ class Freshdesk:
     def client(self, *, base: str, token: str, login_email: str) -> VendorClient:
         return VendorClient(vendor_label=self.label, base=base, auth=(token, "X"))
 
-    def pull(self, client: VendorClient, *, cursor: dict, start: datetime) -> Pulled:
+    def pull(self, client: VendorClient, *, cursor: dict, start: datetime, limit: int) -> Pulled:
         pulled = Pulled()
         since = cursor.get("updated_since") or iso_utc(start)
         ratings_since = cursor.get("ratings_since") or since
         emails: dict[str, str] = {}
-        for page, _ in _pages(client, "/api/v2/agents", {"per_page": PER_PAGE}):
+        for page, _, _ in _pages(client, "/api/v2/agents", {"per_page": PER_PAGE}):
             for agent in page:
                 email = (agent.get("contact") or {}).get("email")
                 if email:
                     emails[str(agent.get("id"))] = email
         surveys: dict[str, str] = {}
         latest_rating = parse_iso(ratings_since)
-        for page, _ in _pages(client, "/api/v2/surveys/satisfaction_ratings",
+        for page, _, _ in _pages(client, "/api/v2/surveys/satisfaction_ratings",
                               {"created_since": ratings_since, "per_page": PER_PAGE}):
             for rating in sorted(page, key=lambda r: str(r.get("created_at") or "")):
                 word = survey_word(rating.get("ratings"))
@@ -89,16 +90,19 @@ class Freshdesk:
         window = since
         while True:  # oldest change first; past the page limit, a new window from the newest change read
             more = False
-            for page, beyond in _pages(client, "/api/v2/tickets", {"updated_since": window, "include": "stats",
-                                                                 "order_by": "updated_at", "order_type": "asc",
-                                                                 "per_page": PER_PAGE}, limit=page_limit()):
+            for page, has_next, beyond in _pages(client, "/api/v2/tickets", {
+                "updated_since": window, "include": "stats", "order_by": "updated_at", "order_type": "asc",
+                "per_page": PER_PAGE}, limit=page_limit()):
                 for ticket in page:
                     tickets[str(ticket.get("id"))] = ticket
                     updated = parse_iso(ticket.get("updated_at"))
                     if updated and (latest is None or updated > latest):
                         latest = updated
                 more = beyond
-            if not more:
+                if has_next and len(tickets) >= limit:  # oldest change first: the rest resumes from `latest`
+                    pulled.more = True
+                    break
+            if not more or pulled.more:
                 break
             following = iso_utc(latest)
             if following == window:
@@ -129,7 +133,8 @@ class Freshdesk:
         # change seen, and re-reading it is harmless (upserted by ticket id).
         pulled.cursor = {
             "updated_since": iso_utc(latest - timedelta(seconds=1)) if latest else since,
-            "ratings_since": iso_utc(latest_rating) if latest_rating else ratings_since,
+            # Stopped half-way: ratings of tickets still to come are read again with them.
+            "ratings_since": iso_utc(latest_rating) if latest_rating and not pulled.more else ratings_since,
         }
         return pulled
 

@@ -27,7 +27,9 @@ class Intercom:
         return VendorClient(vendor_label=self.label, base=base,
                             headers={"Authorization": f"Bearer {token}", "Intercom-Version": API_VERSION})
 
-    def pull(self, client: VendorClient, *, cursor: dict, start: datetime) -> Pulled:
+    def pull(self, client: VendorClient, *, cursor: dict, start: datetime, limit: int) -> Pulled:
+        # Search results aren't ordered by updated_at, so a pull can't stop half-way and resume: `limit`
+        # doesn't apply; every conversation updated since the cursor is read in one run.
         pulled = Pulled()
         since = int(cursor.get("updated_after") or int(start.timestamp()))
         admins, _ = client.json("GET", "/admins")

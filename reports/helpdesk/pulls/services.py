@@ -48,6 +48,12 @@ def max_failed_syncs() -> int:
     return int(getattr(settings, "HELPDESK_MAX_FAILED_SYNCS", 3))
 
 
+def max_records_per_run() -> int:
+    """Tickets one run reads before it commits and queues the next run to go on (a first sync of a big
+    account would otherwise outlast the task's time limit, Zendesk's export allowing 10 pages a minute)."""
+    return int(getattr(settings, "HELPDESK_SYNC_MAX_RECORDS", 30_000))
+
+
 def first_sync_days() -> int:
     return int(getattr(settings, "HELPDESK_FIRST_SYNC_DAYS", 90))
 
@@ -218,11 +224,11 @@ def helpdesk_sync_run(*, tenant: Tenant, connection_id: int, manual: bool = Fals
                                login_email=connection.login_email)
         del token
         pulled = vendor.pull(client, cursor=dict(connection.cursor or {}),
-                             start=started - timedelta(days=first_sync_days()))
+                             start=started - timedelta(days=first_sync_days()), limit=max_records_per_run())
         counts = {"fetched": pulled.fetched, "ratings": pulled.ratings, "requests": client.requests,
-                  "waited_s": round(client.waited_s, 1)}
+                  "waited_s": round(client.waited_s, 1), "more": pulled.more}
         return _commit(tenant=tenant, connection_id=connection.pk, vendor=vendor, pulled=pulled, counts=counts,
-                       started=started)
+                       started=started, manual=manual)
     except PullError as exc:
         counts = {"requests": client.requests, "waited_s": round(client.waited_s, 1)} if client else {}
         return _failed(tenant=tenant, connection_id=connection.pk, vendor=vendor, message=exc.message, code=exc.code,
@@ -249,7 +255,7 @@ def helpdesk_sync_run(*, tenant: Tenant, connection_id: int, manual: bool = Fals
 
 
 def _commit(*, tenant: Tenant, connection_id: int, vendor, pulled: Pulled, counts: dict,
-            started: datetime) -> HelpdeskConnection:
+            started: datetime, manual: bool) -> HelpdeskConnection:
     with transaction.atomic():
         connection = HelpdeskConnection.objects.for_tenant(tenant).select_for_update().select_related("source").get(
             pk=connection_id)
@@ -282,8 +288,15 @@ def _commit(*, tenant: Tenant, connection_id: int, vendor, pulled: Pulled, count
         audit_record(
             tenant=tenant, actor=None, action="helpdesk.sync", target=connection,
             summary=(f"{vendor.label} synced: {counts['fetched']} fetched, {counts['created']} values created, "
-                     f"{counts['updated']} updated, {counts['unchanged']} unchanged"),
+                     f"{counts['updated']} updated, {counts['unchanged']} unchanged"
+                     + ("; more to read, continuing" if pulled.more else "")),
         )
+        if pulled.more:
+            from ...tasks import pull_helpdesk
+
+            tenant_id = tenant.pk
+            transaction.on_commit(lambda: pull_helpdesk.delay(tenant_id=tenant_id, connection_id=connection_id,
+                                                              manual=manual))
     logger.info("helpdesk sync tenant=%s vendor=%s fetched=%s created=%s updated=%s", tenant.pk, vendor.key,
                 counts["fetched"], counts["created"], counts["updated"])
     return connection

@@ -28,6 +28,8 @@ class Pulled:
     ratings: int = 0  # satisfaction ratings read
     # Ratings for tickets this pull didn't return: {external id: {column: value}}, merged into the stored rows.
     rating_updates: dict[str, dict[str, str]] = field(default_factory=dict)
+    # The pull stopped at its record limit with more to read; `cursor` resumes right there.
+    more: bool = False
 
 
 class Vendor(Protocol):
@@ -42,7 +44,10 @@ class Vendor(Protocol):
 
     def client(self, *, base: str, token: str, login_email: str) -> VendorClient: ...
 
-    def pull(self, client: VendorClient, *, cursor: dict, start: datetime) -> Pulled: ...
+    def pull(self, client: VendorClient, *, cursor: dict, start: datetime, limit: int) -> Pulled:
+        """Reads from `cursor` (or `start` on a first sync); may stop after about `limit` records with
+        `more` set, when its cursor can resume exactly there."""
+        ...
 
 
 VENDORS: dict[str, Vendor] = {}

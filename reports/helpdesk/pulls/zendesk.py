@@ -25,7 +25,7 @@ class Zendesk:
     def client(self, *, base: str, token: str, login_email: str) -> VendorClient:
         return VendorClient(vendor_label=self.label, base=base, auth=(f"{login_email}/token", token))
 
-    def pull(self, client: VendorClient, *, cursor: dict, start: datetime) -> Pulled:
+    def pull(self, client: VendorClient, *, cursor: dict, start: datetime, limit: int) -> Pulled:
         pulled = Pulled()
         params = {"include": "metric_sets,users"}
         if cursor.get("cursor"):
@@ -47,6 +47,9 @@ class Zendesk:
                     emails[str(user.get("id"))] = user["email"]
             after = page.get("after_cursor") or after
             if page.get("end_of_stream", True) or not page.get("after_cursor"):
+                break
+            if len(tickets) >= limit:  # the rest next run, from after_cursor
+                pulled.more = True
                 break
             params = {"include": "metric_sets,users", "cursor": page["after_cursor"]}
         else:

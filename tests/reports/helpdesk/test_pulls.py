@@ -552,3 +552,35 @@ def test_the_manager_sees_pulled_numbers_on_the_scorecard_with_their_definitions
     assert "How the KPIs of this week are computed" in html
     assert "escalation = share of solved tickets with group_stations &gt; 1" in html
     assert "from a Zendesk API ticket_metrics" in html
+
+
+def test_a_big_first_sync_commits_in_parts_each_resuming_where_the_last_stopped(
+    world_a, zendesk, settings, django_capture_on_commit_callbacks
+):
+    settings.HELPDESK_SYNC_MAX_RECORDS = 2  # one page of two tickets a run
+    with django_capture_on_commit_callbacks(execute=True):
+        sync(world_a, "zendesk")
+    pages = [r for r in zendesk.requests if r["path"].endswith("cursor.json")]
+    assert len(pages) == 3 and "start_time" in pages[0]["query"]
+    assert pages[1]["query"]["cursor"] and pages[2]["query"]["cursor"] != pages[1]["query"]["cursor"]
+    assert weekly(world_a) == zendesk_expected("acme")
+    with tenant_context(world_a.tenant):
+        connection = HelpdeskConnection.objects.for_tenant(world_a.tenant).get(vendor="zendesk")
+        assert KpiImport.objects.for_tenant(world_a.tenant).count() == 3  # one committed part each
+    assert connection.status == HelpdeskSyncStatus.OK and connection.last_counts["more"] is False
+
+
+def test_a_big_freshdesk_window_commits_in_parts(world_a, freshdesk, settings, django_capture_on_commit_callbacks):
+    settings.HELPDESK_SYNC_MAX_RECORDS = 2
+    # Sam's ticket (#4, pulled by the second run) was rated before Riley's #2 was, which the first run
+    # reads: the rating still counts when #4 arrives.
+    freshdesk.ratings[1]["created_at"] = iso(at(W1, 5, "12:00"))
+    freshdesk.ratings.append({"id": 3, "survey_id": 1, "ticket_id": 4, "agent_id": 502,
+                              "ratings": {"default_question": -101}, "created_at": iso(at(W1, 3, "11:00"))})
+    with django_capture_on_commit_callbacks(execute=True):
+        sync(world_a, "freshdesk")
+    windows = [r["query"].get("updated_since") for r in freshdesk.requests if r["path"] == "/api/v2/tickets"]
+    assert len(set(w for w in windows if w)) >= 2  # the second run started from where the first stopped
+    assert weekly(world_a)[("rep2@acme.example", "first_reply_time", W1.isoformat())] == 900.0
+    assert weekly(world_a)[("rep@acme.example", "csat", W1.isoformat())] == 50.0
+    assert weekly(world_a)[("rep2@acme.example", "csat", W1.isoformat())] == 0.0
