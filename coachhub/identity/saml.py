@@ -246,7 +246,7 @@ def validate_response(*, entity_id: str, acs_url: str, metadata_xml: str, saml_r
     try:
         base64.b64decode(saml_response, validate=False)
     except (binascii.Error, ValueError):
-        raise SamlError("The SAMLResponse isn't base64.") from None
+        raise SamlError("What was posted isn't a SAML response (not base64).") from None
     info = parse_idp_metadata(metadata_xml)
     destination = _root_attribute(saml_response, "Destination")
     if destination and destination != acs_url:

@@ -120,6 +120,13 @@ class SamlIdp:
         )
         return base64.b64encode(str(response).encode()).decode()
 
+    def error_response(self, *, acs_url: str, status: str, message: str) -> str:
+        """A SAMLResponse reporting that the sign-in failed at the IdP (no assertion)."""
+        from saml2.server import Server
+
+        response = Server(config=self._config()).create_error_response(None, acs_url, (status, message))
+        return base64.b64encode(str(response).encode()).decode()
+
 
 def tamper(saml_response: str, old: str, new: str) -> str:
     """The same response with text inside the signed assertion changed."""

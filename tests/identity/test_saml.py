@@ -119,6 +119,9 @@ def test_idp_initiated_can_be_turned_off(client, idp, world_a):
         ("expired", "has expired"),
         ("wrong audience", "addressed to another service"),
         ("other idp", "signature doesn't match"),
+        ("only the response signed", "is not signed"),
+        ("idp error", "reported an error"),
+        ("not base64", "isn't a SAML response"),
     ],
 )
 def test_bad_assertions_are_refused_with_the_reason_and_audited(client, idp, world_a, case, message):
@@ -134,6 +137,14 @@ def test_bad_assertions_are_refused_with_the_reason_and_audited(client, idp, wor
         response = idp.response(email=email, sp_entity_id=entity_id, acs_url=acs, lifetime_minutes=-10)
     elif case == "wrong audience":
         response = idp.response(email=email, sp_entity_id="https://other-app.example/saml", acs_url=acs)
+    elif case == "only the response signed":
+        response = idp.response(email=email, sp_entity_id=entity_id, acs_url=acs, sign_assertion=False,
+                                sign_response=True)
+    elif case == "idp error":
+        response = idp.error_response(acs_url=acs, status="urn:oasis:names:tc:SAML:2.0:status:AuthnFailed",
+                                      message="Wrong password")
+    elif case == "not base64":
+        response = "this is not a SAML response"
     else:  # another IdP claiming to be ours: same entity ID, its own key
         impostor = SamlIdp(idp.base_url, name="impostor")
         response = impostor.response(email=email, sp_entity_id=entity_id, acs_url=acs)
