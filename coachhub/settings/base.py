@@ -178,6 +178,9 @@ CELERY_TASK_TIME_LIMITS = {
     "scoring.sweep_unscored": (120, 180),
     "reports.import_kpis": (13 * 60, 14 * 60),
     "reports.sweep_kpi_imports": (100, 120),
+    # One help-desk sync run: it reads at most HELPDESK_SYNC_MAX_RECORDS tickets, then the next run goes on.
+    "reports.pull_helpdesk": (13 * 60, 14 * 60),
+    "reports.pull_helpdesks": (100, 120),
     "reports.refresh_rep_week": (100, 120),
     "reports.sweep_rep_weeks": (28 * 60, 30 * 60),
     "reports.send_weekly_digests": (28 * 60, 30 * 60),
