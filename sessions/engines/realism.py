@@ -256,8 +256,10 @@ def criterion_lines(spec: ScenarioSpec) -> list[str]:
 
 def strong_rep(spec: ScenarioSpec) -> list[str]:
     """A good rep's lines for this scenario, from its own content: ownership, a question that
-    reaches each hidden detail, the customer's want said back, each policy stated with its limit
-    and its reason, each success criterion addressed, then a concrete next step with a time.
+    reaches each hidden detail, each policy stated with its limit and its reason, each success
+    criterion addressed, then the customer's want said back and a concrete next step with a time.
+    The policies come before the want and the commitments, so the customer hears every one of
+    them before it can be satisfied: a policy that inflames shows up as a scenario that won't calm.
 
     Longer than the turn limit allows, the policy and criterion lines go two to a turn, so a
     winnable scenario isn't failed for having many rules."""
@@ -268,19 +270,17 @@ def strong_rep(spec: ScenarioSpec) -> list[str]:
     for hidden in spec.persona.hidden_details:
         if hidden.revealed_when:
             opening.append(f"Can I ask about {hidden.revealed_when[0]}? What's the situation there?")
-    opening.append(
-        f"So what you need is {_you_form(spoken_wants(spec.persona.wants))}. "
-        "That's fair, and that's what I'm going to sort out."
-    )
     middle = policy_lines(spec) + criterion_lines(spec)
     closing = [
+        f"So what you need is {_you_form(spoken_wants(spec.persona.wants))}. "
+        "That's fair, and that's what I'm going to sort out.",
         "I will confirm it by email by 3pm today, and I'll call you tomorrow at 10am to check it's done.",
         "I'll personally follow up at 10am tomorrow, and you'll get the confirmation by 3pm today.",
         "I've put a note on your account so nobody asks you to repeat this, and I'll call you at 4pm today.",
         "I'll email you my direct reference number within the next hour, so you can reach me.",
     ]
-    # Room for the opening, the middle and at least one closing commitment.
-    room = spec.end_conditions.max_turns - len(opening) - 1
+    # Room for the opening, the middle, the want said back and at least one commitment.
+    room = spec.end_conditions.max_turns - len(opening) - 2
     if len(middle) > room > 0:
         middle = [" ".join(middle[i:i + 2]) for i in range(0, len(middle), 2)]
     return opening + middle + closing

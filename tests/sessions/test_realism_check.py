@@ -13,7 +13,8 @@ from scenarios.library import library_get, library_specs
 from scenarios.models import RealismStatus, Scenario, ScenarioVersion
 from scenarios.spec import ScenarioSpec
 from sessions.engines import signals as sig
-from sessions.engines.realism import strong_rep
+from sessions.engines.embedded import EmbeddedCustomerEngine
+from sessions.engines.realism import check_scenario, policy_lines, strong_rep
 from sessions.tasks import check_scenario_realism
 from tests.scenarios.factories import spec_dict
 from tests.sessions.helpers import use_llm_customer
@@ -54,6 +55,18 @@ def test_the_strong_rep_states_each_policy_and_addresses_each_criterion_without_
         assert not sig.matches_any(line.lower(), spec.persona.inflamed_by), line
         # Spoken to the customer: "you", never "the customer".
         assert "the customer" not in line.lower(), line
+
+
+@pytest.mark.parametrize("spec", library_specs(), ids=lambda spec: spec.slug)
+def test_the_customer_hears_every_policy_before_the_strong_rep_wins(spec):
+    lines = strong_rep(spec)
+    last_policy = policy_lines(spec)[-1]
+    last_policy_turn = next(i for i, line in enumerate(lines) if last_policy in line) + 1
+
+    strong = check_scenario(EmbeddedCustomerEngine(), spec).runs[0]
+
+    assert strong.end_reason == "resolved"
+    assert strong.turns >= last_policy_turn, "resolved before the policies were all said"
 
 
 def test_a_different_policy_changes_what_the_strong_rep_says():
