@@ -101,11 +101,6 @@ def sso_tenants_for_email(*, email: str) -> list[Tenant]:
     return tenants
 
 
-def sso_tenant_for_email(*, email: str) -> Tenant | None:
-    tenants = sso_tenants_for_email(email=email)
-    return tenants[0] if len(tenants) == 1 else None
-
-
 def sso_enforcing_tenants_for(*, user) -> list[Tenant]:
     """The tenants among the person's own workspaces that enforce SSO and didn't name them a
     break-glass admin: where a password sign-in must be refused."""
