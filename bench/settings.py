@@ -14,6 +14,8 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# The benchmarks' LLM stand-in listens on loopback, which production refuses (SSRF guard).
+LLM_ALLOW_PRIVATE_ENDPOINTS = True
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": "1000000/min", "user": "1000000/min"}}  # noqa: F405
