@@ -133,6 +133,8 @@ class StatementOutbox(TenantOwnedModel):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # Set for a session launched as a cmi5 assignable unit: sent with that launch's token.
+    cmi5_launch = models.ForeignKey("Cmi5Launch", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
 
     class Meta:
         constraints = [
@@ -230,3 +232,27 @@ class LTICourse(TenantOwnedModel):
 
     def __str__(self) -> str:
         return self.title or self.context_id
+
+
+class Cmi5Launch(TenantOwnedModel):
+    """A practice session launched by an LMS as a cmi5 assignable unit: the LMS's actor, registration
+    and context template, its moveOn criterion and mastery score, and the session's auth token
+    (encrypted) that the AU's statements are sent with."""
+
+    session_id = models.BigIntegerField()
+    activity_id = models.URLField(max_length=500)
+    registration = models.CharField(max_length=36)
+    actor = models.JSONField()
+    endpoint = models.URLField(max_length=500)
+    auth_token_encrypted = models.TextField()
+    context_template = models.JSONField(default=dict)
+    launch_mode = models.CharField(max_length=20, default="Normal")
+    move_on = models.CharField(max_length=40, blank=True)
+    mastery_score = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "session_id"], name="cmi5launch_unique_session")]
+
+    def __str__(self) -> str:
+        return f"cmi5 launch of session {self.session_id}"

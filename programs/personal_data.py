@@ -2,8 +2,9 @@
 
 A person's enrollments go with their membership (its delete cascades; the erasure counts them under
 "other"). Still kept after an erasure, as before this registry: the xAPI statements queued or sent
-about them (they carry their display name and membership id), the LTI grade links of their
-sessions, and their name on programs they created and enrollments they assigned or decided.
+about them (they carry their display name and membership id), the LTI grade links and cmi5
+launches of their sessions (a cmi5 launch keeps the LMS's actor for that session), and their name
+on programs they created and enrollments they assigned or decided.
 """
 
 from __future__ import annotations

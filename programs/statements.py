@@ -27,8 +27,8 @@ from coachhub.tenancy.models import Membership, Role, Tenant, User
 from coachhub.tenancy.services import audit_record
 from sessions.models import PracticeSession, SessionStatus
 
-from . import xapi
-from .models import LRSSettings, ProgramEnrollment, ProgramStep, StatementOutbox, StatementStatus
+from . import cmi5, xapi
+from .models import Cmi5Launch, LRSSettings, ProgramEnrollment, ProgramStep, StatementOutbox, StatementStatus
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +94,7 @@ class _Session:
     what: dict
     registration: str
     grouping: list[dict]
+    launch: Cmi5Launch | None = None  # launched as a cmi5 AU: the LMS's actor, activity and context
 
 
 def _load(tenant: Tenant, session_id: int) -> _Session | None:
@@ -108,6 +109,10 @@ def _load(tenant: Tenant, session_id: int) -> _Session | None:
         membership_id=session.membership_id,
         program_id__in=ProgramStep.objects.for_tenant(tenant).filter(scenario_id=session.scenario_id).values("program_id"),
     ).select_related("program")
+    launch = cmi5.launch_of(tenant=tenant, session_id=session.id)
+    if launch is not None:
+        return _Session(session=session, who=launch.actor, what={"objectType": "Activity", "id": launch.activity_id},
+                        registration=launch.registration, grouping=[], launch=launch)
     return _Session(
         session=session,
         who=xapi.actor(tenant_slug=tenant.slug, membership_id=session.membership_id, name=user.display_name),
@@ -119,17 +124,19 @@ def _load(tenant: Tenant, session_id: int) -> _Session | None:
     )
 
 
-def _entry(tenant: Tenant, loaded: _Session, verb: str, key: str, *, timestamp, result=None) -> StatementOutbox:
+def _entry(tenant: Tenant, loaded: _Session, verb: str, key: str, *, timestamp, result=None,
+           context: dict | None = None) -> StatementOutbox:
     dedupe_key = f"{loaded.session.id}:{key}"
     body = xapi.statement(
         statement_id=xapi.statement_id_of(dedupe_key, tenant.id), verb=verb, who=loaded.who, what=loaded.what,
         registration=loaded.registration, timestamp=timestamp, result=result, grouping=loaded.grouping,
+        context=context,
     )
     problems = xapi.validate(body)
     if problems:  # a bug in how we build statements: refuse to queue what the LRS would refuse
         raise ValueError(f"Invalid xAPI statement for session {loaded.session.id}: {'; '.join(problems)}")
     return StatementOutbox(tenant=tenant, statement_id=body["id"], dedupe_key=dedupe_key, session_id=loaded.session.id,
-                           verb=verb, statement=body)
+                           verb=verb, statement=body, cmi5_launch=loaded.launch)
 
 
 def _scored_entries(tenant: Tenant, loaded: _Session) -> list[StatementOutbox]:
@@ -168,6 +175,58 @@ def _program_marks(tenant: Tenant, session: PracticeSession):
     return _step_marks(step) if step else None
 
 
+def _cmi5_entries(tenant: Tenant, loaded: _Session, event: str) -> list[StatementOutbox]:
+    """A cmi5 AU's statements, in the order cmi5 requires: initialized (start), completed (end), then on
+    scoring our `scored` (a cmi5-allowed statement), passed or failed (once per registration) and
+    terminated. Nothing follows terminated, so a reviewer's later change stays in CoachHub."""
+    launch, session = loaded.launch, loaded.session
+    if event not in ("started", "ended", "scored"):
+        raise ValueError(f"Unknown session event {event!r}.")
+    if event == "scored" and StatementOutbox.objects.for_tenant(tenant).filter(
+            dedupe_key=f"{session.id}:cmi5:terminated").exists():
+        return []
+    # Each event also (re)states the cmi5 statements that must precede it; recording one again adds
+    # nothing. So the order holds even when the scorer's job finishes before the "ended" listener runs.
+    entries = [_entry(tenant, loaded, "initialized", "cmi5:initialized", timestamp=session.started_at,
+                      context=cmi5.context(launch, defined=True))]
+    ended = session.status == SessionStatus.ENDED and session.ended_at is not None
+    if event in ("ended", "scored") and ended:
+        result = {"completion": True, "duration": xapi.iso_duration(session.ended_at - session.started_at)}
+        entries.append(_entry(tenant, loaded, "completed", "cmi5:completed", timestamp=session.ended_at,
+                              result=result, context=cmi5.context(launch, defined=True, moveon=True)))
+    if event != "scored" or not ended:
+        return entries
+    from .selectors import readiness_score_of
+
+    counted = readiness_score_of(tenant=tenant, session=session)
+    if counted is None:
+        return entries
+    score, behaviors = counted
+    scaled = round(score.overall / 100, 4)
+    duration = xapi.iso_duration((session.ended_at or session.started_at) - session.started_at)
+    moment = timezone.now()
+    entries.append(_entry(tenant, loaded, "scored", "cmi5:scored", timestamp=moment,
+                          context=cmi5.context(launch, defined=False),
+                          result={"score": {"scaled": scaled, "raw": score.overall, "min": 0, "max": 100},
+                                  "extensions": {xapi.extension("behavior-scores"): behaviors}}))
+    if launch.mastery_score is not None:
+        success = scaled >= launch.mastery_score
+    else:
+        marks = _program_marks(tenant, session)
+        success = None if marks is None else not marks.failures(score.overall, behaviors)
+    if success is not None:
+        verdict = cmi5.context(launch, defined=True, moveon=True)
+        if launch.mastery_score is not None:
+            verdict.setdefault("extensions", {})[cmi5.MASTERY_EXTENSION] = launch.mastery_score
+        entries.append(_entry(tenant, loaded, "passed" if success else "failed", "cmi5:verdict", timestamp=moment,
+                              context=verdict, result={"score": {"scaled": scaled, "raw": score.overall, "min": 0,
+                                                                 "max": 100}, "success": success,
+                                                       "duration": duration}))
+    entries.append(_entry(tenant, loaded, "terminated", "cmi5:terminated", timestamp=moment,
+                          context=cmi5.context(launch, defined=True), result={"duration": duration}))
+    return entries
+
+
 def _lrs_enabled(tenant: Tenant) -> bool:
     return LRSSettings.objects.for_tenant(tenant).filter(is_enabled=True).exists()
 
@@ -182,7 +241,9 @@ def statements_record(*, tenant: Tenant, session_id: int, event: str) -> int:
     if loaded is None:
         return 0
     session = loaded.session
-    if event == "started":
+    if loaded.launch is not None:
+        entries = _cmi5_entries(tenant, loaded, event)
+    elif event == "started":
         entries = [_entry(tenant, loaded, "initialized", "initialized", timestamp=session.started_at)]
     elif event == "ended":
         if session.status != SessionStatus.ENDED or session.ended_at is None:
@@ -225,11 +286,14 @@ class Delivery:
 
 
 def _send(client: httpx.Client, lrs: LRSSettings, secret: str, row: StatementOutbox) -> None:
+    headers = {"X-Experience-API-Version": xapi.XAPI_VERSION}
+    auth = (lrs.username, secret)
+    if row.cmi5_launch is not None:  # a cmi5 AU's statement goes with its launch's token
+        headers["Authorization"], auth = cmi5.auth_header(row.cmi5_launch), None
     try:
         response = client.put(
             f"{lrs.endpoint}statements", params={"statementId": str(row.statement_id)},
-            json=row.statement, auth=(lrs.username, secret),
-            headers={"X-Experience-API-Version": xapi.XAPI_VERSION},
+            json=row.statement, auth=auth, headers=headers,
         )
     except httpx.HTTPError as exc:
         raise LRSUnavailable(f"{type(exc).__name__}: {exc}") from exc
@@ -254,7 +318,7 @@ def statements_deliver(*, tenant: Tenant, batch: int = BATCH) -> Delivery:
         secret = decrypt_secret(lrs.secret_encrypted)
         transport = None if settings.LLM_ALLOW_PRIVATE_ENDPOINTS else PublicAddressTransport()
         with httpx.Client(timeout=TIMEOUT_S, transport=transport) as client:
-            for row in rows.order_by("id")[:batch]:
+            for row in rows.select_related("cmi5_launch").order_by("id")[:batch]:
                 row.attempts += 1
                 try:
                     _send(client, lrs, secret, row)

@@ -24,4 +24,5 @@ urlpatterns = [
     path("settings/lti/rotate-key/", views.lti_key_rotate, name="lti_key_rotate"),
     path("settings/lti/keys/<int:key_id>/retire/", views.lti_key_retire, name="lti_key_retire"),
     path("settings/lti/courses/<int:course_id>/sync/", views.lti_course_sync, name="lti_course_sync"),
+    path("cmi5/launch/", views.cmi5_launch, name="cmi5_launch"),
 ]

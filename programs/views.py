@@ -316,3 +316,22 @@ def lti_course_sync(request: HttpRequest, tenant_slug: str, course_id: int) -> H
                                   f"already members, {summary.skipped_not_learner} not learners (invite them), "
                                   f"{summary.skipped_no_email} without an email.")
     return redirect("lti_settings", tenant_slug=request.tenant.slug)
+
+
+@role_required(ALL_ROLES)
+def cmi5_launch(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    """An LMS launches a scenario as a cmi5 assignable unit for the signed-in member."""
+    from . import cmi5
+
+    try:
+        launch = cmi5.launch_parse(tenant=request.tenant, params=request.GET)
+        version = ScenarioVersion.objects.for_tenant(request.tenant).filter(
+            scenario_id=launch.scenario_id, status=VersionStatus.PUBLISHED, scenario__archived_at__isnull=True).first()
+        if version is None:
+            raise ApplicationError("The scenario of this launch is no longer published in CoachHub.",
+                                   code="scenario_not_published", status_code=404)
+        started = cmi5.launch_start(tenant=request.tenant, membership=request.membership, request=launch,
+                                    version=version)
+    except ApplicationError as exc:
+        return render(request, "programs/lti_error.html", {"message": exc.message}, status=exc.status_code)
+    return redirect("session_detail", tenant_slug=request.tenant.slug, session_id=started.session_id)

@@ -18,7 +18,7 @@ from django.conf import settings
 
 XAPI_VERSION = "1.0.3"
 ADL = "http://adlnet.gov/expapi/verbs/"
-VERBS = {name: ADL + name for name in ("initialized", "completed", "passed", "failed", "scored")}
+VERBS = {name: ADL + name for name in ("initialized", "completed", "passed", "failed", "scored", "terminated")}
 SIMULATION = "http://adlnet.gov/expapi/activities/simulation"
 COURSE = "http://adlnet.gov/expapi/activities/course"
 NAMESPACE = uuid.UUID("0e5c6a5e-6f1c-4b7b-9a39-8f0f7d1f2a61")
@@ -75,11 +75,13 @@ def program_activity(*, tenant_slug: str, program_id: int, title: str) -> dict:
 
 def statement(
     *, statement_id: str, verb: str, who: dict, what: dict, registration: str, timestamp: datetime,
-    result: dict | None = None, grouping: list[dict] | None = None,
+    result: dict | None = None, grouping: list[dict] | None = None, context: dict | None = None,
 ) -> dict:
-    context: dict[str, Any] = {"registration": registration, "platform": "CoachHub", "language": "en-US"}
-    if grouping:
-        context["contextActivities"] = {"grouping": grouping}
+    """`context` replaces the context built here (a cmi5 launch brings the LMS's context template)."""
+    if context is None:
+        context = {"registration": registration, "platform": "CoachHub", "language": "en-US"}
+        if grouping:
+            context["contextActivities"] = {"grouping": grouping}
     body = {
         "id": statement_id,
         "actor": who,

@@ -88,6 +88,8 @@ ROUTES: dict[str, Route] = {
     # The seeded key was made for this route; after the admin rotates (above) two keys are live.
     "lti_key_retire": Route(TENANT_PAGE, only({ADMIN}, 302), method="POST",
                             **_obj(lambda w: {"key_id": w.extra["lti_key"].id})),
+    # Without the LMS's launch parameters: refused in words, for every role.
+    "cmi5_launch": Route(TENANT_PAGE, everyone(400)),
     "lti_course_sync": Route(TENANT_PAGE, only({ADMIN}, 302), method="POST",
                              **_obj(lambda w: {"course_id": w.extra["lti_course"].id})),
     # --- LTI: called by the LMS without a login; each world registers an LMS (see seed), so a launch
