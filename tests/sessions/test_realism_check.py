@@ -289,3 +289,20 @@ def test_a_check_the_llm_cant_answer_says_so_in_one_line(world_a, client_for, dj
 
     assert "Could not run" in panel and "The LLM customer" in panel and "Traceback" not in panel
     assert _working(scenario).realism_status == RealismStatus.ERROR
+
+
+def test_a_check_stopped_by_its_time_limit_says_why_instead_of_checking_forever(world_a, client_for):
+    from sessions.services.realism import scenario_realism_check_fail
+
+    scenario = _draft(world_a)
+    version = _started(world_a, scenario)
+    scenario_realism_check_fail(
+        tenant=world_a.tenant, version_id=version.id, requested_at=version.realism_requested_at.isoformat(),
+        error="The check took longer than 600 seconds and was stopped.",
+    )
+
+    panel = client_for(world_a.member(Role.ENABLEMENT_LEAD)).get(
+        f"/t/acme/scenarios/{scenario.id}/check/status/", **HX
+    ).content.decode()
+    assert "Could not run" in panel and "took longer than 600 seconds" in panel and "hx-trigger" not in panel
+    assert "Check this scenario again" in panel
