@@ -83,6 +83,9 @@ def test_the_saml_settings_domain_verification_and_workspace_choice_pages_are_ac
     from tests.e2e.conftest import log_in
 
     services.sso_domain_add(tenant=world_a.tenant, actor=None, domain="pending.example")
+    # The password step for an address of an SSO domain points back to single sign-on.
+    page.goto("/accounts/login/?email=ada@acme.example&method=password")
+    assert page.get_by_role("link", name="continue with single sign-on").is_visible()
     log_in(page, world_a.member(Role.TENANT_ADMIN).user.email, "correct-horse-battery")
     page.goto(f"/t/{world_a.tenant.slug}/settings/identity/")
     assert page.get_by_label("Assertion consumer service (ACS / reply URL)").input_value().endswith(

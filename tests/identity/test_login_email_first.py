@@ -75,3 +75,12 @@ def test_a_refused_password_offers_single_sign_on_for_that_address(client, world
     body = refused.content.decode()
     assert "requires single sign-on" in body
     assert f'id="sso-email" type="email" name="email" autocomplete="email" required value="{rep.user.email}"' in body
+
+
+def test_the_password_step_of_an_sso_domain_points_back_to_single_sign_on(client, world_a, peer):
+    _saml_for(world_a, peer, "acme.example")
+    body = html.unescape(client.get("/accounts/login/?email=rep@acme.example&method=password").content.decode())
+    assert f"{world_a.tenant.name} signs your organisation in with single sign-on" in body
+    assert "/sso/discover/?email=rep%40acme.example" in body and "break-glass administrator" in body
+    plain = client.get("/accounts/login/?email=pat@gmail.example").content.decode()
+    assert "single sign-on" not in plain
