@@ -174,6 +174,7 @@ CELERY_TASK_TIME_LIMIT = 15 * 60
 CELERY_TASK_TIME_LIMITS = {
     "tenancy.expire_invitations": (100, 120),
     "tenancy.apply_retention": (14 * 60, 15 * 60),  # batches commit as they go: a cut-short run continues next time
+    "sessions.check_scenario_realism": (10 * 60, 11 * 60),  # the realism check: an LLM customer answers ~30 lines
     "scoring.score_session": (4 * 60, 5 * 60),
     "scoring.sweep_unscored": (120, 180),
     "reports.import_kpis": (13 * 60, 14 * 60),
