@@ -260,7 +260,9 @@ def grade_send(*, tenant: Tenant, session_id: int) -> LTIGradeLink | None:
             return None
         wanted = _grade_to_send(tenant, link)
         if wanted is None or (link.last_score_sent, link.last_comment_sent) == wanted:
-            if link.pending_since is not None and wanted is not None:
+            # Already in the gradebook, or nothing scored to send (the next "scored" marks it again):
+            # either way nothing waits, so the sweeper stops asking.
+            if link.pending_since is not None:
                 link.pending_since, link.attempts = None, 0
                 link.save(update_fields=["pending_since", "attempts"])
             return link

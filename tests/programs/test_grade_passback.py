@@ -144,6 +144,10 @@ def test_the_task_is_a_no_op_for_a_vanished_session_or_tenant(world_a, lms, clie
     session_id = launched_session(world_a, lms, client)
     tasks.send_grade(tenant_id=world_a.tenant.id, session_id=session_id)  # not scored yet: nothing to send
     assert lms.score_requests == 0 and link_of(world_a, session_id).last_score_sent is None
+    # A wait with nothing scored behind it (its score was withdrawn) ends at the next sweep.
+    LTIGradeLink.objects.for_tenant(world_a.tenant).update(pending_since=timezone.now() - timedelta(minutes=10))
+    assert tasks.sweep_grades() == 1 and link_of(world_a, session_id).pending_since is None
+    assert tasks.sweep_grades() == 0 and lms.score_requests == 0
     tasks.send_grade(tenant_id=world_a.tenant.id, session_id=987654)
     tasks.send_grade(tenant_id=987654, session_id=session_id)
     assert lms.score_requests == 0
