@@ -32,6 +32,7 @@ tenant_api_patterns = [
     path("", include("reports.api.urls")),
     path("", include("reports.dashboards.api_urls")),
     path("", include("programs.api.urls")),
+    path("", include("coachhub.identity.api_urls")),
 ]
 
 tenant_page_patterns = [

@@ -1,0 +1,99 @@
+"""Tenant API of the identity app: the workspace's SAML identity provider, read and set by its
+admins (the same rules as the Identity page: bad metadata or enforcement without a break-glass
+admin is refused with the reason, nothing saved)."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers
+from rest_framework.response import Response
+
+from coachhub.core.errors import ApplicationError
+from coachhub.tenancy.access import ADMIN
+from coachhub.tenancy.api.base import TenantAPIMixin
+from coachhub.tenancy.models import Membership, Role
+
+from . import selectors, services
+from .models import SamlProvider
+from .services import ScimError
+
+
+class SamlProviderOutput(serializers.Serializer):
+    configured = serializers.BooleanField(help_text="False until metadata was saved.")
+    enabled = serializers.BooleanField(help_text="False when OpenID Connect was saved after it.")
+    idp_entity_id = serializers.CharField()
+    metadata_url = serializers.CharField(help_text="Where the metadata was imported from on the page, if by URL.")
+    default_role = serializers.ChoiceField(choices=Role.choices)
+    jit_enabled = serializers.BooleanField()
+    enforce_sso = serializers.BooleanField()
+    allow_idp_initiated = serializers.BooleanField()
+    break_glass = serializers.ListField(child=serializers.EmailField(), help_text="Break-glass admins' e-mails.")
+    sp_entity_id = serializers.CharField(help_text="This workspace's entity ID (audience); its metadata URL.")
+    acs_url = serializers.CharField(help_text="This workspace's assertion consumer service.")
+
+
+class SamlProviderInput(serializers.Serializer):
+    metadata_xml = serializers.CharField(
+        required=False, allow_blank=True, max_length=1_000_000, trim_whitespace=True,
+        help_text="The identity provider's SAML metadata XML; empty or absent keeps the saved metadata.",
+    )
+    default_role = serializers.ChoiceField(choices=Role.choices, default=Role.REP)
+    jit_enabled = serializers.BooleanField(default=True)
+    enforce_sso = serializers.BooleanField(default=False)
+    allow_idp_initiated = serializers.BooleanField(default=True)
+    break_glass = serializers.ListField(child=serializers.EmailField(), required=False, default=list, max_length=50)
+
+
+class SamlProviderView(TenantAPIMixin, generics.GenericAPIView):
+    """The workspace's SAML 2.0 identity provider. POST sets it (and turns OpenID Connect off)."""
+
+    model = SamlProvider
+    role_map = {"GET": ADMIN, "POST": ADMIN}
+    serializer_class = SamlProviderOutput
+
+    def scoped_queryset(self):
+        return SamlProvider.objects.for_tenant(self.tenant)
+
+    def _output(self, request) -> dict:
+        row = self.get_queryset().first()
+        slug = self.tenant.slug
+        return SamlProviderOutput({
+            "configured": row is not None, "enabled": bool(row and row.enabled),
+            "idp_entity_id": getattr(row, "idp_entity_id", ""), "metadata_url": getattr(row, "metadata_url", ""),
+            "default_role": getattr(row, "default_role", Role.REP), "jit_enabled": getattr(row, "jit_enabled", True),
+            "enforce_sso": getattr(row, "enforce_sso", False),
+            "allow_idp_initiated": getattr(row, "allow_idp_initiated", True),
+            "break_glass": sorted(b.membership.user.email for b in selectors.break_glass_list(tenant=self.tenant)),
+            "sp_entity_id": request.build_absolute_uri(reverse("sso_saml_metadata", kwargs={"sso_tenant": slug})),
+            "acs_url": request.build_absolute_uri(reverse("sso_saml_acs", kwargs={"sso_tenant": slug})),
+        }).data
+
+    @extend_schema(responses=SamlProviderOutput)
+    def get(self, request, *args, **kwargs):
+        return Response(self._output(request))
+
+    @extend_schema(request=SamlProviderInput, responses=SamlProviderOutput)
+    def post(self, request, *args, **kwargs):
+        data = SamlProviderInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        emails = sorted({email.lower() for email in values["break_glass"]})
+        admins = list(
+            Membership.objects.for_tenant(self.tenant)
+            .filter(user__email__in=emails, role=Role.TENANT_ADMIN, is_active=True).select_related("user")
+        )
+        unknown = sorted(set(emails) - {m.user.email for m in admins})
+        if unknown:
+            raise ApplicationError(f"{unknown[0]} is not an active tenant admin of this workspace.",
+                                   code="invalid_break_glass", fields={"break_glass": [f"{unknown[0]} is not an admin."]})
+        try:
+            services.saml_provider_save(
+                tenant=self.tenant, actor=request.user, metadata_xml=values.get("metadata_xml", ""),
+                default_role=values["default_role"], jit_enabled=values["jit_enabled"],
+                enforce_sso=values["enforce_sso"], allow_idp_initiated=values["allow_idp_initiated"], break_glass=admins,
+            )
+        except ScimError as exc:
+            field = "break_glass" if "break-glass" in exc.detail else "metadata_xml"
+            raise ApplicationError(exc.detail, code="invalid_saml_settings", fields={field: [exc.detail]}) from None
+        return Response(self._output(request))
