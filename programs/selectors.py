@@ -260,7 +260,7 @@ def people_readiness(*, viewer: Membership, membership_ids: list[int]) -> dict[i
             flags.insert(0, "confirmed for live")
         if flags:
             detail += f" ({', '.join(flags)})"
-        if state != readiness.READY and focus_state.holding_back:
+        if state == readiness.PRACTISING and focus_state.holding_back:  # not started: nothing holds them back yet
             detail += "; holding back: " + ", ".join(behavior_label(key) for key in focus_state.holding_back[:3])
         answers[rep_id] = PersonStatus(
             state=state, text=readiness.STATE_LABELS[state], detail=detail,
