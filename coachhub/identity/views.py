@@ -20,47 +20,42 @@ class ScimTokenForm(forms.Form):
     name = forms.CharField(label="Token name (which identity provider uses it)", max_length=100)
 
 
-class OidcForm(forms.Form):
+class SsoAccessForm(forms.Form):
+    """What every identity provider's form asks besides the protocol: who gets created, and who may
+    still use a password."""
+
+    default_role = forms.ChoiceField(label="Role of people created on first sign-in", choices=Role.choices)
+    jit_enabled = forms.BooleanField(label="Create members on their first sign-in", required=False)
+    enforce_sso = forms.BooleanField(label="Require single sign-on (no password sign-in)", required=False)
+    break_glass = forms.ModelMultipleChoiceField(
+        label="Break-glass admins (may still sign in with a password)", queryset=Membership.objects.none(),
+        required=False, widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["break_glass"].queryset = (
+            Membership.objects.for_tenant(tenant).filter(role=Role.TENANT_ADMIN, is_active=True).select_related("user")
+        )
+        self.fields["break_glass"].label_from_instance = lambda membership: membership.user.email
+
+
+class OidcForm(SsoAccessForm):
+    field_order = ["issuer", "client_id", "client_secret", "default_role", "jit_enabled", "enforce_sso", "break_glass"]
     issuer = forms.URLField(label="Issuer URL", max_length=200, assume_scheme="https")
     client_id = forms.CharField(label="Client ID", max_length=255)
     client_secret = forms.CharField(label="Client secret (leave empty to keep the saved one)", required=False,
                                     widget=forms.PasswordInput(render_value=False))
-    default_role = forms.ChoiceField(label="Role of people created on first sign-in", choices=Role.choices)
-    jit_enabled = forms.BooleanField(label="Create members on their first sign-in", required=False)
-    enforce_sso = forms.BooleanField(label="Require single sign-on (no password sign-in)", required=False)
-    break_glass = forms.ModelMultipleChoiceField(
-        label="Break-glass admins (may still sign in with a password)", queryset=Membership.objects.none(),
-        required=False, widget=forms.CheckboxSelectMultiple,
-    )
-
-    def __init__(self, *args, tenant, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["break_glass"].queryset = (
-            Membership.objects.for_tenant(tenant).filter(role=Role.TENANT_ADMIN, is_active=True).select_related("user")
-        )
-        self.fields["break_glass"].label_from_instance = lambda membership: membership.user.email
 
 
-class SamlForm(forms.Form):
+class SamlForm(SsoAccessForm):
+    field_order = ["metadata_url", "metadata_file", "default_role", "jit_enabled", "allow_idp_initiated",
+                   "enforce_sso", "break_glass"]
     metadata_url = forms.URLField(label="Identity provider metadata URL", max_length=1000, required=False,
                                   assume_scheme="https", help_text="CoachHub reads it from the server.")
     metadata_file = forms.FileField(label="…or upload the metadata XML file", required=False)
-    default_role = forms.ChoiceField(label="Role of people created on first sign-in", choices=Role.choices)
-    jit_enabled = forms.BooleanField(label="Create members on their first sign-in", required=False)
     allow_idp_initiated = forms.BooleanField(label="Allow sign-in from the identity provider's app dashboard "
                                                    "(IdP-initiated)", required=False)
-    enforce_sso = forms.BooleanField(label="Require single sign-on (no password sign-in)", required=False)
-    break_glass = forms.ModelMultipleChoiceField(
-        label="Break-glass admins (may still sign in with a password)", queryset=Membership.objects.none(),
-        required=False, widget=forms.CheckboxSelectMultiple,
-    )
-
-    def __init__(self, *args, tenant, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["break_glass"].queryset = (
-            Membership.objects.for_tenant(tenant).filter(role=Role.TENANT_ADMIN, is_active=True).select_related("user")
-        )
-        self.fields["break_glass"].label_from_instance = lambda membership: membership.user.email
 
     def clean_metadata_file(self):
         upload = self.cleaned_data.get("metadata_file")
