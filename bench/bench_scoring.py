@@ -32,7 +32,9 @@ def twenty_turn_transcripts() -> list[Transcript]:
     transcripts = []
     for start in range(0, len(turns) - TURNS_PER_TRANSCRIPT + 1, TURNS_PER_TRANSCRIPT):
         scenario = cases[(start // TURNS_PER_TRANSCRIPT) % len(cases)].transcript.scenario
-        transcripts.append(Transcript(scenario=scenario, turns=tuple(turns[start : start + TURNS_PER_TRANSCRIPT])))
+        transcripts.append(
+            Transcript(scenario=scenario, turns=tuple(turns[start : start + TURNS_PER_TRANSCRIPT]))
+        )
     return transcripts
 
 
@@ -61,7 +63,7 @@ def main() -> None:
         f"embedded scorer {scorer.version}: {scored} transcripts of {TURNS_PER_TRANSCRIPT} turns in "
         f"{cpu_seconds:.2f} CPU s ({cache})"
     )
-    print(f"throughput: {rate:.0f} twenty-turn transcripts per second per core")
+    print(f"throughput: {rate:.1f} twenty-turn transcripts per second per core")
     print(f"latency: {1000 / rate:.2f} ms per transcript" if rate else "latency: n/a")
 
 
