@@ -127,6 +127,7 @@ ROUTES: dict[str, Route] = {
         TENANT_API, {REP: 404, MANAGER: 404, LEAD: 200, ADMIN: 200}, **_obj(lambda w: {"pk": w.loner.id})
     ),
     "api-member-import-csv": Route(TENANT_API, everyone(405)),
+    "api-identity-oidc": Route(TENANT_API, only({ADMIN})),
     "api-identity-saml": Route(TENANT_API, only({ADMIN})),
     "api-team-list": Route(TENANT_API, only({MANAGER, LEAD, ADMIN})),
     "api-team-detail": Route(TENANT_API, only({MANAGER, LEAD, ADMIN}), **_obj(lambda w: {"pk": w.team.id})),

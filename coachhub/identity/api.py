@@ -1,6 +1,6 @@
-"""Tenant API of the identity app: the workspace's SAML identity provider, read and set by its
-admins (the same rules as the Identity page: bad metadata or enforcement without a break-glass
-admin is refused with the reason, nothing saved)."""
+"""Tenant API of the identity app: the workspace's identity provider (OpenID Connect or SAML), read
+and set by its admins with the same rules as the Identity page: a bad issuer or metadata, or
+enforcement without a break-glass admin, is refused with the reason and nothing is saved."""
 
 from __future__ import annotations
 
@@ -15,8 +15,94 @@ from coachhub.tenancy.api.base import TenantAPIMixin
 from coachhub.tenancy.models import Membership, Role
 
 from . import selectors, services
-from .models import SamlProvider
+from .models import OidcProvider, SamlProvider
 from .services import ScimError
+
+
+def _break_glass_admins(tenant, emails: list[str]) -> list[Membership]:
+    """The active tenant admins named by e-mail; an address that isn't one is refused by name."""
+    wanted = sorted({email.lower() for email in emails})
+    admins = list(
+        Membership.objects.for_tenant(tenant)
+        .filter(user__email__in=wanted, role=Role.TENANT_ADMIN, is_active=True).select_related("user")
+    )
+    unknown = sorted(set(wanted) - {m.user.email for m in admins})
+    if unknown:
+        raise ApplicationError(f"{unknown[0]} is not an active tenant admin of this workspace.",
+                               code="invalid_break_glass", fields={"break_glass": [f"{unknown[0]} is not an admin."]})
+    return admins
+
+
+class OidcProviderOutput(serializers.Serializer):
+    configured = serializers.BooleanField(help_text="False until an issuer was saved.")
+    enabled = serializers.BooleanField(help_text="False when SAML was saved after it.")
+    issuer = serializers.CharField()
+    client_id = serializers.CharField()
+    client_secret_set = serializers.BooleanField(help_text="Whether a client secret is stored; it is never returned.")
+    default_role = serializers.ChoiceField(choices=Role.choices)
+    jit_enabled = serializers.BooleanField()
+    enforce_sso = serializers.BooleanField()
+    break_glass = serializers.ListField(child=serializers.EmailField(), help_text="Break-glass admins' e-mails.")
+    redirect_uri = serializers.CharField(help_text="The redirect URI to register with the identity provider.")
+
+
+class OidcProviderInput(serializers.Serializer):
+    issuer = serializers.URLField(max_length=200, help_text="The issuer URL; discovery is read from it at sign-in.")
+    client_id = serializers.CharField(max_length=255)
+    client_secret = serializers.CharField(
+        required=False, allow_blank=True, max_length=2000, write_only=True,
+        help_text="Empty or absent keeps the stored secret.",
+    )
+    default_role = serializers.ChoiceField(choices=Role.choices, default=Role.REP)
+    jit_enabled = serializers.BooleanField(default=True)
+    enforce_sso = serializers.BooleanField(default=False)
+    break_glass = serializers.ListField(child=serializers.EmailField(), required=False, default=list, max_length=50)
+
+
+class OidcProviderView(TenantAPIMixin, generics.GenericAPIView):
+    """The workspace's OpenID Connect identity provider. POST sets it (and turns SAML off)."""
+
+    model = OidcProvider
+    role_map = {"GET": ADMIN, "POST": ADMIN}
+    serializer_class = OidcProviderOutput
+
+    def scoped_queryset(self):
+        return OidcProvider.objects.for_tenant(self.tenant)
+
+    def _output(self, request) -> dict:
+        row = self.get_queryset().first()
+        return OidcProviderOutput({
+            "configured": row is not None, "enabled": bool(row and row.enabled),
+            "issuer": getattr(row, "issuer", ""), "client_id": getattr(row, "client_id", ""),
+            "client_secret_set": bool(row and row.client_secret_encrypted),
+            "default_role": getattr(row, "default_role", Role.REP), "jit_enabled": getattr(row, "jit_enabled", True),
+            "enforce_sso": getattr(row, "enforce_sso", False),
+            "break_glass": sorted(b.membership.user.email for b in selectors.break_glass_list(tenant=self.tenant)),
+            "redirect_uri": request.build_absolute_uri(
+                reverse("sso_oidc_callback", kwargs={"sso_tenant": self.tenant.slug})
+            ),
+        }).data
+
+    @extend_schema(responses=OidcProviderOutput)
+    def get(self, request, *args, **kwargs):
+        return Response(self._output(request))
+
+    @extend_schema(request=OidcProviderInput, responses=OidcProviderOutput)
+    def post(self, request, *args, **kwargs):
+        data = OidcProviderInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        admins = _break_glass_admins(self.tenant, values["break_glass"])
+        try:
+            services.oidc_provider_save(
+                tenant=self.tenant, actor=request.user, issuer=values["issuer"], client_id=values["client_id"],
+                client_secret=values.get("client_secret", ""), default_role=values["default_role"],
+                jit_enabled=values["jit_enabled"], enforce_sso=values["enforce_sso"], break_glass=admins,
+            )
+        except ScimError as exc:
+            field = "break_glass" if "break-glass" in exc.detail else "issuer"
+            raise ApplicationError(exc.detail, code="invalid_oidc_settings", fields={field: [exc.detail]}) from None
+        return Response(self._output(request))
 
 
 class SamlProviderOutput(serializers.Serializer):
@@ -78,15 +164,7 @@ class SamlProviderView(TenantAPIMixin, generics.GenericAPIView):
         data = SamlProviderInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        emails = sorted({email.lower() for email in values["break_glass"]})
-        admins = list(
-            Membership.objects.for_tenant(self.tenant)
-            .filter(user__email__in=emails, role=Role.TENANT_ADMIN, is_active=True).select_related("user")
-        )
-        unknown = sorted(set(emails) - {m.user.email for m in admins})
-        if unknown:
-            raise ApplicationError(f"{unknown[0]} is not an active tenant admin of this workspace.",
-                                   code="invalid_break_glass", fields={"break_glass": [f"{unknown[0]} is not an admin."]})
+        admins = _break_glass_admins(self.tenant, values["break_glass"])
         try:
             services.saml_provider_save(
                 tenant=self.tenant, actor=request.user, metadata_xml=values.get("metadata_xml", ""),
