@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -79,15 +80,27 @@ REFLECTION_PHRASE = re.compile(
 _WORD = re.compile(r"[a-z']+", re.I)
 
 
+def no_similarity() -> float:
+    return 0.0
+
+
 @dataclass(frozen=True, slots=True)
 class SentenceReading:
-    """What the model reads in one rep sentence, given the customer's words before it."""
+    """What the model reads in one rep sentence, given the customer's words before it.
+
+    ``similarity`` gives the cosine to the customer's last turn; it is computed (and that turn
+    embedded) only when something asks, since most sentences are decided without it.
+    """
 
     empathy: float
     reflection: float
     question: bool
     off_topic: bool
-    context_similarity: float = 0.0
+    similarity: Callable[[], float] = no_similarity
+
+    @property
+    def context_similarity(self) -> float:
+        return self.similarity()
 
     @property
     def is_empathic(self) -> bool:
@@ -115,7 +128,10 @@ def _prototypes() -> _Prototypes:
     with _load_lock:
         data = yaml.safe_load(PROTOTYPES_PATH.read_text(encoding="utf-8"))
         everything = [
-            line for name, signal in data.items() if name != "off_topic" for line in signal.get("positive", [])
+            line
+            for name, signal in data.items()
+            if name != "off_topic"
+            for line in signal.get("positive", [])
         ]
         return _Prototypes(
             empathy=encode(data["empathy"]["positive"]),
@@ -163,6 +179,45 @@ def looks_like_words(text: str) -> bool:
     return sum(1 for w in words if _is_word(w)) / len(words) >= 0.6
 
 
+class _CustomerTurns:
+    """The customer turns rep sentences are compared with, each embedded once and only on demand."""
+
+    def __init__(self, vectors: np.ndarray, context: list[str]) -> None:
+        self._vectors = vectors
+        self._context = context
+        self._embedded: dict[str, np.ndarray] = {}
+        self._context_sim: dict[int, float] = {}
+
+    def embed(self, texts: list[str]) -> None:
+        """Embed, in one batch, those of ``texts`` not embedded yet."""
+        missing = [text for text in dict.fromkeys(texts) if text not in self._embedded]
+        if missing:
+            for text, vector in zip(missing, encode([text or " " for text in missing]), strict=True):
+                self._embedded[text] = vector
+
+    def context_similarity(self, rows: list[int]) -> None:
+        """Cosines of ``rows`` to each one's last customer turn, computed for all of them at once."""
+        rows = [row for row in rows if row not in self._context_sim]
+        if not rows:
+            return
+        self.embed([self._context[row] for row in rows])
+        customer = np.array([self._embedded[self._context[row]] for row in rows])
+        for row, sim in zip(rows, np.einsum("ij,ij->i", self._vectors[rows], customer), strict=True):
+            self._context_sim[row] = float(sim)
+
+    def similarity_of(self, row: int) -> Callable[[], float]:
+        def similarity() -> float:
+            self.context_similarity([row])
+            return self._context_sim[row]
+
+        return similarity
+
+    def topic_similarity(self, row: int, group: list[str]) -> float:
+        """Closeness of sentence ``row`` to the nearest of ``group`` (customer turns so far)."""
+        self.embed(group)
+        return max((float(self._vectors[row] @ self._embedded[text]) for text in group), default=0.0)
+
+
 def read_sentences(
     sentences: list[str], context: list[str], topics: list[tuple[str, ...]] | None = None
 ) -> list[SentenceReading]:
@@ -170,36 +225,46 @@ def read_sentences(
 
     ``context[i]`` is the customer's last turn before sentence ``i`` (what a reflection plays back);
     ``topics[i]`` every customer turn so far (an on-topic line is close to at least one of them).
-    Each distinct customer turn is embedded once per call, however many sentences follow it.
+    A customer turn is embedded only when a decision needs it (a declarative "?" line that may be
+    a restatement, a chatty line that may be off topic, a reflection's closeness asked for later),
+    and then once per call, however many sentences follow it.
     """
     if not sentences:
         return []
     protos = _prototypes()
     vectors = encode(sentences)
-    customer_turns = list(dict.fromkeys([*context, *(turn for group in topics or () for turn in group)]))
-    customer_vectors = encode([text or " " for text in customer_turns])
-    row_of = {text: row for row, text in enumerate(customer_turns)}
-    context_sim = np.einsum("ij,ij->i", vectors, customer_vectors[[row_of[text] for text in context]])
-    if topics is None:
-        topic_sim = context_sim
-    else:
-        # "And?" or "Okay." carry no topic: only turns of a few words say what the problem is.
-        topical = [[text for text in group if word_total(text) >= 4] or list(group) for group in topics]
-        topic_sim = np.array(
-            [
-                max((float(vectors[i] @ customer_vectors[row_of[text]]) for text in group), default=0.0)
-                for i, group in enumerate(topical)
-            ]
-        )
+    customer = _CustomerTurns(vectors, context)
+    # "And?" or "Okay." carry no topic: only turns of a few words say what the problem is.
+    topical = (
+        None
+        if topics is None
+        else [[t for t in group if word_total(t) >= 4] or list(group) for group in topics]
+    )
     empathy = _top_mean(vectors, protos.empathy)
     reflection = _top_mean(vectors, protos.reflection_pos) - _top_mean(vectors, protos.reflection_neg)
     service = _top_mean(vectors, protos.service)
     chatter = _top_mean(vectors, protos.off_topic)
-    readings: list[SentenceReading] = []
+    features = []
     for row, text in enumerate(sentences):
         words = word_total(text)
         interrogative = bool(INTERROGATIVE_START.search(text))
         requested = bool(QUESTION_REQUEST.search(text)) and words >= 3
+        question = requested or ("?" in text and words >= 2)
+        restates = question and not interrogative and not requested  # decided by the customer's words
+        margin = float(chatter[row]) - float(service[row])
+        wordy = looks_like_words(text)
+        chatty = wordy and not _CASE_MARKERS.search(text) and margin > OFF_TOPIC_MARGIN
+        features.append((words, interrogative, requested, question, restates, margin, chatty, wordy))
+    # The customer turns those decisions need, embedded in one batch.
+    customer.embed(
+        [context[row] for row, f in enumerate(features) if f[4] or (f[6] and topical is None)]
+        + [text for row, f in enumerate(features) if f[6] and topical is not None for text in topical[row]]
+    )
+    customer.context_similarity([row for row, f in enumerate(features) if f[4] or (f[6] and topical is None)])
+    readings: list[SentenceReading] = []
+    for row, text in enumerate(sentences):
+        words, interrogative, requested, question, restates, margin, chatty, wordy = features[row]
+        similarity = customer.similarity_of(row)
         refl = float(reflection[row]) + 0.05 * bool(_SECOND_PERSON.search(text)) - 0.1 * interrogative
         if words < 4:
             refl -= 0.1
@@ -207,22 +272,20 @@ def read_sentences(
             refl = max(refl, REFLECTION_THRESHOLD + 0.01)
         elif _SPEAKER_STATEMENT.search(text):
             refl = min(refl, 0.0)
-        question = requested or ("?" in text and words >= 2)
-        restating = float(reflection[row]) + 0.3 * (float(context_sim[row]) - 0.3)
-        if question and not interrogative and not requested and restating > REFLECTIVE_QUESTION_THRESHOLD:
-            question = False
+        if restates:
+            restating = float(reflection[row]) + 0.3 * (similarity() - 0.3)
+            if restating > REFLECTIVE_QUESTION_THRESHOLD:
+                question = False
         # Chatter: closer to small talk than to anything said in service, and not about what the
         # customer raised. Digits and internal terms mark a line as about the case, however unclear.
-        margin, topical = float(chatter[row]) - float(service[row]), float(topic_sim[row])
-        off_topic = not looks_like_words(text) or (
-            not _CASE_MARKERS.search(text)
-            and (
-                (margin > OFF_TOPIC_MARGIN and topical < OFF_TOPIC_CONTEXT)
-                or (margin > CLEAR_CHATTER_MARGIN and topical < CLEAR_CHATTER_CONTEXT)
+        off_topic = not wordy
+        if chatty:
+            topical_sim = similarity() if topical is None else customer.topic_similarity(row, topical[row])
+            off_topic = (margin > OFF_TOPIC_MARGIN and topical_sim < OFF_TOPIC_CONTEXT) or (
+                margin > CLEAR_CHATTER_MARGIN and topical_sim < CLEAR_CHATTER_CONTEXT
             )
-        )
         if off_topic:
-            readings.append(SentenceReading(0.0, -1.0, False, True, float(context_sim[row])))
+            readings.append(SentenceReading(0.0, -1.0, False, True, similarity))
             continue
-        readings.append(SentenceReading(float(empathy[row]), refl, question, False, float(context_sim[row])))
+        readings.append(SentenceReading(float(empathy[row]), refl, question, False, similarity))
     return readings

@@ -9,11 +9,11 @@ spans in the turn) so that evidence quotes are always verbatim substrings of wha
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from coachhub.core.text import normalize_for_detection
-from scoring.engines.learned import SentenceReading, read_sentences
+from scoring.engines.learned import SentenceReading, no_similarity, read_sentences
 
 # --- text helpers ---------------------------------------------------------------------------------
 
@@ -282,7 +282,11 @@ class SentenceSignals:
     reason: bool = False
     reasonless_refusal: bool = False
     specific: bool = False
-    context_similarity: float = 0.0  # cosine to the customer's last turn
+    similarity: Callable[[], float] = no_similarity  # cosine to the customer's last turn, on demand
+
+    @property
+    def context_similarity(self) -> float:
+        return self.similarity()
 
 
 @dataclass(slots=True)
@@ -364,7 +368,9 @@ def analyze_rep_turns(turns: Sequence[RepTurnInput]) -> list[TurnAnalysis]:
     return analyses
 
 
-def analyze_rep_turn(index: int, text: str, context: CustomerContext, customer_text: str = "") -> TurnAnalysis:
+def analyze_rep_turn(
+    index: int, text: str, context: CustomerContext, customer_text: str = ""
+) -> TurnAnalysis:
     sentences = split_sentences(text)
     readings = read_sentences([s.text for s in sentences], [customer_text] * len(sentences))
     analyzed = [_analyze_sentence(s, context, r) for s, r in zip(sentences, readings, strict=True)]
@@ -376,9 +382,11 @@ def is_injection(text: str) -> bool:
     return bool(INJECTION.search(text) or INJECTION.search(normalize_for_detection(text)))
 
 
-def _analyze_sentence(sentence: Sentence, context: CustomerContext, reading: SentenceReading) -> SentenceSignals:
+def _analyze_sentence(
+    sentence: Sentence, context: CustomerContext, reading: SentenceReading
+) -> SentenceSignals:
     text = sentence.text
-    result = SentenceSignals(sentence=sentence, context_similarity=reading.context_similarity)
+    result = SentenceSignals(sentence=sentence, similarity=reading.similarity)
     found = result.found
     if is_injection(text):
         found.add("injection")
@@ -461,7 +469,9 @@ def _is_clarifying(text: str, context: CustomerContext) -> bool:
     return bool(overlap or _REFLECTION_PHRASE.search(text)) or (bool(opener) and word_count(text) >= 5)
 
 
-_CUSTOMER_FEELING = re.compile(rf"\b(?:{_FEELING}|angry|sad|scared|afraid|worried|fed up|sick of|tired of|hate)\b", re.I)
+_CUSTOMER_FEELING = re.compile(
+    rf"\b(?:{_FEELING}|angry|sad|scared|afraid|worried|fed up|sick of|tired of|hate)\b", re.I
+)
 
 
 def customer_feeling(text: str) -> bool:
