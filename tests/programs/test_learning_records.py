@@ -210,3 +210,28 @@ def test_an_lrs_on_a_private_address_is_refused(world_a):
         statements.lrs_settings_update(tenant=world_a.tenant, actor=world_a.member(Role.TENANT_ADMIN),
                                        endpoint="http://169.254.169.254/xapi/", username="k", secret="s")
     assert "private, loopback or link-local" in refused.value.fields["endpoint"]
+
+
+def test_erasing_a_rep_removes_the_learning_records_about_them_and_their_name_on_program_work(world_a, lrs):
+    from coachhub.tenancy.retention.services import person_erase
+    from programs.models import Program, ProgramEnrollment
+
+    _connect(world_a, lrs)
+    program, first, _ = _enrolled_program(world_a)
+    rep = world_a.member(Role.REP)
+    session, _ = passing_session(rep, first)
+    _practise(world_a, session)
+    assert StatementOutbox.objects.for_tenant(world_a.tenant).filter(session_id=session.id).count() == 4
+    lead = world_a.member(Role.ENABLEMENT_LEAD)
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        counts = person_erase(tenant=world_a.tenant, actor=None, membership=rep, via="command")
+    assert counts["learning_records"] == 4
+    assert not StatementOutbox.objects.for_tenant(world_a.tenant).filter(session_id=session.id).exists()
+    assert not ProgramEnrollment.objects.for_tenant(world_a.tenant).filter(membership=rep).exists()
+
+    # The lead who built the program, erased in turn: the program stays, without their name.
+    person_erase(tenant=world_a.tenant, actor=None, membership=lead, via="command")
+    kept = Program.objects.for_tenant(world_a.tenant).get(pk=program.pk)
+    assert kept.created_by_id is None
+    assert not ProgramEnrollment.objects.for_tenant(world_a.tenant).filter(assigned_by=lead.user).exists()
