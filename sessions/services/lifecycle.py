@@ -105,6 +105,11 @@ def session_start(
     )
     _customer_turn_create(tenant=tenant, session=session, index=0, turn=opening)
     announce_on_commit("started", tenant=tenant, session_id=session.id)
+    if mode == "voice":
+        # The rep reads the opening line and speaks for seconds: load the speech model meanwhile.
+        from sessions.voice.transcribe import warm_up_in_background
+
+        transaction.on_commit(warm_up_in_background)
     return session
 
 

@@ -133,6 +133,30 @@ def get_model() -> WhisperModel:
         return _loaded[1]
 
 
+_warmed: set[ModelConfig] = set()
+
+
+def warm_up_in_background() -> None:
+    """Loads the model in a daemon thread unless that was done: called when a voice session starts,
+    so the rep's first recording doesn't wait for the load (~0.3 s for tiny.en on a quiet machine,
+    seconds on a busy one) that could happen while they were still speaking. Failures are left for
+    the real turn to report."""
+    config = ModelConfig.from_settings()
+    with _model_lock:
+        if config in _warmed:
+            return
+        _warmed.add(config)
+    threading.Thread(target=_warm_up, name="speech-warm-up", daemon=True).start()
+
+
+def _warm_up() -> None:
+    # Only the load: a trial run on silence would take the cores the rep's real turn needs next.
+    try:
+        get_model()
+    except Exception:  # noqa: BLE001 - the rep's own turn reports a broken model with its message
+        logger.info("Speech model warm-up failed", exc_info=True)
+
+
 def _load_model(config: ModelConfig) -> WhisperModel:
     from faster_whisper import WhisperModel  # heavy import, only where speech is used
 
