@@ -182,7 +182,8 @@ def _load_model(config: ModelConfig) -> WhisperModel:
 def default_cpu_threads() -> int:
     """Threads for TRANSCRIPTION_CPU_THREADS=0: CTranslate2's own default is 4, which on a 2-core
     server oversubscribes the cores (OpenMP threads spinning against each other and the web tier):
-    a ~5 s clip took 1.69 s at 4 threads against 1.47 s at 2 on a loaded 2-core machine. So at most
+    a voice turn (bench/bench_voice_turn.py, p50) took 1317 ms at 4 threads against 677 ms at 2 on
+    a 2-core machine at load 1.5 (1718 against 1167 ms at load 5). So at most
     4, and never more than the cores this process may run on."""
     try:
         cores = len(os.sched_getaffinity(0))
