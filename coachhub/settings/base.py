@@ -303,6 +303,8 @@ SPECTACULAR_SETTINGS = {
     # No deep links: Swagger UI nests them inside each operation's toggle button (axe nested-interactive).
     "SWAGGER_UI_SETTINGS": {"deepLinking": False},
     "COMPONENT_SPLIT_REQUEST": True,
+    # A member's role is one enum wherever a field carries it (role, default_role…).
+    "ENUM_NAME_OVERRIDES": {"RoleEnum": "coachhub.tenancy.models.Role"},
 }
 
 # --- Security headers -----------------------------------------------------------------------

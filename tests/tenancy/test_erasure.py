@@ -266,7 +266,7 @@ def test_command_erases_in_the_named_tenant_only(world_a, world_b, person, media
     call_command("erase_person", tenant=world_b.tenant.slug, email=rep_b.user.email, dry_run=True, stdout=out)
     dry_run = json.loads(out.getvalue())
     assert list(dry_run) == ["tenant", "dry_run", "sessions", "turns", "recordings", "scores", "comments",
-                             "disputes", "kpi_values", "rep_weeks", "assignments"]
+                             "disputes", "kpi_values", "rep_weeks", "assignments", "learning_records", "lms_links"]
     assert dry_run["sessions"] == 2 and dry_run["comments"] == 1 and dry_run["disputes"] == 1
     assert rows_of(world_b, rep_b)["PracticeSession"] == 2
 
@@ -278,8 +278,10 @@ def test_command_erases_in_the_named_tenant_only(world_a, world_b, person, media
     printed = json.loads(out.getvalue())
     # The apps' registrations erase in foreign-key order and the command prints the counts in that order.
     assert list(printed) == [
-        "tenant", "erased", "comments", "disputes", "behavior_scores", "scores", "turns", "recordings", "sessions",
-        "kpi_values", "rep_weeks", "digests", "assignments", "team_links", "api_tokens", "invitations",
+        "tenant", "erased", "comments", "disputes", "behavior_scores", "scores", "kpi_values", "rep_weeks", "digests",
+        # The programs' records name sessions by id: they go before the sessions do.
+        "learning_records", "lms_links", "turns", "recordings", "sessions", "assignments", "team_links", "api_tokens",
+        "invitations",
         "references_cleared", "other",
     ]
     assert printed["erased"] is True and printed["sessions"] == 2
