@@ -109,7 +109,9 @@ def test_rep_completes_a_text_session_against_an_openai_compatible_server(asgi_p
         reply(f"{first}\n[[state frustration=45 end=none]]"),
         reply("Okay, a call back by five today works. Thank you.\n[[state frustration=10 end=resolved]]"),
     )
-    openai_server.chunk_delay_s = 0.08  # 5 characters a chunk: the first reply takes about 1.3 s to write
+    # 5 characters a chunk, slow enough that a loaded machine still polls between them (the customer
+    # holds the last words of a sentence back until it is vetted, so the page grows a few words at a time)
+    openai_server.chunk_delay_s = 0.15  # the first reply takes about 2.5 s to write
     publish_library_scenario(world_a.tenant, SLUG)
     _login(page, world_a.member("rep"))
     _start(page, "Practice by text")
