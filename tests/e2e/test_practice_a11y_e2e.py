@@ -1,6 +1,8 @@
 """Keyboard and screen-reader paths through practice and review, in real Chromium (axe, CSP and
 console checks from conftest run on every page here too)."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -80,8 +82,10 @@ def test_a_rep_practises_a_whole_session_by_keyboard_alone(page, world_a):
     link = page.locator(".moves a").first
     if link.count():
         _tab_to(page, lambda p: link.evaluate("e => e === document.activeElement"))
+        href = link.get_attribute("href")
         page.keyboard.press("Enter")
-        assert page.url.endswith(link.get_attribute("href"))
+        # The fragment navigation lands a moment after the key press; wait for it.
+        expect(page).to_have_url(re.compile(re.escape(href) + "$"))
     with tenant_context(world_a.tenant):
         session = PracticeSession.objects.get()
     assert session.status != "active"

@@ -1,6 +1,8 @@
 """In a real browser with a real Celery worker on Redis: a session ended in the browser shows its
 scores, evidence and focus behavior within seconds."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -34,5 +36,5 @@ def test_ended_session_shows_scores_from_a_real_worker(page, world_a, workers):
     expect(evidence).to_be_visible()
     target = evidence.get_attribute("href")
     evidence.click()
-    assert page.url.endswith(target)
+    expect(page).to_have_url(re.compile(re.escape(target) + "$"))
     screenshot(page, "results-scored")
