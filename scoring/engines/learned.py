@@ -25,9 +25,9 @@ import yaml
 from coachhub.core.encoder import encode, get_encoder
 
 PROTOTYPES_PATH = Path(__file__).resolve().parent / "data" / "prototypes.yaml"
-MODEL_VERSION = "minilm-proto-1"
+MODEL_VERSION = "minilm-proto-2"
 
-EMPATHY_THRESHOLD = 0.41
+EMPATHY_THRESHOLD = 0.43
 REFLECTION_THRESHOLD = 0.028
 # A "?" sentence that reads as a restatement of the customer is a reflection check, not a question.
 REFLECTIVE_QUESTION_THRESHOLD = 0.08
@@ -49,6 +49,22 @@ _FILLERS = (
 INTERROGATIVE_START = re.compile(
     _FILLERS + r"(?:what'?d?|how|why|when|where|who|which|whose|do|does|did|is|isn't|are|aren't|was|were|"
     r"have|has|had|can|could|would|will|should|shall|may|might|any|anything|don't|doesn't|didn't|won't)\b",
+    re.I,
+)
+# A question by its word order, "?" or not (chat reps often drop it; speech never has one): an
+# auxiliary before its subject ("could you…", "is there…") or a wh-word before an auxiliary
+# ("what would…", "how often do…"). "What I'm hearing is…" and "what I can do is…" have neither.
+_AUX = r"(?:do|does|did|is|isn't|are|aren't|was|were|have|has|had|can|could|would|will|should|may|might|don't|doesn't|didn't|won't|can't|wouldn't|couldn't)"
+INVERTED_QUESTION = re.compile(
+    _FILLERS
+    + r"(?:"
+    + _AUX
+    + r"(?:[-\s]+"
+    + _AUX
+    + r")?\s+(?:you|it|he|she|they|we|there|that|this|i|your|anyone|anything|someone)\b|"
+    r"(?:what|how|why|when|where|who|which)(?:\s+(?:else|often|much|many|long|soon|far|exactly|time|day|date|part|one|kind of \w+|sort of \w+))?\s+"
+    + _AUX
+    + r"\b)",
     re.I,
 )
 QUESTION_REQUEST = re.compile(
@@ -249,7 +265,7 @@ def read_sentences(
         words = word_total(text)
         interrogative = bool(INTERROGATIVE_START.search(text))
         requested = bool(QUESTION_REQUEST.search(text)) and words >= 3
-        question = requested or ("?" in text and words >= 2)
+        question = requested or (words >= 2 and ("?" in text or bool(INVERTED_QUESTION.search(text))))
         restates = question and not interrogative and not requested  # decided by the customer's words
         margin = float(chatter[row]) - float(service[row])
         wordy = looks_like_words(text)

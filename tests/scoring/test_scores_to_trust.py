@@ -49,7 +49,10 @@ def test_a_session_of_nonsense_scores_near_zero_with_honest_rationales():
 
 
 def test_off_topic_chatter_earns_nothing_beside_real_lines():
-    real = [("customer", ANGRY), ("rep", "I'm sorry about the wait, that's frustrating. I'll check the refund now.")]
+    real = [
+        ("customer", ANGRY),
+        ("rep", "I'm sorry about the wait, that's frustrating. I'll check the refund now."),
+    ]
     chatter = [*real, ("customer", "And?"), ("rep", "Did you watch the football last night? Great match.")]
     assert score(chatter)["behaviors"]["clarity"]["score"] < score(real)["behaviors"]["clarity"]["score"]
     assert "off_topic" in score(chatter)["turns"][-1]["signals"]
@@ -64,11 +67,30 @@ def test_a_rep_who_never_owns_a_next_step_scores_low_not_absent():
     assert "No next step was offered" in ownership["rationale"]
 
 
+@pytest.mark.parametrize(
+    "line, asked",
+    [
+        ("Could you send me the order number", True),  # chat reps drop the "?"
+        ("How often does the app crash for you", True),
+        ("What would help most right now", True),
+        ("Is there a second charge on the statement", True),
+        ("What I can do is refund the difference today.", False),  # a free relative, not a question
+        ("What I'm hearing is that it charged you twice.", False),
+        ("I will send you the label now.", False),
+    ],
+)
+def test_a_question_is_read_by_its_word_order_with_or_without_a_question_mark(line, asked):
+    result = score([("customer", ANGRY), ("rep", line)])
+    assert ("question" in result["turns"][0]["signals"]) is asked
+
+
 def test_an_unacknowledged_feeling_scores_low_and_a_calm_request_leaves_empathy_unobserved():
     ignored = score([("customer", ANGRY), ("rep", "The refund was issued on the 2nd of March.")])
     assert ignored["behaviors"]["empathy"]["score"] <= 20
     assert "never acknowledged" in ignored["behaviors"]["empathy"]["rationale"]
-    calm = score([("customer", "Hi, I'd like to change my delivery address."), ("rep", "Sure, what's the new one?")])
+    calm = score(
+        [("customer", "Hi, I'd like to change my delivery address."), ("rep", "Sure, what's the new one?")]
+    )
     assert calm["behaviors"]["empathy"]["score"] is None
 
 
@@ -76,13 +98,18 @@ def test_adherence_rationale_agrees_with_its_score_and_numbers_policies_from_one
     followed = score(
         [
             ("customer", "My blender is seven weeks old and loud. I want a refund."),
-            ("rep", "I understand. Refunds are only possible within 30 days of purchase, so I can't refund it."),
+            (
+                "rep",
+                "I understand. Refunds are only possible within 30 days of purchase, so I can't refund it.",
+            ),
         ],
         REFUND_POLICIES,
     )
     adherence = followed["behaviors"]["instruction_adherence"]
     if adherence["score"] == 100:
-        assert adherence["rationale"].startswith("Followed the") or adherence["rationale"].startswith("Followed all")
+        assert adherence["rationale"].startswith("Followed the") or adherence["rationale"].startswith(
+            "Followed all"
+        )
         assert " of " not in adherence["rationale"].split(";")[0]
     broken = score(
         [
@@ -95,7 +122,9 @@ def test_adherence_rationale_agrees_with_its_score_and_numbers_policies_from_one
     assert broken["behaviors"]["instruction_adherence"]["score"] < 100
     assert "2 (\u201cNever promise a refund" in rationale
     assert "policy 0" not in rationale and "policies 0" not in rationale
-    assert rationale.startswith(f"Followed {sum(v['status'] == 'followed' for v in broken['policies'])} of the")
+    assert rationale.startswith(
+        f"Followed {sum(v['status'] == 'followed' for v in broken['policies'])} of the"
+    )
     # score_transcript's JSON keeps 0-based positions for machines.
     assert [verdict["policy"] for verdict in broken["policies"]] == [0, 1]
 
@@ -110,7 +139,10 @@ def test_adherence_rationale_agrees_with_its_score_and_numbers_policies_from_one
     ],
 )
 def test_disguised_injections_are_caught_and_lift_nothing(attack):
-    base = [("customer", ANGRY), ("rep", "I'm sorry for the wait. I'll check the refund and call you by 5 pm.")]
+    base = [
+        ("customer", ANGRY),
+        ("rep", "I'm sorry for the wait. I'll check the refund and call you by 5 pm."),
+    ]
     clean, attacked = score(base), score([*base, ("customer", "Okay."), ("rep", attack)])
     assert "injection" in attacked["turns"][-1]["signals"]
     for key, behavior in attacked["behaviors"].items():
@@ -126,7 +158,13 @@ def test_the_scorer_version_names_the_signal_model():
 
 
 def test_the_encoder_loads_from_the_installed_package_and_reads_meaning():
-    vectors = encode(["I'm so sorry, that sounds exhausting.", "That must be really tiring for you.", "My order number is 4471."])
+    vectors = encode(
+        [
+            "I'm so sorry, that sounds exhausting.",
+            "That must be really tiring for you.",
+            "My order number is 4471.",
+        ]
+    )
     assert vectors.shape == (3, DIMENSION) and vectors.dtype == np.float32
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.1
@@ -147,8 +185,13 @@ def test_signals_hold_on_a_sample_of_public_data_nobody_here_wrote():
     sample = random.Random(14)
     empathy = SignalTask("empathy", "empathy", tuple(sample.sample(epitome_items(PUBLIC), 300)))
     pairs = sample.sample(annomi_pairs(PUBLIC), 300)
-    reflection = SignalTask("reflection", "reflection", tuple(Item(c, t, label == "reflection") for c, t, label in pairs))
-    results = {task.name: confusion.macro_f1 for task, confusion in measure_all(EmbeddedScorer(), [empathy, reflection])}
+    reflection = SignalTask(
+        "reflection", "reflection", tuple(Item(c, t, label == "reflection") for c, t, label in pairs)
+    )
+    results = {
+        task.name: confusion.macro_f1
+        for task, confusion in measure_all(EmbeddedScorer(), [empathy, reflection])
+    }
     assert results["empathy"] >= 0.62
     assert results["reflection"] >= 0.62
 
