@@ -32,9 +32,13 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 # Long enough that only the kill (or the test's end, which wakes the server) finishes the held call.
 HOLD_JUDGE_S = 300
-# The judge must keep waiting on the held call rather than time out and retry on its own.
-WORKER_ENV = {"LLM_TIMEOUT_S": str(HOLD_JUDGE_S + 30), "LLM_MAX_RETRIES": "0"}
-WAIT_S = 60.0
+# The judge must keep waiting on the held call rather than time out and retry on its own. The
+# broker's visibility timeout is as long: the job comes back only through reject_on_worker_lost (what
+# this test is about), never because a loaded machine took longer than the test worker's usual 3 s
+# to finish the redelivered job (Redis would hand it out a third time).
+WORKER_ENV = {"LLM_TIMEOUT_S": str(HOLD_JUDGE_S + 30), "LLM_MAX_RETRIES": "0",
+              "TEST_VISIBILITY_TIMEOUT_S": str(HOLD_JUDGE_S + 30)}
+WAIT_S = 120.0  # generous: a loaded 2-core runner is slow to fork a pool process and run the job
 
 
 def _worker_log(workers: Workers) -> str:
@@ -66,6 +70,7 @@ def test_a_pool_process_killed_mid_job_is_replaced_and_the_redelivered_job_score
     openai_server.script(delay(HOLD_JUDGE_S, then=reply(answer)), reply(answer))
 
     worker = workers.start(env=WORKER_ENV)
+    workers.wait_ready(worker)
     with tenant_context(tenant):
         session_services.session_end(tenant=tenant, rep=world.member(Role.REP), session_id=session.id)
 
@@ -84,8 +89,13 @@ def test_a_pool_process_killed_mid_job_is_replaced_and_the_redelivered_job_score
         WAIT_S,
     )
     assert worker.poll() is None, "the worker's main process died with its pool process"
-    replacement = Workers.pool_pids(worker)
-    assert replacement and pool[0] not in replacement, "the pool did not replace the killed process"
+    # The pool's bookkeeping (reaping the killed process, listing its replacement) may trail the
+    # finished score by a moment: wait for a pool without the killed process.
+    def replaced() -> list[int] | None:
+        pids = Workers.pool_pids(worker)
+        return pids if pids and pool[0] not in pids else None
+
+    workers.wait_for("the pool to replace the killed process", replaced, WAIT_S)
 
     all_rows = list(_scores(world, session))
     assert [row.id for row in all_rows] == [rows[0].id], "the redelivered job left a second score"
@@ -103,7 +113,11 @@ def test_a_pool_process_killed_mid_job_is_replaced_and_the_redelivered_job_score
     # Delivered once more (a duplicate from the broker): nothing changes, the judge is not asked.
     from scoring.tasks import score_session
 
-    finished_before = _jobs_finished(workers)
+    # The worker logs a job's success after the job committed its score: wait for the redelivered
+    # job's line, or it could arrive late and pass for the duplicate's.
+    finished_before = workers.wait_for("the redelivered job to be logged as finished",
+                                       lambda: _jobs_finished(workers), WAIT_S)
+    assert finished_before == 1, _worker_log(workers)
     score_session.apply_async(kwargs={"tenant_id": tenant.id, "session_id": session.id})
     workers.wait_for("the duplicate job to finish", lambda: _jobs_finished(workers) > finished_before, WAIT_S)
     assert list(_scores(world, session).values_list("id", "attempts", "status")) == [(score.id, 2, ScoreStatus.DONE)]

@@ -3,7 +3,8 @@
 Each test commits its rows (transactional database) so the worker, pointed at the same test
 database through DATABASE_URL, sees them. The broker is a private Redis database per xdist worker,
 flushed before each test, so parallel runs never take each other's jobs. Every wait is a polling
-loop with a deadline.
+loop with a deadline, and a worker's boot is waited for on its own (it can take tens of seconds on a
+loaded machine), so the deadlines after it time the jobs.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def _assert_scored_exactly_once(world, session, workers: Workers) -> SessionScor
 def test_ending_a_session_is_scored_once_by_a_real_worker(workers):
     world = build_world("Worker Co", "worker-co")
     session = _active_session(world)
-    workers.start()
+    workers.wait_ready(workers.start())
     _end(world, session)
     score = _assert_scored_exactly_once(world, session, workers)
     assert score.attempts == 1
@@ -59,12 +60,14 @@ def test_a_worker_killed_mid_job_is_redelivered_and_scores_once(workers):
     world = build_world("Crash Co", "crash-co")
     session = _active_session(world)
     doomed = workers.start(delay_s=60)  # holds the claim long enough to be killed with it
+    workers.wait_ready(doomed)
     _end(world, session)
     workers.wait_for("the job to start", lambda: _scores(world, session).filter(status=ScoreStatus.RUNNING).exists())
     workers.kill(doomed)
     assert _scores(world, session).get().status == ScoreStatus.RUNNING, "the kill left the claim behind"
 
-    workers.start()  # Redis hands the unacknowledged job out again after the visibility timeout
+    # Redis hands the unacknowledged job out again after the visibility timeout.
+    workers.wait_ready(workers.start())
     score = _assert_scored_exactly_once(world, session, workers)
     assert score.attempts == 2, "the redelivered job took over its own dead claim"
 
@@ -80,7 +83,7 @@ def test_redis_down_at_session_end_is_scored_by_the_sweeper_once_redis_is_back(w
     assert not _scores(world, session).exists()
 
     _point_app_at(workers.broker_url)
-    workers.start()
+    workers.wait_ready(workers.start())
     sweep_unscored_sessions.apply_async(kwargs={"older_than_s": 0})
     score = _assert_scored_exactly_once(world, session, workers)
     assert score.attempts == 1

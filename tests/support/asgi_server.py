@@ -41,7 +41,8 @@ class AsgiServer:
 
     def start(self) -> AsgiServer:
         self._thread.start()
-        deadline = time.monotonic() + 10
+        # Generous: starting costs milliseconds when quiet, but a loaded CI runner can starve the thread.
+        deadline = time.monotonic() + 60
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("uvicorn did not start")

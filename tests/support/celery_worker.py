@@ -1,8 +1,10 @@
 """A real `celery worker` subprocess on Redis, sharing the test's PostgreSQL database.
 
 Tests that use it commit their rows (transactional database) so the worker sees them. The broker is
-a private Redis database per xdist worker, flushed before each test, so parallel runs never take
-each other's jobs.
+REDIS_URL's database under a key prefix of the test's own (every queue, unacknowledged job and
+binding lives under it, and is deleted afterwards), so parallel xdist workers, a second run on the
+same machine, or anyone else's worker on that Redis never take each other's jobs; nothing else in
+the database is touched.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import kombu.pools
 import pytest
@@ -27,6 +29,11 @@ from tests.conftest import services_required
 ROOT = Path(__file__).resolve().parents[2]
 VISIBILITY_TIMEOUT_S = 3  # the test worker's; production keeps it above twice the longest task
 DEAD_BROKER = "redis://127.0.0.1:1/0"
+# Deadlines for conditions a test waits on. A `celery worker` boot (Django, the app's tasks) takes
+# seconds on a quiet machine and can take tens of seconds on a loaded 2-core CI runner; a wait only
+# costs its deadline when the test is failing anyway, so these are generous.
+WORKER_BOOT_S = 120.0
+WAIT_S = 120.0
 
 
 def _require_services() -> None:
@@ -42,10 +49,8 @@ def _require_services() -> None:
         pytest.skip(message)
 
 
-def _private_broker_url(worker_id: str) -> str:
-    parts = urlsplit(settings.REDIS_URL)
-    number = 8 + int(worker_id[2:]) % 7 if worker_id.startswith("gw") else 15
-    return urlunsplit((parts.scheme, parts.netloc, f"/{number}", "", ""))
+def _private_key_prefix(worker_id: str) -> str:
+    return f"coachhub-test:{worker_id}:{os.getpid()}:{uuid.uuid4().hex[:12]}:"
 
 
 def _point_app_at(url: str) -> None:
@@ -68,6 +73,7 @@ import os
 from coachhub.celery import app
 app.conf.task_always_eager = False
 app.conf.broker_transport_options = {
+    "global_keyprefix": os.environ["TEST_BROKER_KEY_PREFIX"],
     "visibility_timeout": float(os.environ["TEST_VISIBILITY_TIMEOUT_S"]),
     "unacked_restore_interval": 1,
     "unacked_restore_throttle": 1,
@@ -78,8 +84,9 @@ app.worker_main(["worker", "--pool=prefork", "--concurrency=1", "--loglevel=INFO
 
 
 class Workers:
-    def __init__(self, broker_url: str, log_dir: Path):
+    def __init__(self, broker_url: str, log_dir: Path, key_prefix: str):
         self.broker_url = broker_url
+        self.key_prefix = key_prefix
         self.log_dir = log_dir
         self.procs: list[subprocess.Popen] = []
 
@@ -94,6 +101,7 @@ class Workers:
             "REDIS_URL": self.broker_url,
             "SCORING_TEST_DELAY_S": str(delay_s),
             "TEST_VISIBILITY_TIMEOUT_S": str(VISIBILITY_TIMEOUT_S),
+            "TEST_BROKER_KEY_PREFIX": self.key_prefix,
             "TEST_WORKER_NAME": name,
             "PYTHONUNBUFFERED": "1",
             "DATABASE_POOL_SIZE": "0",  # as deployed: the pool is the web process's, never a worker's
@@ -143,7 +151,20 @@ class Workers:
     def logs(self) -> str:
         return "\n".join(path.read_text(errors="replace")[-3000:] for path in sorted(self.log_dir.glob("*.log")))
 
-    def wait_for(self, what: str, check, timeout_s: float = 45.0):
+    def wait_ready(self, proc: subprocess.Popen, timeout_s: float = WORKER_BOOT_S) -> None:
+        """Until `proc` has connected to the broker and consumes ("celery@… ready." in its log), so a
+        test's later deadlines time the jobs, not the boot. Fails at once if the worker exited."""
+        log = self.log_dir / f"worker-{self.procs.index(proc)}.log"
+
+        def ready() -> bool:
+            if proc.poll() is not None:
+                pytest.fail(f"the worker exited with {proc.returncode} before it was ready\n"
+                            f"--- worker logs ---\n{self.logs()}")
+            return " ready." in log.read_text(errors="replace")
+
+        self.wait_for("the worker to be ready", ready, timeout_s)
+
+    def wait_for(self, what: str, check, timeout_s: float = WAIT_S):
         """Polls `check` until it returns something truthy (returned), or fails the test with the
         workers' logs after `timeout_s`."""
         deadline = time.monotonic() + timeout_s
@@ -161,16 +182,20 @@ def workers(request, tmp_path) -> Iterator[Workers]:
     import redis
 
     worker_id = getattr(request.config, "workerinput", {}).get("workerid", "master")
-    url = _private_broker_url(worker_id)
-    redis.Redis.from_url(url).flushdb()
-    saved = (celery_app.conf.broker_url, celery_app.conf.task_always_eager)
+    url, prefix = settings.REDIS_URL, _private_key_prefix(worker_id)
+    saved = (celery_app.conf.broker_url, celery_app.conf.task_always_eager, celery_app.conf.broker_transport_options)
+    celery_app.conf.broker_transport_options = {**(saved[2] or {}), "global_keyprefix": prefix}
     _point_app_at(url)
-    pool = Workers(url, tmp_path)
+    pool = Workers(url, tmp_path, prefix)
     try:
         yield pool
     finally:
         pool.stop_all()
+        celery_app.conf.broker_transport_options = saved[2]
         _point_app_at(saved[0])
         celery_app.conf.task_always_eager = saved[1]
+        client = redis.Redis.from_url(url)
+        for key in client.scan_iter(match=f"{prefix}*"):
+            client.delete(key)
 
 
