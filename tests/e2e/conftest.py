@@ -20,6 +20,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -41,6 +42,11 @@ A11Y_REPORT = os.environ.get("A11Y_REPORT")
 # Playwright's sync API runs an event loop in this thread; Django's ORM calls from the test body
 # are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+# expect(...) waits as long as a page's own actions do (15 s below), not Playwright's 5 s: on a
+# loaded 2-core runner a page's script, an HTMX swap or a reply can take longer than 5 s to land.
+EXPECT_TIMEOUT_MS = 15000
+expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 
 
 def chromium_missing() -> bool:
@@ -89,7 +95,14 @@ A11Y_HOOK = """
     const fallback = setTimeout(done, 100);
     requestAnimationFrame(() => setTimeout(() => { clearTimeout(fallback); done(); }, 0));
   });
-  const check = () => settle().then(() => window.axe.run(document, {
+  // A document the test left (or ended on) right after a click's navigation committed may still be
+  // parsing, its deferred scripts (app.js labels scroll regions) not run yet: judge it once it has
+  // loaded. If its loading was stopped instead, judge it as it stands after a while.
+  const loaded = () => document.readyState === "complete" ? Promise.resolve() : new Promise((done) => {
+    const fallback = setTimeout(done, 3000);
+    window.addEventListener("load", () => { clearTimeout(fallback); done(); }, { once: true });
+  });
+  const check = () => loaded().then(settle).then(() => window.axe.run(document, {
       runOnly: { type: "tag", values: %(tags)s }, resultTypes: ["violations"],
     }).then((r) => {
       state.results.push({ page: where(), violations: r.violations.map((v) => ({
@@ -142,6 +155,9 @@ class PageChecks:
         url = self.page.url
         if not url.startswith("http"):
             return
+        # A test may end right after a click whose navigation has only committed: check the page a
+        # person would meet, once it has loaded (the hook in the page waits too, for a few seconds).
+        self.page.wait_for_load_state("load")
         found = self.page.evaluate(_FLUSH)
         if found:
             self.results.extend(found["results"])
@@ -276,7 +292,7 @@ def new_checked_context(browser, a11y_init_script: str, **options):
 def _open_page(browser, base_url: str, init_script: str):
     context = new_checked_context(browser, init_script, base_url=base_url, viewport={"width": 1200, "height": 850})
     page = context.new_page()
-    page.set_default_timeout(15000)
+    page.set_default_timeout(EXPECT_TIMEOUT_MS)
     instrument(context, page)
     return context, page
 

@@ -39,6 +39,8 @@ def test_manager_imports_a_zendesk_export_mapping_one_agent(page, world_a, tmp_p
     page.get_by_role("button", name="Check the file").click()
     agents = page.locator(".kpi-agents")
     agents.wait_for()
+    # A click returns once the next page has started to arrive: read it once it is all there.
+    page.wait_for_load_state()
     assert "Read as a Zendesk ticket export" in page.content()
     assert "1 agent no member is known for" in agents.inner_text()
     assert "Riley Rep" in agents.inner_text() and "4" in agents.inner_text()
@@ -47,6 +49,7 @@ def test_manager_imports_a_zendesk_export_mapping_one_agent(page, world_a, tmp_p
     page.get_by_label("Member for Riley Rep").select_option(value=str(rep.id))
     page.get_by_role("button", name="Save agents and check again").click()
     page.get_by_role("button", name="Commit the import").wait_for()
+    page.wait_for_load_state()  # the preview comes after the button in the page
     preview = page.locator("section", has=page.get_by_role("heading", name="Preview: the first weeks per rep"))
     text = preview.inner_text()
     assert "Riley Rep" in text and "Escalation rate" in text and "25" in text  # 1 of 4 tickets escalated

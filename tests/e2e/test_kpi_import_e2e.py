@@ -35,6 +35,8 @@ def test_manager_fixes_a_bad_kpi_file_and_commits_it(page, world_a, tmp_path, se
     page.get_by_role("button", name="Check the file").click()
     errors = page.locator(".kpi-errors")
     errors.wait_for()
+    # A click returns once the next page has started to arrive: count its rows once it is all there.
+    page.wait_for_load_state()
     assert "3 problems to fix" in errors.inner_text()
     rows = errors.locator("tbody tr")
     assert rows.count() == 3
@@ -50,6 +52,7 @@ def test_manager_fixes_a_bad_kpi_file_and_commits_it(page, world_a, tmp_path, se
     page.get_by_label("Source").fill("Zendesk export")
     page.get_by_role("button", name="Check the file").click()
     page.get_by_role("button", name="Commit the import").wait_for()
+    page.wait_for_load_state()
     assert "Ready to import" in page.locator(".kpi-head").inner_text()
     assert page.locator(".stat-new strong").inner_text() == "6"
     screenshot(page, "kpi-import-preview")
@@ -59,6 +62,7 @@ def test_manager_fixes_a_bad_kpi_file_and_commits_it(page, world_a, tmp_path, se
     page.get_by_role("link", name="See the latest KPIs").click()
     table = page.locator("table.kpi-table")
     table.wait_for()
+    page.wait_for_load_state()
     text = table.inner_text()
     assert rep in text and rep2 in text and "91%" in text and "80%" in text and "6:05" in text and "8.5%" in text
     screenshot(page, "kpi-home")

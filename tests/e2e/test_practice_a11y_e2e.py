@@ -52,7 +52,13 @@ def test_a_rep_practises_a_whole_session_by_keyboard_alone(page, world_a):
     assert ":" in start.text_content()
     page.keyboard.press("Enter")
     page.wait_for_selector("[data-runner]")
+    # The runner's script (deferred) must be listening before Enter sends a line.
+    page.wait_for_load_state()
     box = page.get_by_label("Your reply")
+    results = page.get_by_role("link", name="See your results")
+    # A turn is over when the reply box is back or the session ended (the results link shows):
+    # exactly one of them, and only once the whole reply has arrived.
+    turn_over = results.or_(box.and_(page.locator(":enabled"))).filter(visible=True)
     _tab_to(page, lambda p: box.evaluate("e => e === document.activeElement"))
     resolved = False
     for line in SUPPORTIVE_SCRIPTS[SLUG]:
@@ -60,7 +66,9 @@ def test_a_rep_practises_a_whole_session_by_keyboard_alone(page, world_a):
         page.keyboard.type(line)
         page.keyboard.press("Enter")
         page.locator(".bubble-customer").nth(replies).wait_for()
-        if page.get_by_role("link", name="See your results").is_visible():
+        # The bubble appears with the reply's first words, before the session may end with it.
+        expect(turn_over.first).to_be_visible()
+        if results.is_visible():
             resolved = True
             break
         # The reply box was disabled while the customer answered; focus is back in it, not on <body>.
@@ -73,7 +81,7 @@ def test_a_rep_practises_a_whole_session_by_keyboard_alone(page, world_a):
         page.keyboard.press("Enter")
     else:
         # Focus moved to the results link, so Enter opens them; nothing redirected under the reader.
-        expect(page.get_by_role("link", name="See your results")).to_be_focused()
+        expect(results).to_be_focused()
         screenshot(page, "runner-keyboard-resolved")
         page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Transcript")).to_be_visible()
@@ -97,6 +105,7 @@ def test_a_refused_line_says_so_and_stays_in_the_box(page, world_a):
     page.goto("/t/acme/practice/")
     page.get_by_role("button", name="Practice by text").first.click()
     page.wait_for_selector("[data-runner]")
+    page.wait_for_load_state()  # the runner's script (deferred) must be listening before Enter
     box = page.get_by_label("Your reply")
     # A 5 MB line (pasted past the box's limit by a script or an old browser): the server refuses it.
     page.evaluate("() => { const t = document.getElementById('text'); t.removeAttribute('maxlength');"
@@ -126,9 +135,10 @@ def test_a_rejected_score_adjustment_opens_its_panel_and_shows_why(page):
     panel.get_by_label("Why").fill("   ")  # only spaces: the browser lets it through, the server refuses
     panel.get_by_role("button", name="Save score").click()
     panel = page.locator("details.review-form").first
-    expect(panel).to_have_attribute("open", "")
+    # The panel the rep opened is open too: wait for the answer's panel (its error) before asking.
     expect(panel.get_by_role("alert").first).to_be_visible()
     expect(panel).to_contain_text("This field is required")
+    expect(panel).to_have_attribute("open", "")
     described = panel.get_by_label("Why").get_attribute("aria-describedby") or ""
     assert all(page.locator(f"#{ref}").count() == 1 for ref in described.split()), described
     assert page.locator(f"#{described.split()[-1]}").text_content().strip()

@@ -3,6 +3,7 @@ an enablement lead is refused, clicks "Check this scenario", reads the report, a
 
 import pytest
 from django.core.management import call_command
+from playwright.sync_api import expect
 
 from coachhub.tenancy import services as tenancy_services
 from coachhub.tenancy.models import Membership, Role, Tenant
@@ -43,8 +44,12 @@ def test_lead_checks_a_scenario_reads_the_report_and_publishes(page):
     page.get_by_role("button", name="Publish draft v1").click()
     assert "only publishes scenarios that pass the realism check" in page.locator(".messages").inner_text()
 
+    # The click returned once the page had started to arrive; the check button is HTMX's, which
+    # takes it over only once the page has loaded (before that, the click would post the page away).
+    page.wait_for_load_state()
     page.get_by_role("button", name="Check this scenario").click()
-    page.get_by_role("button", name="Check this scenario again").wait_for()
+    # The simulated reps talk to the customer inside that request: slow on a loaded machine.
+    page.get_by_role("button", name="Check this scenario again").wait_for(timeout=90000)
     report = page.locator("#realism-check").inner_text()
     for line in ("Calms down when the rep handles it well", "Escalates when the rep is dismissive",
                  "Winnable within the turn limit", "Every hidden detail can be found", "Stays in character"):
@@ -53,5 +58,6 @@ def test_lead_checks_a_scenario_reads_the_report_and_publishes(page):
     screenshot(page, "scenario-realism-report")
 
     page.get_by_role("button", name="Publish draft v1").click()
-    assert "Version 1 is published" in page.locator(".messages").inner_text()
+    # The page being left shows the refusal in the same place: wait for the new page's message.
+    expect(page.locator(".messages")).to_contain_text("Version 1 is published")
     assert "Realism check of v1" in page.locator("#realism-heading").inner_text()

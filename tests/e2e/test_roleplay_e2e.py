@@ -29,6 +29,17 @@ def _start(page, mode_label: str) -> None:
     page.goto("/t/acme/practice/")
     page.get_by_role("button", name=mode_label).first.click()
     page.wait_for_selector("[data-runner]")
+    # The click returns once the runner page has started to arrive; its script (deferred) must be
+    # listening before a line is sent, or the form would post without it.
+    page.wait_for_load_state()
+
+
+def _wait_for_turn_end(page) -> None:
+    """Until the customer's reply is over: the Send button is back, or the session ended (the results
+    link shows). The reply's bubble appears with its first words, before either."""
+    results = page.get_by_role("link", name="See your results")
+    send = page.get_by_role("button", name="Send").and_(page.locator(":enabled"))
+    expect(results.or_(send).filter(visible=True).first).to_be_visible()
 
 
 def test_rep_completes_a_text_session(page, world_a):
@@ -45,13 +56,14 @@ def test_rep_completes_a_text_session(page, world_a):
         page.get_by_role("button", name="Send").click()
         page.locator(".bubble-customer").nth(before).wait_for()
         expect(page.locator(".bubble-customer").nth(before)).not_to_have_text("")
+        _wait_for_turn_end(page)
         if "results are ready" in (page.locator("#status").text_content() or ""):
             break
         expect(page.get_by_role("button", name="Send")).to_be_enabled()
     screenshot(page, "runner-resolved")
     # No automatic redirect cuts off the last reply: the rep opens the results when ready.
     page.get_by_role("link", name="See your results").click()
-    page.get_by_role("heading", name="Frustration curve").wait_for(timeout=10000)
+    page.get_by_role("heading", name="Frustration curve").wait_for()
     screenshot(page, "results")
     with tenant_context(world_a.tenant):
         session = PracticeSession.objects.get()
@@ -83,9 +95,12 @@ def test_rep_completes_a_voice_turn_with_the_fake_microphone(browser, live_serve
         talk = page.get_by_role("button", name="Hold to talk")
         talk.hover()
         page.mouse.down()
-        page.wait_for_timeout(6500)  # the fake microphone plays the WAV in real time
+        # Recording starts once the microphone is open (slow on a loaded machine): hold from then on.
+        expect(page.locator("#talk")).to_have_attribute("aria-pressed", "true")
+        page.wait_for_timeout(6500)  # holding to talk: the fake microphone plays the WAV in real time
         page.mouse.up()
-        page.locator(".bubble-rep").first.wait_for()
+        # Transcribing waits for the speech model, loaded in the background since the session began.
+        page.locator(".bubble-rep").first.wait_for(timeout=90000)
         page.locator(".bubble-customer").nth(1).wait_for()
         rep_line = page.locator(".bubble-rep p").first.text_content().lower()
         screenshot(page, "runner-voice")
@@ -109,22 +124,41 @@ def test_rep_completes_a_text_session_against_an_openai_compatible_server(asgi_p
         reply(f"{first}\n[[state frustration=45 end=none]]"),
         reply("Okay, a call back by five today works. Thank you.\n[[state frustration=10 end=resolved]]"),
     )
-    # 5 characters a chunk, slow enough that a loaded machine still polls between them (the customer
+    # 5 characters a chunk, slow enough that even a loaded machine draws the page between them (the customer
     # holds the last words of a sentence back until it is vetted, so the page grows a few words at a time)
     openai_server.chunk_delay_s = 0.15  # the first reply takes about 2.5 s to write
     publish_library_scenario(world_a.tenant, SLUG)
     _login(page, world_a.member("rep"))
     _start(page, "Practice by text")
     page.get_by_label("Your reply").fill("I'm sorry about the trouble with the app. Let me sort this out.")
+    # The page itself records what the reply showed, frame by frame (the text when the next frame
+    # came, or 16 ms later), so a test process starved by a loaded machine can't miss steps by
+    # polling too late; a reply that arrived whole would leave one state.
+    page.evaluate("""() => {
+      const chat = document.getElementById("chat");
+      const states = (window.__replyStates = []);
+      let pending = false;
+      const sample = () => {
+        if (!pending) return;
+        pending = false;
+        const bubble = chat.querySelectorAll(".bubble-customer")[1];
+        const text = bubble ? bubble.querySelector("p").textContent : "";
+        if (text && states[states.length - 1] !== text) states.push(text);
+      };
+      new MutationObserver(() => {
+        if (pending) return;
+        pending = true;
+        requestAnimationFrame(sample);
+        setTimeout(sample, 16);
+      }).observe(chat, { childList: true, subtree: true, characterData: true });
+    }""")
     page.get_by_role("button", name="Send").click()
     customer = page.locator(".bubble-customer").nth(1).locator("p")
-    customer.wait_for()
-    seen: list[str] = []
-    while (text := customer.text_content() or "") != first:
+    expect(customer).to_have_text(first, timeout=60000)
+    shown: list[str] = page.evaluate("() => window.__replyStates")
+    for text in shown:
         assert first.startswith(text) and "[[" not in text, text
-        if text and text not in seen:
-            seen.append(text)
-        page.wait_for_timeout(20)
+    seen = [text for text in shown if text != first]
     assert len(seen) >= 3, f"the reply should have grown in steps, but the page showed only {seen}"
     expect(page.locator("#frustration-value")).to_have_text("45")
     openai_server.chunk_delay_s = 0.0

@@ -9,6 +9,7 @@ import urllib.request
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from coachhub.identity import services
 from coachhub.identity.models import SsoDomain
@@ -49,7 +50,7 @@ def test_sp_initiated_saml_sign_in_from_the_login_page(browser, live_server, acm
         page.wait_for_url(f"{acme_saml.sso_url}?SAMLRequest=**")
         page.get_by_role("button", name="Continue as ada").click()
         page.wait_for_url(f"{live_server.url}/t/{world_a.tenant.slug}/**")
-        assert page.get_by_role("heading").first.is_visible()
+        expect(page.get_by_role("heading").first).to_be_visible()
     finally:
         context.close()
     membership = Membership.objects.for_tenant(world_a.tenant).get(user__email="ada@acme.example")
@@ -85,7 +86,7 @@ def test_the_saml_settings_domain_verification_and_workspace_choice_pages_are_ac
     services.sso_domain_add(tenant=world_a.tenant, actor=None, domain="pending.example")
     # The password step for an address of an SSO domain points back to single sign-on.
     page.goto("/accounts/login/?email=ada@acme.example&method=password")
-    assert page.get_by_role("link", name="continue with single sign-on").is_visible()
+    expect(page.get_by_role("link", name="continue with single sign-on")).to_be_visible()
     log_in(page, world_a.member(Role.TENANT_ADMIN).user.email, "correct-horse-battery")
     page.goto(f"/t/{world_a.tenant.slug}/settings/identity/")
     assert page.get_by_label("Assertion consumer service (ACS / reply URL)").input_value().endswith(
@@ -95,11 +96,11 @@ def test_the_saml_settings_domain_verification_and_workspace_choice_pages_are_ac
     page.get_by_label("Identity provider metadata URL").fill("https://idp.invalid/metadata")
     page.get_by_role("button", name="Save SAML single sign-on").click()
     page.wait_for_load_state("networkidle")
-    assert page.get_by_role("alert").filter(has_text="idp.invalid").first.is_visible()
+    expect(page.get_by_role("alert").filter(has_text="idp.invalid").first).to_be_visible()
     # Bolt verified acme.example too (same IdP): an acme.example person picks the workspace.
     services.saml_provider_save(tenant=world_b.tenant, actor=None, metadata_xml=acme_saml.metadata_xml)
     domain = services.sso_domain_add(tenant=world_b.tenant, actor=None, domain="acme.example")
     services.sso_domain_approve(domain=domain, operator=None)
     page.goto("/sso/discover/?email=ada@acme.example")
-    assert page.get_by_role("link", name=world_b.tenant.name).is_visible()
-    assert page.get_by_role("link", name=world_a.tenant.name).is_visible()
+    expect(page.get_by_role("link", name=world_b.tenant.name)).to_be_visible()
+    expect(page.get_by_role("link", name=world_a.tenant.name)).to_be_visible()

@@ -5,6 +5,7 @@ import re
 
 import pytest
 from django.core.management import call_command
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import log_in, screenshot
 
@@ -35,6 +36,9 @@ def test_lead_authors_publishes_and_assigns_then_rep_sees_it(page):
     _fill(page, "Success criteria", "Apologises and refunds both the cake and the fee.")
     _fill(page, "Rubric", "empathy: 60\nclarity: 30")
     page.get_by_role("button", name="Save draft").click()
+    # The click returns once the answer has started to arrive; the preview button below is HTMX's,
+    # which takes it over only once the page has loaded.
+    page.wait_for_load_state()
 
     # Two things to fix, each explained on its own field.
     assert page.locator("#field-rubric .field-error").inner_text() == (
@@ -53,13 +57,15 @@ def test_lead_authors_publishes_and_assigns_then_rep_sees_it(page):
     assert "Refund the delivery fee" in brief.inner_text() and "daughter" not in brief.inner_text().lower()
     page.get_by_role("button", name="Save draft").click()
 
-    assert page.get_by_role("heading", level=1).inner_text() == "Late delivery & a birthday"
+    expect(page.get_by_role("heading", level=1)).to_have_text("Late delivery & a birthday")
     page.get_by_role("link", name="Rep's view").click()
+    page.wait_for_load_state()  # the whole brief, not the part that has arrived
     assert "Policies you must follow" in page.content()
     screenshot(page, "scenario-brief")
     page.go_back()
     page.get_by_role("button", name="Publish draft v1").click()
-    assert "Version 1 is published" in page.locator(".messages").inner_text()
+    # The page may come back from the history with the draft's "saved" message in the same place.
+    expect(page.locator(".messages")).to_contain_text("Version 1 is published")
     screenshot(page, "scenario-detail")
 
     page.get_by_role("link", name="Assign", exact=True).click()
@@ -67,7 +73,8 @@ def test_lead_authors_publishes_and_assigns_then_rep_sees_it(page):
     page.get_by_label("Focus behavior").select_option("empathy")
     screenshot(page, "assignment-form")
     page.get_by_role("button", name="Assign", exact=True).click()
-    assert re.search(r"Assigned “Late delivery & a birthday” to \d+ rep\(s\)\.", page.locator(".messages").inner_text())
+    assigned = re.compile(r"Assigned “Late delivery & a birthday” to \d+ rep\(s\)\.")
+    expect(page.locator(".messages")).to_contain_text(assigned)
     screenshot(page, "assignment-detail")
     assert not page.console_errors, page.console_errors
 

@@ -27,6 +27,7 @@ def test_manager_sorts_the_scorecard_and_drills_into_evidence(page):
     expect(page.locator("th[aria-sort=ascending]")).to_contain_text("Overall")
     page.get_by_role("link", name=re.compile(r"^Overall")).click()
     expect(page.locator("th[aria-sort=descending]")).to_contain_text("Overall")
+    page.wait_for_load_state()  # the header arrives before the rows: read them all
     scores = [text.strip() for text in table.locator("tbody td.overall .score").all_inner_texts()]
     numbers = [float(s) for s in scores if s not in ("–", "")]
     assert numbers == sorted(numbers, reverse=True) and len(numbers) >= 6

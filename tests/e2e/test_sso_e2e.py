@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from coachhub.identity import services
 from coachhub.identity.models import SsoDomain
@@ -58,7 +59,7 @@ def test_oidc_sign_in_with_pkce_from_the_login_page(browser, live_server, acme_s
         page.wait_for_url(f"{acme_sso}/**")
         _sign_in_at_provider(page, "ada")
         page.wait_for_url(f"{live_server.url}/t/{world_a.tenant.slug}/**")
-        assert page.get_by_role("heading").first.is_visible()
+        expect(page.get_by_role("heading").first).to_be_visible()
     finally:
         context.close()
     authorize = next(url for url in requests_seen if "/auth?" in url and url.startswith(acme_sso))
@@ -79,7 +80,7 @@ def test_an_unverified_email_is_refused(browser, live_server, acme_sso, world_a)
         page.goto(f"/sso/{world_a.tenant.slug}/oidc/start/?email=eve@acme.example")
         _sign_in_at_provider(page, "eve")
         page.wait_for_url(f"{live_server.url}/sso/**")
-        assert "has not verified eve@acme.example" in page.get_by_role("alert").inner_text()
+        expect(page.get_by_role("alert")).to_contain_text("has not verified eve@acme.example")
         # Not signed in: the workspace still sends them to the login page.
         page.goto(f"/t/{world_a.tenant.slug}/")
         assert "/accounts/login/" in page.url
