@@ -28,7 +28,7 @@ PROTOTYPES_PATH = Path(__file__).resolve().parent / "data" / "prototypes.yaml"
 MODEL_VERSION = "minilm-proto-2"
 
 EMPATHY_THRESHOLD = 0.43
-REFLECTION_THRESHOLD = 0.028
+REFLECTION_THRESHOLD = 0.025
 # A "?" sentence that reads as a restatement of the customer is a reflection check, not a question.
 REFLECTIVE_QUESTION_THRESHOLD = 0.08
 # Below this similarity to what the customer said, a chatty line is not about their problem.
@@ -286,6 +286,8 @@ def read_sentences(
             refl -= 0.1
         if REFLECTION_PHRASE.search(text):
             refl = max(refl, REFLECTION_THRESHOLD + 0.01)
+        elif "?" in text and (interrogative or INVERTED_QUESTION.search(text)):
+            refl = min(refl, 0.0)  # "How long have you been out?" asks; a reflection plays back
         elif _SPEAKER_STATEMENT.search(text):
             refl = min(refl, 0.0)
         if restates:

@@ -84,6 +84,15 @@ def test_a_question_is_read_by_its_word_order_with_or_without_a_question_mark(li
     assert ("question" in result["turns"][0]["signals"]) is asked
 
 
+def test_a_question_that_asks_is_not_a_reflection_and_a_playback_is():
+    asks = score([("customer", ANGRY), ("rep", "How long have you been waiting for the refund?")])
+    assert "question" in asks["turns"][0]["signals"] and "reflection" not in asks["turns"][0]["signals"]
+    plays_back = score(
+        [("customer", ANGRY), ("rep", "So you've waited two weeks for your refund and you're fed up.")]
+    )
+    assert "reflection" in plays_back["turns"][0]["signals"]
+
+
 def test_an_unacknowledged_feeling_scores_low_and_a_calm_request_leaves_empathy_unobserved():
     ignored = score([("customer", ANGRY), ("rep", "The refund was issued on the 2nd of March.")])
     assert ignored["behaviors"]["empathy"]["score"] <= 20
