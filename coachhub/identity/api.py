@@ -5,7 +5,7 @@ enforcement without a break-glass admin, is refused with the reason and nothing 
 from __future__ import annotations
 
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, serializers
 from rest_framework.response import Response
 
@@ -59,50 +59,81 @@ class OidcProviderInput(serializers.Serializer):
     break_glass = serializers.ListField(child=serializers.EmailField(), required=False, default=list, max_length=50)
 
 
-class OidcProviderView(TenantAPIMixin, generics.GenericAPIView):
-    """The workspace's OpenID Connect identity provider. POST sets it (and turns SAML off)."""
+class _ProviderView(TenantAPIMixin, generics.GenericAPIView):
+    """GET reads the workspace's provider of one kind, POST sets it (and turns the other kind off).
 
-    model = OidcProvider
+    Both kinds share the sign-in rules (default role, just-in-time provisioning, enforcement and
+    its break-glass admins); a subclass names its model, serializers and what else it reads and saves.
+    """
+
     role_map = {"GET": ADMIN, "POST": ADMIN}
-    serializer_class = OidcProviderOutput
+    input_class: type[serializers.Serializer]
+    error_code: str
+    source_field: str  # the input field a refused setting is reported on (issuer, metadata_xml)
 
     def scoped_queryset(self):
-        return OidcProvider.objects.for_tenant(self.tenant)
+        return self.model.objects.for_tenant(self.tenant)
+
+    def provider_values(self, row, request) -> dict:
+        raise NotImplementedError
+
+    def save(self, request, values: dict, admins: list[Membership]) -> None:
+        raise NotImplementedError
 
     def _output(self, request) -> dict:
         row = self.get_queryset().first()
-        return OidcProviderOutput({
+        return self.serializer_class({
             "configured": row is not None, "enabled": bool(row and row.enabled),
-            "issuer": getattr(row, "issuer", ""), "client_id": getattr(row, "client_id", ""),
-            "client_secret_set": bool(row and row.client_secret_encrypted),
             "default_role": getattr(row, "default_role", Role.REP), "jit_enabled": getattr(row, "jit_enabled", True),
             "enforce_sso": getattr(row, "enforce_sso", False),
             "break_glass": sorted(b.membership.user.email for b in selectors.break_glass_list(tenant=self.tenant)),
-            "redirect_uri": request.build_absolute_uri(
-                reverse("sso_oidc_callback", kwargs={"sso_tenant": self.tenant.slug})
-            ),
+            **self.provider_values(row, request),
         }).data
 
-    @extend_schema(responses=OidcProviderOutput)
     def get(self, request, *args, **kwargs):
         return Response(self._output(request))
 
-    @extend_schema(request=OidcProviderInput, responses=OidcProviderOutput)
     def post(self, request, *args, **kwargs):
-        data = OidcProviderInput(data=request.data)
+        data = self.input_class(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
         admins = _break_glass_admins(self.tenant, values["break_glass"])
         try:
-            services.oidc_provider_save(
-                tenant=self.tenant, actor=request.user, issuer=values["issuer"], client_id=values["client_id"],
-                client_secret=values.get("client_secret", ""), default_role=values["default_role"],
-                jit_enabled=values["jit_enabled"], enforce_sso=values["enforce_sso"], break_glass=admins,
-            )
+            self.save(request, values, admins)
         except ScimError as exc:
-            field = "break_glass" if "break-glass" in exc.detail else "issuer"
-            raise ApplicationError(exc.detail, code="invalid_oidc_settings", fields={field: [exc.detail]}) from None
+            field = "break_glass" if "break-glass" in exc.detail else self.source_field
+            raise ApplicationError(exc.detail, code=self.error_code, fields={field: [exc.detail]}) from None
         return Response(self._output(request))
+
+
+@extend_schema_view(
+    get=extend_schema(responses=OidcProviderOutput),
+    post=extend_schema(request=OidcProviderInput, responses=OidcProviderOutput),
+)
+class OidcProviderView(_ProviderView):
+    """The workspace's OpenID Connect identity provider. POST sets it (and turns SAML off)."""
+
+    model = OidcProvider
+    serializer_class = OidcProviderOutput
+    input_class = OidcProviderInput
+    error_code = "invalid_oidc_settings"
+    source_field = "issuer"
+
+    def provider_values(self, row, request) -> dict:
+        return {
+            "issuer": getattr(row, "issuer", ""), "client_id": getattr(row, "client_id", ""),
+            "client_secret_set": bool(row and row.client_secret_encrypted),
+            "redirect_uri": request.build_absolute_uri(
+                reverse("sso_oidc_callback", kwargs={"sso_tenant": self.tenant.slug})
+            ),
+        }
+
+    def save(self, request, values: dict, admins: list[Membership]) -> None:
+        services.oidc_provider_save(
+            tenant=self.tenant, actor=request.user, issuer=values["issuer"], client_id=values["client_id"],
+            client_secret=values.get("client_secret", ""), default_role=values["default_role"],
+            jit_enabled=values["jit_enabled"], enforce_sso=values["enforce_sso"], break_glass=admins,
+        )
 
 
 class SamlProviderOutput(serializers.Serializer):
@@ -131,47 +162,31 @@ class SamlProviderInput(serializers.Serializer):
     break_glass = serializers.ListField(child=serializers.EmailField(), required=False, default=list, max_length=50)
 
 
-class SamlProviderView(TenantAPIMixin, generics.GenericAPIView):
+@extend_schema_view(
+    get=extend_schema(responses=SamlProviderOutput),
+    post=extend_schema(request=SamlProviderInput, responses=SamlProviderOutput),
+)
+class SamlProviderView(_ProviderView):
     """The workspace's SAML 2.0 identity provider. POST sets it (and turns OpenID Connect off)."""
 
     model = SamlProvider
-    role_map = {"GET": ADMIN, "POST": ADMIN}
     serializer_class = SamlProviderOutput
+    input_class = SamlProviderInput
+    error_code = "invalid_saml_settings"
+    source_field = "metadata_xml"
 
-    def scoped_queryset(self):
-        return SamlProvider.objects.for_tenant(self.tenant)
-
-    def _output(self, request) -> dict:
-        row = self.get_queryset().first()
+    def provider_values(self, row, request) -> dict:
         slug = self.tenant.slug
-        return SamlProviderOutput({
-            "configured": row is not None, "enabled": bool(row and row.enabled),
+        return {
             "idp_entity_id": getattr(row, "idp_entity_id", ""), "metadata_url": getattr(row, "metadata_url", ""),
-            "default_role": getattr(row, "default_role", Role.REP), "jit_enabled": getattr(row, "jit_enabled", True),
-            "enforce_sso": getattr(row, "enforce_sso", False),
             "allow_idp_initiated": getattr(row, "allow_idp_initiated", True),
-            "break_glass": sorted(b.membership.user.email for b in selectors.break_glass_list(tenant=self.tenant)),
             "sp_entity_id": request.build_absolute_uri(reverse("sso_saml_metadata", kwargs={"sso_tenant": slug})),
             "acs_url": request.build_absolute_uri(reverse("sso_saml_acs", kwargs={"sso_tenant": slug})),
-        }).data
+        }
 
-    @extend_schema(responses=SamlProviderOutput)
-    def get(self, request, *args, **kwargs):
-        return Response(self._output(request))
-
-    @extend_schema(request=SamlProviderInput, responses=SamlProviderOutput)
-    def post(self, request, *args, **kwargs):
-        data = SamlProviderInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
-        admins = _break_glass_admins(self.tenant, values["break_glass"])
-        try:
-            services.saml_provider_save(
-                tenant=self.tenant, actor=request.user, metadata_xml=values.get("metadata_xml", ""),
-                default_role=values["default_role"], jit_enabled=values["jit_enabled"],
-                enforce_sso=values["enforce_sso"], allow_idp_initiated=values["allow_idp_initiated"], break_glass=admins,
-            )
-        except ScimError as exc:
-            field = "break_glass" if "break-glass" in exc.detail else "metadata_xml"
-            raise ApplicationError(exc.detail, code="invalid_saml_settings", fields={field: [exc.detail]}) from None
-        return Response(self._output(request))
+    def save(self, request, values: dict, admins: list[Membership]) -> None:
+        services.saml_provider_save(
+            tenant=self.tenant, actor=request.user, metadata_xml=values.get("metadata_xml", ""),
+            default_role=values["default_role"], jit_enabled=values["jit_enabled"],
+            enforce_sso=values["enforce_sso"], allow_idp_initiated=values["allow_idp_initiated"], break_glass=admins,
+        )
