@@ -28,6 +28,7 @@ from coachhub.tenancy.models import Membership, Tenant
 from . import services
 from .engines.base import EngineError
 from .models import PracticeSession
+from .services.turns import called_from_async_view
 
 logger = logging.getLogger(__name__)
 
@@ -54,10 +55,13 @@ async def in_tenant(tenant: Tenant, fn: Callable[..., Any], /, **kwargs: Any) ->
     the time a streamed body is produced), and returns the connection right after."""
 
     def call() -> Any:
+        # The loop calling it may not be the one a response is streamed on (see `HeadStart`).
+        token = called_from_async_view.set(True)
         try:
             with tenant_context(tenant):
                 return fn(**kwargs)
         finally:
+            called_from_async_view.reset(token)
             release_connections()
 
     async with _hop_limit():
@@ -106,7 +110,9 @@ class ReplyStream:
     Once read, the reply's generator settles in its own `finally`. Unread, it never runs: Django
     closes the response's content when the client left before the first event was read (`close`),
     and a response dropped unsent (the client left while the line was being saved) is caught when
-    it is collected. Either way the reply never happened: it is charged nothing."""
+    it is collected. Either way the reply wasn't shown: one never asked for is charged nothing; one
+    asked for ahead (`HeadStart`, in services.turns) is stopped and pays its reservation, as any reply the
+    rep left mid-way (we can't know what the provider billed)."""
 
     def __init__(self, *, tenant: Tenant, context: services.ReplyContext | None, events: AsyncIterator[str]) -> None:
         self._context = context
@@ -125,17 +131,23 @@ class ReplyStream:
         # Called in a thread (Django's response.close); the meter settles once whoever gets there first.
         if self._unread.alive:
             self._unread()
-        elif self._context is not None and self._context.meter is not None:
-            self._context.meter.close()
+        elif self._context is not None:
+            if self._context.head_start is not None:
+                self._context.head_start.cancel()
+            if self._context.meter is not None:
+                self._context.meter.close()
 
 
 def _release_unread_reply(tenant: Tenant, context: services.ReplyContext | None) -> None:
     if context is None:
         return
 
+    if context.head_start is not None:
+        context.head_start.cancel()
+
     def release() -> None:
         try:
-            if context.meter is not None:
+            if context.meter is not None and context.head_start is None:
                 context.meter.charge(0)
             services.reply_finished(tenant=tenant, context=context)
         finally:
@@ -206,7 +218,13 @@ async def reply_events(
         engine = services.engine_for(context)
         if engine.streams:
             turn = state = None
-            events = engine.astream_respond(context.spec, context.state, context.rep_text, history=context.history)
+            early = context.head_start
+            if early is not None and early.usable_here():
+                events = early.events()  # asked for while the rep's line was committed
+            else:
+                if early is not None:  # asked on a loop that is gone (an async view under WSGI)
+                    early.cancel()
+                events = engine.astream_respond(context.spec, context.state, context.rep_text, history=context.history)
             async for event in events:
                 if hasattr(event, "turn"):
                     turn, state = event.turn, event.state
@@ -250,6 +268,8 @@ async def reply_events(
             },
         )
     finally:
+        if context is not None and context.head_start is not None:
+            context.head_start.cancel()  # the rep left mid-reply: stop the model writing
         # Releases the claim and closes the meter: what the reply used, or (the rep left mid-reply)
         # its whole reservation rather than leave it holding the tenant's budget.
         await in_tenant(tenant, services.reply_finished, tenant=tenant, context=context)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet, Subquery
+from django.db.models.functions import JSONObject
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -173,6 +174,30 @@ def invitation_is_open(invitation: Invitation) -> bool:
 def ai_settings_get(*, tenant: Tenant) -> AISettings:
     """The tenant's AI settings, or unsaved defaults (embedded engines) when never configured."""
     return AISettings.objects.for_tenant(tenant).first() or AISettings(tenant=tenant)
+
+
+# What `ai_settings_in_query` carries: every column but the timestamp, whose JSON spelling differs
+# between databases and which nothing on the hot path reads.
+_AI_SETTINGS_IN_QUERY = tuple(
+    field.attname for field in AISettings._meta.concrete_fields if field.attname not in ("tenant_id", "updated_at")
+)
+
+
+def ai_settings_in_query(*, tenant: Tenant) -> Subquery:
+    """The tenant's AI settings as one JSON value, to read them in a statement that is made anyway
+    (the turn's session lock) instead of a query of their own; `ai_settings_from_query` turns the
+    value back into the row. Always this tenant's row, read afresh with the statement: nothing is
+    cached, so a changed setting takes effect on the next statement."""
+    row = AISettings.objects.for_tenant(tenant).filter(tenant_id=tenant.id)
+    return Subquery(row.values(json=JSONObject(**{name: name for name in _AI_SETTINGS_IN_QUERY}))[:1])
+
+
+def ai_settings_from_query(*, tenant: Tenant, value: dict | None) -> AISettings:
+    """The row `ai_settings_in_query` read, as a copy to read (its `updated_at` isn't the row's), or
+    the unsaved defaults as `ai_settings_get` gives them when the tenant never configured AI."""
+    if not value:
+        return AISettings(tenant=tenant)
+    return AISettings(tenant=tenant, **{name: value.get(name) for name in _AI_SETTINGS_IN_QUERY})
 
 
 def tenant_llm_config(*, tenant: Tenant, ai_settings: AISettings | None = None):

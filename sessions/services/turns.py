@@ -4,8 +4,13 @@ reply that can be retried."""
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import dataclasses
 import logging
+import os
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -17,7 +22,7 @@ from coachhub.core.limits import claim, enforce, release
 from coachhub.core.llm import LLMError
 from coachhub.tenancy.budget import Meter, Reservation, metered
 from coachhub.tenancy.models import Membership, Tenant
-from coachhub.tenancy.selectors import ai_settings_get
+from coachhub.tenancy.selectors import ai_settings_from_query, ai_settings_in_query
 from scenarios.spec import ScenarioSpec
 from sessions.engines import customer_engines
 from sessions.engines.base import CustomerEngine, CustomerTurn, EngineError, Utterance
@@ -54,10 +59,113 @@ class ReplyContext:
     llm_config: object | None = None
     # The reply's token meter: reserved with the rep's line, closed once by whoever finishes the reply.
     meter: Meter | None = None
+    # The streamed reply, already asked for while the rep's line was being committed (ASGI only).
+    head_start: HeadStart | None = None
 
     @property
     def reservation(self) -> Reservation | None:
         return self.meter.reservation if self.meter is not None else None
+
+
+class HeadStart:
+    """A streamed reply asked for before the rep's line is committed, so the model thinks while the
+    line is written: the insert, the session's update, the in-flight claim and the commit no longer
+    come before the request leaves. Started once the session is locked, the transcript read and the
+    tokens reserved (a refused line never asks the model), on the event loop that will stream the
+    response; its events wait in a buffer until the response reads them, after the commit, so the
+    rep sees nothing of a line that wasn't saved. Whoever gives up on it (the transaction failed, the
+    response was never read or was closed) calls `cancel()`, from any thread: the model's request is
+    closed, so the server stops writing."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, events: Callable[[], AsyncIterator]) -> None:
+        self.loop = loop
+        self._buffer: asyncio.Queue = asyncio.Queue()  # only touched on `loop`
+        self._taken = False
+        self._future: Future = asyncio.run_coroutine_threadsafe(self._pump(events), loop)
+
+    async def _pump(self, events: Callable[[], AsyncIterator]) -> None:
+        stream = events()
+        try:
+            async for event in stream:
+                self._buffer.put_nowait((event, None))
+        except asyncio.CancelledError:
+            # Stopped while a reader may still wait (a race with the response's close): end its wait.
+            self._buffer.put_nowait((None, EngineError("the reply was stopped before it was complete")))
+            raise
+        except Exception as exc:  # noqa: BLE001 - handed to the reader, who handles it as before
+            self._buffer.put_nowait((None, exc))
+        else:
+            self._buffer.put_nowait((None, None))
+        finally:
+            await stream.aclose()
+
+    def usable_here(self) -> bool:
+        """Whether the running loop is the one the reply was asked on (it always is under ASGI)."""
+        try:
+            return asyncio.get_running_loop() is self.loop and not self._taken
+        except RuntimeError:
+            return False
+
+    async def events(self) -> AsyncIterator:
+        """The reply's events, as the engine's stream yields them (its errors raised here); read once."""
+        self._taken = True
+        try:
+            while True:
+                event, error = await self._buffer.get()
+                if error is not None:
+                    raise error
+                if event is None:
+                    return
+                yield event
+        finally:
+            self.cancel()
+
+    def cancel(self) -> None:
+        # Thread-safe; a no-op once the reply was read to its end, or once its loop is gone (which
+        # cancelled it on closing).
+        if not self.loop.is_closed():
+            self._future.cancel()
+
+
+# Set while a sync service runs under an async view (`sessions.streaming.in_tenant`): the loop that
+# called it may be a temporary one (Django's WSGI handler runs async views on a loop of their own
+# that closes when the view returns), so no reply is started on it.
+called_from_async_view: contextvars.ContextVar[bool] = contextvars.ContextVar("called_from_async_view", default=False)
+
+
+def _serving_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop this request's sync code was called from, which streams its response under
+    ASGI: asgiref records it for this thread on every call from async code (it is how its own
+    async_to_sync finds the loop). None outside ASGI, or when the record is stale."""
+    from asgiref.sync import SyncToAsync
+
+    record = SyncToAsync.threadlocal
+    if called_from_async_view.get() or getattr(record, "main_event_loop_pid", None) != os.getpid():
+        return None
+    loop = getattr(record, "main_event_loop", None)
+    if loop is None or loop.is_closed() or not loop.is_running():
+        return None
+    return loop
+
+
+def _head_start(context: ReplyContext) -> HeadStart | None:
+    """Asks the engine for its streamed reply now, when it streams and an event loop will read it."""
+    try:
+        engine = engine_for(context)
+    except ApplicationError:  # reported by the reply path, after the save
+        return None
+    if not engine.streams:
+        return None
+    loop = _serving_loop()
+    if loop is None:
+        return None
+    try:
+        return HeadStart(
+            loop,
+            lambda: engine.astream_respond(context.spec, context.state, context.rep_text, history=context.history),
+        )
+    except RuntimeError:  # the loop closed in the meantime: the reply is asked for when it is read
+        return None
 
 
 
@@ -108,7 +216,8 @@ def session_rep_turn_record(
     Refuses (with the session intact) when the session ended, when the customer hasn't answered
     the previous line yet, or when the text is empty or too long."""
     taken = _turn_take(
-        tenant=tenant, rep=rep, session_id=session_id, text=text, delivery=delivery, audio=audio, inline=False
+        tenant=tenant, rep=rep, session_id=session_id, text=text, delivery=delivery, audio=audio, inline=False,
+        head_start=False,
     )
     return taken.rep_turn, taken.context
 
@@ -119,9 +228,11 @@ def session_turn_take(
     """Saves the rep's line, as `session_rep_turn_record`. An engine that answers in-process (the
     embedded customer: pure Python, well under a millisecond) answers in the same transaction: one
     session lock, both turns in one INSERT, one UPDATE of the session, and no second connection. A
-    remote engine (the LLM) is left to answer afterwards, streamed, so its wait holds no lock."""
+    remote engine (the LLM) is left to answer afterwards, streamed, so its wait holds no lock; under
+    ASGI its request leaves before the line is committed (`HeadStart`), for the response to stream."""
     return _turn_take(
-        tenant=tenant, rep=rep, session_id=session_id, text=text, delivery=delivery, audio=audio, inline=True
+        tenant=tenant, rep=rep, session_id=session_id, text=text, delivery=delivery, audio=audio, inline=True,
+        head_start=True,
     )
 
 
@@ -130,29 +241,42 @@ def session_turn_exchange(
 ) -> tuple[Turn, Turn]:
     """The rep's saved line and the customer's stored reply, synchronously (API clients). Errors as
     `session_turn_take`, then as `session_reply` (the line stays saved when the reply fails)."""
-    taken = session_turn_take(tenant=tenant, rep=rep, session_id=session_id, text=text, delivery=delivery, audio=audio)
+    taken = _turn_take(
+        tenant=tenant, rep=rep, session_id=session_id, text=text, delivery=delivery, audio=audio, inline=True,
+        head_start=False,
+    )
     if taken.reply is not None:
         return taken.rep_turn, taken.reply
     return taken.rep_turn, session_reply(tenant=tenant, rep=rep, session_id=session_id, context=taken.context)
 
 
-def _turn_take(*, tenant, rep, session_id, text, delivery, audio, inline: bool) -> TurnTaken:
-    taken = _turn_take_atomic(
-        tenant=tenant, rep=rep, session_id=session_id, text=text, delivery=delivery, audio=audio, inline=inline
-    )
+def _turn_take(*, tenant, rep, session_id, text, delivery, audio, inline: bool, head_start: bool) -> TurnTaken:
+    started: list[HeadStart] = []
+    try:
+        with transaction.atomic():
+            taken = _turn_take_locked(
+                tenant=tenant, rep=rep, session_id=session_id, text=text, delivery=delivery, audio=audio,
+                inline=inline, head_start=started.append if head_start else None,
+            )
+    except BaseException:
+        # The line wasn't saved (and its reservation went with the transaction): stop the reply.
+        for reply in started:
+            reply.cancel()
+        raise
     if taken is None:  # the session ran past its time limit; its end is committed
         raise Conflict("Time's up for this scenario: the session has ended.", code="session_ended")
     return taken
 
 
-@transaction.atomic
-def _turn_take_atomic(*, tenant, rep, session_id, text, delivery, audio, inline: bool) -> TurnTaken | None:
+def _turn_take_locked(
+    *, tenant, rep, session_id, text, delivery, audio, inline: bool, head_start: Callable[[HeadStart], None] | None
+) -> TurnTaken | None:
     if audio is None:  # a recording was counted before it was transcribed (voice_turn_transcribe)
         enforce(
             action="turn", user_id=rep.user_id,
             message="You're sending lines faster than anyone can type: wait a few seconds and send again.",
         )
-    session = _locked_session(tenant, session_id, rep)
+    session = _turn_session(tenant, session_id, rep)
     if session.status != SessionStatus.ACTIVE:
         raise Conflict("This session has ended. Start a new one to keep practicing.", code="session_ended")
     text = (text or "").strip()
@@ -171,7 +295,10 @@ def _turn_take_atomic(*, tenant, rep, session_id, text, delivery, audio, inline:
     if _past_time_limit(session, spec):
         _end(tenant=tenant, session=session, reason=EndReason.TIMED_OUT)
         return None
-    ai_settings = ai_settings_get(tenant=tenant) if customer_engines.needs_llm(session.engine) else None
+    ai_settings = (
+        ai_settings_from_query(tenant=tenant, value=session.ai_settings)
+        if customer_engines.needs_llm(session.engine) else None
+    )
     llm_config = _llm_config_if_needed(tenant, session.engine, ai_settings)
     # Reserved in this transaction: over budget, the rep's line is refused and nothing is saved.
     meter = _meter(tenant, session.engine, llm_config, spec, [t.text for t in turns] + [text], ai_settings)
@@ -188,6 +315,12 @@ def _turn_take_atomic(*, tenant, rep, session_id, text, delivery, audio, inline:
     )
     answer = _answer_inline(context) if inline else None
     if answer is None:
+        # Everything the model's request needs is known and its tokens are reserved: ask now, and
+        # write the line while the model thinks.
+        early = _head_start(context) if head_start is not None else None
+        if early is not None:
+            head_start(early)
+            context = dataclasses.replace(context, head_start=early)
         Turn.objects.for_tenant(tenant).bulk_create([rep_turn])
         session.last_activity_at = now
         session.save(update_fields=["last_activity_at"])
@@ -199,6 +332,18 @@ def _turn_take_atomic(*, tenant, rep, session_id, text, delivery, audio, inline:
     Turn.objects.for_tenant(tenant).bulk_create([rep_turn, reply])
     _session_replied(tenant=tenant, session=session, reply=reply, turn=customer, state=state)
     return TurnTaken(rep_turn=rep_turn, context=context, reply=reply, session=session)
+
+
+def _turn_session(tenant: Tenant, session_id: int, rep: Membership) -> PracticeSession:
+    """The rep's session, locked, with its version and (as `ai_settings`) the tenant's AI settings
+    in the same statement: a turn reads them before the model is asked, one round trip less."""
+    session = (
+        PracticeSession.objects.for_tenant(tenant).select_for_update(of=("self",)).select_related("version")
+        .filter(id=session_id, membership=rep).annotate(ai_settings=ai_settings_in_query(tenant=tenant)).first()
+    )
+    if session is None:
+        raise ApplicationError("Session not found.", code="session_not_found", status_code=404)
+    return session
 
 
 def _answer_inline(context: ReplyContext) -> tuple[CustomerTurn, dict] | None:
