@@ -67,6 +67,14 @@ INVERTED_QUESTION = re.compile(
     + r"\b)",
     re.I,
 )
+# The same order after a clause break: "Thinking about your friends, how would you tell them".
+_CLAUSE_QUESTION = re.compile(
+    r"(?:[,;:\u2014]|--?)\s*(?:(?:and|so|but|or|um|uh)\s*,?\s+)*(?:what|how|why|when|where|who|which)(?:\s+\w+)?\s+"
+    + _AUX
+    + r"\s+(?:you|it|he|she|they|we|there|that|this|i)\b",
+    re.I,
+)
+_ONE_WORD_QUESTION = re.compile(r"\W*(?:why|how|when|where|who|which|what)\W*\?\W*", re.I)
 QUESTION_REQUEST = re.compile(
     r"\b(?:tell me|tell us|talk to me|remind me|I(?:'m| am) (?:wondering|curious)|I wonder|help me understand|"
     r"walk me through|explain to me|(?:please )?(?:confirm|share|send me|read me|give me) (?:the|your))\b",
@@ -265,7 +273,14 @@ def read_sentences(
         words = word_total(text)
         interrogative = bool(INTERROGATIVE_START.search(text))
         requested = bool(QUESTION_REQUEST.search(text)) and words >= 3
-        question = requested or (words >= 2 and ("?" in text or bool(INVERTED_QUESTION.search(text))))
+        question = (
+            requested
+            or (
+                words >= 2
+                and ("?" in text or bool(INVERTED_QUESTION.search(text) or _CLAUSE_QUESTION.search(text)))
+            )
+            or bool(_ONE_WORD_QUESTION.fullmatch(text))
+        )
         restates = question and not interrogative and not requested  # decided by the customer's words
         margin = float(chatter[row]) - float(service[row])
         wordy = looks_like_words(text)

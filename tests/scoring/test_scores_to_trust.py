@@ -74,6 +74,8 @@ def test_a_rep_who_never_owns_a_next_step_scores_low_not_absent():
         ("How often does the app crash for you", True),
         ("What would help most right now", True),
         ("Is there a second charge on the statement", True),
+        ("Thinking about the delivery, when would you like it to come", True),
+        ("Why?", True),
         ("What I can do is refund the difference today.", False),  # a free relative, not a question
         ("What I'm hearing is that it charged you twice.", False),
         ("I will send you the label now.", False),
