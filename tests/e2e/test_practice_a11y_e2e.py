@@ -86,6 +86,9 @@ def test_a_rep_practises_a_whole_session_by_keyboard_alone(page, world_a):
         page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Transcript")).to_be_visible()
     screenshot(page, "results-keyboard")
+    # The scores arrive by HTMX after the page: let them land first, so a swap can't take the focus
+    # from under the Tab presses below.
+    expect(page.locator("#scores")).not_to_contain_text("Loading scores…")
     # The results read in order by keyboard: the frustration list's turn links are Tab stops.
     link = page.locator(".moves a").first
     if link.count():
