@@ -83,7 +83,7 @@ def print_drift() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=10.0, help="how long to keep scoring")
+    parser.add_argument("--seconds", type=float, default=10.0, help="CPU seconds to keep scoring")
     parser.add_argument("--warm", action="store_true", help="keep the encoder's sentence cache")
     parser.add_argument("--plain-graph", action="store_true", help="the package's graph, not the fused one")
     parser.add_argument("--drift", action="store_true", help="compare fused and plain vectors, no timing")
@@ -97,10 +97,14 @@ def main() -> None:
     scorer = EmbeddedScorer()
     transcripts = twenty_turn_transcripts()
     scorer.score(transcripts[0])  # first call pays for regex compilation caches
+    if args.warm:  # warm means every sentence seen before, not a first pass counted in the figure
+        for transcript in transcripts:
+            scorer.score(transcript)
     scored = 0
     started = time.process_time()
-    deadline = time.perf_counter() + args.seconds
-    while time.perf_counter() < deadline:
+    # A CPU-time budget, not a wall-clock one: on a loaded machine the same run still covers the
+    # same number of passes over the transcripts.
+    while time.process_time() - started < args.seconds:
         for transcript in transcripts:
             if not args.warm:
                 encoder.clear_cache()
