@@ -8,7 +8,9 @@ sent it, with a plain streaming client. Prints figures, never pass/fail.
 The LLM customer holds back the last few words of what the model has said so far (and vets each
 sentence with them: `SideChannelFilter`), so a role flip is caught before any of it is shown. That
 hold is the realism rule's price, not the hop's: the server's own time to the first text the filter
-releases is printed too, and the hop's share is measured against it.
+releases is printed too, and the hop's share is measured against it. Each turn is also split where
+CoachHub's request reaches the LLM server (its arrival time, on the same clock): what CoachHub spends
+before the model can start, and the rest (the model's own time plus relaying its text).
 
     .venv/bin/python bench/bench_first_token.py [--runs 100]
 """
@@ -87,27 +89,42 @@ async def direct_ttft(server: OpenAIServer, runs: int, body: dict, spec) -> tupl
     return first_token, first_shown
 
 
-async def coachhub_ttft(base: str, version_id: int, cookies: dict, runs: int) -> list[float]:
+async def coachhub_ttft(
+    base: str, version_id: int, cookies: dict, runs: int, server: OpenAIServer
+) -> tuple[list[float], list[float], list[float]]:
+    """Per turn: POST → first delta; POST → the LLM server has CoachHub's request (what CoachHub
+    spends before the model can start); that request's arrival → first delta (the model's own time
+    to the first text shown, plus relaying it). The two parts are paired per turn, so they don't
+    drift with the machine's load the way two separately measured percentiles do."""
     import httpx
 
     headers = {"X-CSRFToken": cookies["csrftoken"], "Referer": base}
-    results = []
+    results, before_model, after_model = [], [], []
     async with httpx.AsyncClient(timeout=30, cookies=cookies) as client:
         session_url = None
         for i in range(runs):
             if i % 8 == 0:  # fresh sessions keep the transcript short, as in practice
                 started = await client.post(f"{base}/t/bench-llm/sessions/start/", data={"version_id": version_id}, headers=headers)
                 session_url = started.headers["location"]
-            t0 = time.perf_counter()
-            first = None
+            asked_before = len(_chat_arrivals(server))
+            t0, m0 = time.perf_counter(), time.monotonic()
+            first = first_at = None
             async with client.stream("POST", f"{base}{session_url}turns/", data={"text": LINE}, headers=headers) as response:
                 async for chunk in response.aiter_text():
                     if first is None and "event: delta" in chunk:
-                        first = (time.perf_counter() - t0) * 1000
+                        first, first_at = (time.perf_counter() - t0) * 1000, time.monotonic()
                     if "event: error" in chunk:
                         raise RuntimeError(chunk)
             results.append(first)
-    return results
+            arrivals = _chat_arrivals(server)[asked_before:]
+            if len(arrivals) == 1:  # one call for the turn (a regenerated reply would make two)
+                before_model.append((arrivals[0] - m0) * 1000)
+                after_model.append((first_at - arrivals[0]) * 1000)
+    return results, before_model, after_model
+
+
+def _chat_arrivals(server: OpenAIServer) -> list[float]:
+    return [r.received_at for r in server.requests if r.path.endswith("/chat/completions")]
 
 
 def main() -> None:
@@ -119,8 +136,8 @@ def main() -> None:
         version, cookies = prepare(server)
         version_id = version.id
         with served_app(workers=1) as base:
-            asyncio.run(coachhub_ttft(base, version_id, cookies, 16))  # warm up
-            through = asyncio.run(coachhub_ttft(base, version_id, cookies, args.runs))
+            asyncio.run(coachhub_ttft(base, version_id, cookies, 16, server))  # warm up
+            through, before_model, after_model = asyncio.run(coachhub_ttft(base, version_id, cookies, args.runs, server))
         # The baseline replays a request CoachHub sent (persona prompt, transcript and all), so both
         # sides ask the server for the same work.
         body = server.chat_requests()[-1]
@@ -132,6 +149,8 @@ def main() -> None:
         ("LLM server directly: first token", direct),
         ("LLM server directly: first text shown", shown),
         ("through CoachHub (POST turn → first delta)", through),
+        ("  of which POST → request at the LLM server", before_model),
+        ("  and request at the LLM server → first delta", after_model),
     )
     for label, values in rows:
         print(f"  {label:<44} p50={percentile(values, 50):6.1f} ms  p95={percentile(values, 95):6.1f} ms")

@@ -287,7 +287,10 @@ def _turn_take_locked(
             f"That message is {len(text):,} characters; keep it under {REP_TEXT_MAX:,}.",
             code="turn_too_long", fields={"text": ["Too long."]},
         )
-    turns = list(Turn.objects.for_tenant(tenant).filter(session=session).order_by("index").only("index", "speaker", "text", "created_at"))
+    turns = list(
+        Turn.objects.for_tenant(tenant).filter(session_id=session.id).order_by("index")
+        .values_list("index", "speaker", "text", "created_at", named=True)  # read, never saved: no model rows
+    )
     last = turns[-1] if turns else None
     if last is not None and last.speaker == Speaker.REP:
         raise Conflict("The customer hasn't answered your last message yet: retry their reply first.", code="reply_pending")
@@ -339,6 +342,7 @@ def _turn_session(tenant: Tenant, session_id: int, rep: Membership) -> PracticeS
     in the same statement: a turn reads them before the model is asked, one round trip less."""
     session = (
         PracticeSession.objects.for_tenant(tenant).select_for_update(of=("self",)).select_related("version")
+        .defer("version__realism_report")  # the realism check's report: nothing a turn reads
         .filter(id=session_id, membership=rep).annotate(ai_settings=ai_settings_in_query(tenant=tenant)).first()
     )
     if session is None:
