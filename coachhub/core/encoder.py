@@ -124,9 +124,13 @@ def onnx_messages() -> dict[str, type]:
                     message.field.add(name=name, number=number, label=label, type=kind)
         pool = descriptor_pool.DescriptorPool()
         pool.Add(proto)
+        # Older protobuf releases have no GetMessageClass, only the factory's GetPrototype.
+        message_class = getattr(message_factory, "GetMessageClass", None)
+        if message_class is None:
+            message_class = message_factory.MessageFactory(pool).GetPrototype
         for message_name in layout:
             descriptor = pool.FindMessageTypeByName(f"coachhub_onnx_subset.{message_name}")
-            _onnx_messages_cache[message_name] = message_factory.GetMessageClass(descriptor)
+            _onnx_messages_cache[message_name] = message_class(descriptor)
         return _onnx_messages_cache
 
 
