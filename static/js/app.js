@@ -1,10 +1,5 @@
 // Small progressive enhancements shared by every page. No inline scripts: the CSP forbids them.
-document.addEventListener("click", (event) => {
-  const target = event.target.closest("[data-confirm]");
-  if (target && !window.confirm(target.dataset.confirm)) {
-    event.preventDefault();
-  }
-});
+// (The data-confirm prompt lives in confirm.js, which runs before the page is parsed.)
 
 // A region that scrolls sideways (a wide table, a chart, a code sample) must be reachable by
 // keyboard (WCAG 2.1.1): give each one that overflows a tab stop and a name from its heading.

@@ -186,6 +186,9 @@
     }
   });
   retry.addEventListener("click", () => { sentFrom = input; stream(runner.dataset.retryUrl, new FormData()); });
+  // Send is rendered disabled: until the handlers above listen, a click would post the form plainly
+  // and open the raw reply stream instead of the conversation.
+  send.disabled = false;
   if (runner.dataset.pending === "1") {
     status.textContent = "The customer hasn't answered your last message yet.";
     retry.hidden = false;

@@ -1,9 +1,11 @@
 """Keyboard and screen-reader paths through practice and review, in real Chromium (axe, CSP and
 console checks from conftest run on every page here too)."""
 
+import contextlib
 import re
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from coachhub.tenancy.context import tenant_context
@@ -124,6 +126,32 @@ def test_a_refused_line_says_so_and_stays_in_the_box(page, world_a):
     with tenant_context(world_a.tenant):
         assert Turn.objects.filter(speaker="rep").count() == 0
     page.console_errors.clear()
+
+
+def test_before_the_practice_rooms_script_runs_send_waits_and_ending_still_asks(page, world_a):
+    """A slow network: the page is shown while its scripts are still on the way. Send can't post
+    the form plainly (that would open the raw reply stream), and End session asks first."""
+    publish_library_scenario(world_a.tenant, SLUG)
+    log_in(page, world_a.member("rep").user.email, "correct-horse-battery")
+    page.goto("/t/acme/practice/")
+    held = []
+    scripts = re.compile(r"/static/js/(?:roleplay|app)[.\w]*\.js$")
+    page.route(scripts, lambda route: held.append(route))
+    page.get_by_role("button", name="Practice by text").first.click()
+    page.wait_for_selector("[data-runner]")
+    send = page.get_by_role("button", name="Send")
+    expect(send).to_be_disabled()
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.get_by_role("button", name="End session").click()
+    assert asked == ["End this practice session?"]
+    page.unroute(scripts)
+    for route in held:
+        with contextlib.suppress(PlaywrightError):  # a request the browser already gave up on
+            route.continue_()
+    expect(send).to_be_enabled()
+    with tenant_context(world_a.tenant):
+        assert PracticeSession.objects.get().status == "active"  # the dismissed question ended nothing
 
 
 def test_a_rejected_score_adjustment_opens_its_panel_and_shows_why(page):

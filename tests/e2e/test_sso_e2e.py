@@ -13,7 +13,7 @@ from coachhub.identity.models import SsoDomain
 from coachhub.tenancy.models import AuditEvent, Membership, Role, TeamMembership
 from tests.identity.oidc_peer import oidc_provider
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 ACCOUNTS = {
     "ada": {"email": "ada@acme.example", "email_verified": True, "name": "Ada Lovelace", "groups": ["cs-tier2"]},

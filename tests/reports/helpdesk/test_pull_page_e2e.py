@@ -4,6 +4,7 @@ presses Sync now against the loopback Zendesk and reads the last sync's counts. 
 passes the axe / CSP / console checks of tests/e2e (their `page` fixture)."""
 
 import pytest
+from playwright.sync_api import expect
 
 # The browser fixtures of tests/e2e (this file lives beside the other pull tests).
 from tests.e2e.conftest import (  # noqa: F401
@@ -32,19 +33,21 @@ def test_an_admin_connects_zendesk_syncs_and_sees_the_last_sync(page, world_a, v
     page.get_by_label("Agent e-mail").fill("admin@acme.example")
     page.get_by_label("API token").fill(ZD_TOKEN)
     page.get_by_role("button", name="Connect").click()
-    assert "Type only “acme”" in page.locator(".field-errors").inner_text()
+    expect(page.locator(".field-errors")).to_contain_text("Type only “acme”")
+    page.wait_for_load_state()
     assert ZD_TOKEN not in page.content()
 
     page.get_by_label("Subdomain").fill("acme")
     page.get_by_label("API token").fill(ZD_TOKEN)
     page.get_by_role("button", name="Connect").click()
     page.get_by_role("button", name="Sync now").wait_for()
-    assert "Zendesk connected" in page.content()
+    expect(page.locator("body")).to_contain_text("Zendesk connected")
 
     page.get_by_role("button", name="Sync now").click()
     counts = page.locator(".sync-counts")
     counts.wait_for()
-    assert "Synced" in page.content()
+    page.wait_for_load_state()
+    expect(page.locator("body")).to_contain_text("Synced")
     text = counts.inner_text()
     assert "Tickets fetched\n6" in text and "KPI values created\n12" in text
     assert desk.requests, "the sync went to the loopback Zendesk"
