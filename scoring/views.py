@@ -43,7 +43,7 @@ class CommentForm(forms.Form):
     def __init__(self, *args, turns=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["turn_index"].choices = [
-            (turn.index, f"#{turn.index} {turn.get_speaker_display()}: {turn.text[:60]}") for turn in turns
+            (turn.index, f"#{turn.index + 1} {turn.get_speaker_display()}: {turn.text[:60]}") for turn in turns
         ]
 
 
@@ -215,7 +215,7 @@ def turn_comment_add(request: HttpRequest, tenant_slug: str, session_id: int) ->
                                   session=session, **form.cleaned_data)
     except ApplicationError as exc:
         return _refused(request, session, exc, form=form, form_key="comment")
-    return _done(request, session, f"Comment added to turn {form.cleaned_data['turn_index']}.")
+    return _done(request, session, f"Comment added to turn {form.cleaned_data['turn_index'] + 1}.")
 
 
 @require_POST

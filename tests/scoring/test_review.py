@@ -31,6 +31,8 @@ def test_the_rep_sees_scores_with_evidence_links_focus_and_policies(world_a, cli
     empathy = _behavior(world_a, score)
     quote = empathy.evidence[0]
     assert f'href="#turn-{quote["turn"]}"' in body
+    # People count turns from 1: the customer's opening is turn 1, the rep's first line turn 2.
+    assert f'href="#turn-{quote["turn"]}">Turn {quote["turn"] + 1}</a>' in body
     assert "Practice next:" in body and "A better version of your line" in body
     assert "Policies" in body
     assert "every 1s" not in body, "a finished result stops polling"
@@ -149,6 +151,8 @@ def test_comments_and_quotes_are_escaped(world_a, client_for):
     assert "<img src=x" not in body and "&lt;img src=x onerror=alert(1)&gt; nice" in body
     assert "<script>alert(1)</script>" not in body
     assert TurnComment.objects.for_tenant(world_a.tenant).filter(session=session, turn_index=1).count() == 1
+    assert '<a href="#turn-1">Turn 2</a>' in body, "the rep's first line is turn 2 to people"
+    assert "Turn 1</a>" not in body and "Turn 0" not in body
     rep_body = client_for(world_a.member(Role.REP)).get(_url(world_a, session), **HX).content.decode()
     assert "&lt;img src=x onerror=alert(1)&gt; nice" in rep_body
 
