@@ -273,19 +273,19 @@ def read_sentences(
         words = word_total(text)
         interrogative = bool(INTERROGATIVE_START.search(text))
         requested = bool(QUESTION_REQUEST.search(text)) and words >= 3
+        inverted = bool(INVERTED_QUESTION.search(text))
         question = (
             requested
-            or (
-                words >= 2
-                and ("?" in text or bool(INVERTED_QUESTION.search(text) or _CLAUSE_QUESTION.search(text)))
-            )
+            or (words >= 2 and ("?" in text or inverted or bool(_CLAUSE_QUESTION.search(text))))
             or bool(_ONE_WORD_QUESTION.fullmatch(text))
         )
         restates = question and not interrogative and not requested  # decided by the customer's words
         margin = float(chatter[row]) - float(service[row])
         wordy = looks_like_words(text)
         chatty = wordy and not _CASE_MARKERS.search(text) and margin > OFF_TOPIC_MARGIN
-        features.append((words, interrogative, requested, question, restates, margin, chatty, wordy))
+        features.append(
+            (words, interrogative, requested, question, restates, margin, chatty, wordy, inverted)
+        )
     # The customer turns those decisions need, embedded in one batch.
     customer.embed(
         [context[row] for row, f in enumerate(features) if f[4] or (f[6] and topical is None)]
@@ -294,14 +294,14 @@ def read_sentences(
     customer.context_similarity([row for row, f in enumerate(features) if f[4] or (f[6] and topical is None)])
     readings: list[SentenceReading] = []
     for row, text in enumerate(sentences):
-        words, interrogative, requested, question, restates, margin, chatty, wordy = features[row]
+        words, interrogative, requested, question, restates, margin, chatty, wordy, inverted = features[row]
         similarity = customer.similarity_of(row)
         refl = float(reflection[row]) + 0.05 * bool(_SECOND_PERSON.search(text)) - 0.1 * interrogative
         if words < 4:
             refl -= 0.1
         if REFLECTION_PHRASE.search(text):
             refl = max(refl, REFLECTION_THRESHOLD + 0.01)
-        elif "?" in text and (interrogative or INVERTED_QUESTION.search(text)):
+        elif "?" in text and (interrogative or inverted):
             refl = min(refl, 0.0)  # "How long have you been out?" asks; a reflection plays back
         elif _SPEAKER_STATEMENT.search(text):
             refl = min(refl, 0.0)
