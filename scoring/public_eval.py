@@ -23,6 +23,8 @@ BASELINES: dict[str, dict[str, float]] = {
     "empathy (EPITOME emotional reactions)": {"rules v1": 0.49, "tf-idf in-domain": 0.763},
     "reflection (AnnoMI)": {"rules v1": 0.58, "tf-idf in-domain": 0.747},
     "question (AnnoMI)": {"rules v1": 0.87, "contains '?'": 0.858, "tf-idf in-domain": 0.803},
+    # Measured here on the same items: "open" when any sentence starts (after fillers) with a wh-word.
+    "open question (AnnoMI questions, open vs closed)": {"wh-word first": 0.712},
 }
 TARGETS = {
     "empathy (EPITOME emotional reactions)": 0.75,
@@ -78,7 +80,9 @@ class SignalTask:
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
     if not path.is_file():
-        raise PublicDataMissing(f"{path} is missing: point --public at the folder holding epitome/ and annomi/")
+        raise PublicDataMissing(
+            f"{path} is missing: point --public at the folder holding epitome/ and annomi/"
+        )
     with path.open(encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle))
 
@@ -90,6 +94,10 @@ def epitome_items(folder: Path) -> list[Item]:
 
 def annomi_pairs(folder: Path) -> list[tuple[str, str, str]]:
     """(client utterance, therapist utterance, main behaviour) where the client spoke just before."""
+    return [(client, therapist, label) for client, therapist, label, _ in _annomi_pairs_with_keys(folder)]
+
+
+def _annomi_pairs_with_keys(folder: Path) -> list[tuple[str, str, str, tuple[str, str]]]:
     rows = _read_csv(folder / "annomi" / "AnnoMI-simple.csv")
     by_transcript: dict[str, list[dict[str, str]]] = {}
     for row in rows:
@@ -99,8 +107,37 @@ def annomi_pairs(folder: Path) -> list[tuple[str, str, str]]:
         utterances.sort(key=lambda row: int(row["utterance_id"]))
         for before, row in zip(utterances, utterances[1:], strict=False):
             if row["interlocutor"] == "therapist" and before["interlocutor"] == "client":
-                pairs.append((before["utterance_text"], row["utterance_text"], row["main_therapist_behaviour"]))
+                pairs.append(
+                    (
+                        before["utterance_text"],
+                        row["utterance_text"],
+                        row["main_therapist_behaviour"],
+                        (row["transcript_id"], row["utterance_id"]),
+                    )
+                )
     return pairs
+
+
+def question_kinds(folder: Path) -> dict[tuple[str, str], bool]:
+    """(transcript_id, utterance_id) -> True when the annotators called the question open.
+
+    AnnoMI-full repeats an utterance once per annotator; the majority kind wins (ties: open)."""
+    votes: dict[tuple[str, str], list[bool]] = {}
+    for row in _read_csv(folder / "annomi" / "AnnoMI-full.csv"):
+        if row["question_subtype"] in ("open", "closed"):
+            key = (row["transcript_id"], row["utterance_id"])
+            votes.setdefault(key, []).append(row["question_subtype"] == "open")
+    return {key: 2 * sum(kinds) >= len(kinds) for key, kinds in votes.items()}
+
+
+def annomi_question_items(folder: Path) -> list[Item]:
+    """Therapist questions after a client turn, positive when open: the open/closed split of ``question``."""
+    kinds = question_kinds(folder)
+    items = []
+    for client, therapist, _, key in _annomi_pairs_with_keys(folder):
+        if key in kinds:
+            items.append(Item(client, therapist, kinds[key]))
+    return items
 
 
 def tasks(folder: Path) -> Iterator[SignalTask]:
@@ -109,6 +146,16 @@ def tasks(folder: Path) -> Iterator[SignalTask]:
     for behaviour in ("reflection", "question"):
         items = tuple(Item(client, therapist, label == behaviour) for client, therapist, label in pairs)
         yield SignalTask(f"{behaviour} (AnnoMI)", behaviour, items)
+    yield SignalTask(
+        "open question (AnnoMI questions, open vs closed)",
+        OPEN_QUESTION,
+        tuple(annomi_question_items(folder)),
+    )
+
+
+# Not a signal of its own: a turn counts as asking an open question when the engine calls any of
+# its questions open (``TurnSignals.questions``); a turn with no question found counts as closed.
+OPEN_QUESTION = "open question"
 
 
 def rep_signals(engine: BehaviorScorer, item: Item) -> set[str]:
@@ -116,7 +163,12 @@ def rep_signals(engine: BehaviorScorer, item: Item) -> set[str]:
         scenario=_SCENARIO, turns=(Turn("customer", item.customer), Turn("rep", item.rep))
     )
     result = engine.score(transcript)
-    return set(result.turns[0].signals) if result.turns else set()
+    if not result.turns:
+        return set()
+    found = set(result.turns[0].signals)
+    if "open" in result.turns[0].questions:
+        found.add(OPEN_QUESTION)
+    return found
 
 
 def measure_all(engine: BehaviorScorer, signal_tasks: list[SignalTask]) -> list[tuple[SignalTask, Confusion]]:
@@ -139,9 +191,13 @@ def format_public_report(results: list[tuple[SignalTask, Confusion]]) -> str:
     for task, confusion in results:
         baselines = ", ".join(f"{name} {value:.2f}" for name, value in BASELINES.get(task.name, {}).items())
         target = TARGETS.get(task.name)
-        verdict = "" if target is None else (" (target met)" if confusion.macro_f1 >= target else " (target missed)")
+        if target is None:
+            verdict = "; no target set"
+        else:
+            met = "met" if confusion.macro_f1 >= target else "missed"
+            verdict = f" (target {met}); target {target:.2f}"
         lines.append(
-            f"{task.name}: macro-F1 {confusion.macro_f1:.3f}{verdict}; target {target:.2f}; "
+            f"{task.name}: macro-F1 {confusion.macro_f1:.3f}{verdict}; "
             f"baselines: {baselines}; n={len(task.items)}"
         )
         lines.append(f"  {'':<14}{'predicted yes':>14}{'predicted no':>14}")

@@ -67,9 +67,15 @@ class PolicyVerdict:
 class TurnSignals:
     turn: int
     signals: tuple[str, ...]
+    # The kind of each question the turn asks, in order: "open" (invites the customer to tell more)
+    # or "closed" (a yes, a no or one fact). Empty when the engine doesn't tell them apart.
+    questions: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"turn": self.turn, "signals": list(self.signals)}
+        result: dict[str, Any] = {"turn": self.turn, "signals": list(self.signals)}
+        if self.questions:
+            result["questions"] = list(self.questions)
+        return result
 
 
 @dataclass(frozen=True, slots=True)

@@ -147,11 +147,20 @@ def score_active_listening(conv: Conversation) -> BehaviorScore:
         if reasks:
             missing += f", and re-asked for information already given {_plural(len(reasks), 'time')}"
         return BehaviorScore(_clamp(15 - 10 * len(reasks)), missing + ".", 0.6, _evidence(reasks))
-    score = 40 + 15 * min(len(reflections), 3) + 8 * min(len(clarifying), 2) - 20 * len(reasks)
+    open_ones = sum(1 for _, s in clarifying if s.open_question)
+    # An open question ("what happened when…") lets the customer tell it their way: a little more.
+    score = (
+        40
+        + 15 * min(len(reflections), 3)
+        + 8 * min(len(clarifying), 2)
+        + 6 * bool(open_ones)
+        - 20 * len(reasks)
+    )
+    kinds = f" ({open_ones} open, {len(clarifying) - open_ones} closed)" if clarifying else ""
     rationale = (
         f"Reflected the customer's words in {_plural(len(reflections), 'turn')}, asked "
-        f"{_plural(len(clarifying), 'clarifying question')} and re-asked for information already given "
-        f"{_plural(len(reasks), 'time')}."
+        f"{_plural(len(clarifying), 'clarifying question')}{kinds} and re-asked for information already "
+        f"given {_plural(len(reasks), 'time')}."
     )
     evidence = _evidence(reasks + reflections + clarifying)
     return BehaviorScore(_clamp(score), rationale, _confidence(len(evidence)), evidence)
@@ -167,9 +176,7 @@ def score_empathy(conv: Conversation) -> BehaviorScore:
     if not (empathic or apologies or dismissive):
         if not conv.customer_felt:
             return BehaviorScore.not_observed()
-        return BehaviorScore(
-            10, "The customer voiced how they felt and it was never acknowledged.", 0.6
-        )
+        return BehaviorScore(10, "The customer voiced how they felt and it was never acknowledged.", 0.6)
     over_apology = max(0, apologies - 2)
     score = 35 + 20 * min(len(empathic), 3) - 12 * over_apology - 5 * len(reflexive) - 20 * len(dismissive)
     if empathic and 1 <= apologies <= 2:
@@ -355,7 +362,8 @@ def score_instruction_adherence(conv: Conversation) -> BehaviorScore:
     if violated:
         # People read policies by their text and a 1-based number; the JSON keeps 0-based positions.
         named = [
-            f"{f.policy + 1} (\u201c{_short(conv.transcript.scenario.policies[f.policy])}\u201d)" for f in violated
+            f"{f.policy + 1} (\u201c{_short(conv.transcript.scenario.policies[f.policy])}\u201d)"
+            for f in violated
         ]
         broken = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
         rationale = (
@@ -534,7 +542,9 @@ def choose_focus(conv: Conversation, behaviors: dict[str, BehaviorScore]) -> Foc
     return Focus(behavior=behavior, tip=FOCUS_TIPS[behavior], example=example)
 
 
-SAFE_EXAMPLE = "Let me check exactly what I can do for you within our policy, and I'll tell you straight away."
+SAFE_EXAMPLE = (
+    "Let me check exactly what I can do for you within our policy, and I'll tell you straight away."
+)
 
 
 def _within_policy(example: str, policies: Sequence[str]) -> str:
@@ -610,7 +620,9 @@ def _discounted(behavior: BehaviorScore, conv: Conversation) -> BehaviorScore:
     if behavior.score is None or not conv.off_topic_turns or not spoken:
         return behavior
     share = (spoken - conv.off_topic_turns) / spoken
-    note = f" {_plural(conv.off_topic_turns, 'line')} of {spoken} didn't address the customer and earn nothing."
+    note = (
+        f" {_plural(conv.off_topic_turns, 'line')} of {spoken} didn't address the customer and earn nothing."
+    )
     return replace(behavior, score=_clamp(behavior.score * share), rationale=behavior.rationale + note)
 
 
@@ -636,7 +648,11 @@ class EmbeddedScorer:
                 behaviors[item.key] = behavior if item.key == "clarity" else _discounted(behavior, conv)
             weights[item.key] = item.weight
         turns = tuple(
-            TurnSignals(turn.index, tuple(name for name in SIGNAL_NAMES if name in turn.signals()))
+            TurnSignals(
+                turn.index,
+                tuple(name for name in SIGNAL_NAMES if name in turn.signals()),
+                turn.question_kinds,
+            )
             for turn in conv.rep_turns
         )
         policies = tuple(PolicyVerdict(f.policy, f.status, f.turn) for f in conv.findings)  # type: ignore[arg-type]

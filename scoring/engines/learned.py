@@ -25,7 +25,7 @@ import yaml
 from coachhub.core.encoder import encode, get_encoder
 
 PROTOTYPES_PATH = Path(__file__).resolve().parent / "data" / "prototypes.yaml"
-MODEL_VERSION = "minilm-proto-2"
+MODEL_VERSION = "minilm-proto-3"
 
 EMPATHY_THRESHOLD = 0.43
 REFLECTION_THRESHOLD = 0.025
@@ -80,6 +80,42 @@ QUESTION_REQUEST = re.compile(
     r"walk me through|explain to me|(?:please )?(?:confirm|share|send me|read me|give me) (?:the|your))\b",
     re.I,
 )
+# Open questions can't be answered with a yes, a no or one fact: "what", "how" or "why" leads
+# ("what happened…", "how did it…", also after a clause break), the rep invites the customer to tell,
+# describe or walk through something, directly or in a polite frame ("could you tell me what…"), or
+# asks for anything more ("any thoughts on…", "is there anything else…"). Asking for one fact or
+# number is closed whatever the wh-word ("what time…", "how many…", "what's your order number",
+# "on a scale of 1 to 10…"), and so is everything else that asks ("did it…?", "which one…?",
+# "you're still at the same address?").
+_OPEN_LEAD = re.compile(
+    _FILLERS + r"(?:(?:\w+\s*,\s*)?(?:what|how|why|in what way|tell me|say more|walk me|talk me)\b"
+    r"|(?:could|can|would|will)\s+you\s+(?:please\s+)?(?:tell|walk|talk|describe|explain|say|share|help me understand)\b"
+    r"|(?:I(?:'m| am) (?:wondering|curious)|I wonder)\s+(?:what|how|why|about|if you could tell))",
+    re.I,
+)
+_OPEN_ANYWHERE = re.compile(
+    r"\b(?:tell me (?:more|a (?:bit|little)|about|what|how|why)|walk me through|talk me through|help me understand|"
+    r"describe|say (?:a (?:bit|little) )?more|what else|anything (?:else|about|that|you)|any (?:thoughts|other|ideas|idea)|"
+    r"what (?:are|were) your thoughts)\b",
+    re.I,
+)
+_ONE_FACT = re.compile(
+    r"\b(?:what|which) (?:time|day|date|number|year|size|colou?r|model|address|email|order|account|card|name)\b"
+    r"|\bwhat(?:'s| is| was) (?:your|the) (?:\w+ )?(?:number|name|address|email|date|code|postcode|zip|reference)\b"
+    r"|\bhow (?:many|much|long|often|old|far|soon)\b|\bon a scale\b|\bscale of\b|\bfrom (?:one|1|zero|0) to (?:ten|10)\b",
+    re.I,
+)
+
+
+def is_open_question(text: str) -> bool:
+    """A question sentence (already found to be one) that invites more than a yes, a no or one fact."""
+    if _OPEN_ANYWHERE.search(text):
+        return True
+    if _ONE_FACT.search(text):
+        return False
+    return bool(_OPEN_LEAD.search(text) or _CLAUSE_QUESTION.search(text))
+
+
 _SECOND_PERSON = re.compile(
     _FILLERS
     + r"(?:(?:it )?(?:sounds|seems|looks) (?:like|as if)|what i(?:'m| am)? hear(?:ing)?|so you|part of you|"
@@ -121,6 +157,7 @@ class SentenceReading:
     question: bool
     off_topic: bool
     similarity: Callable[[], float] = no_similarity
+    open_question: bool = False  # with ``question``: it invites more than a yes, a no or one fact
 
     @property
     def context_similarity(self) -> float:
@@ -320,5 +357,9 @@ def read_sentences(
         if off_topic:
             readings.append(SentenceReading(0.0, -1.0, False, True, similarity))
             continue
-        readings.append(SentenceReading(float(empathy[row]), refl, question, False, similarity))
+        readings.append(
+            SentenceReading(
+                float(empathy[row]), refl, question, False, similarity, question and is_open_question(text)
+            )
+        )
     return readings

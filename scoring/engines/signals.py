@@ -277,6 +277,7 @@ class SentenceSignals:
     vague_handoff: bool = False
     follow_up: bool = False
     clarifying: bool = False
+    open_question: bool = False
     reask: bool = False
     refusal: bool = False
     reason: bool = False
@@ -308,6 +309,11 @@ class TurnAnalysis:
     def off_topic(self) -> bool:
         """Every sentence is nonsense or unrelated chatter (an empty turn is off topic too)."""
         return all("off_topic" in s.found for s in self.sentences)
+
+    @property
+    def question_kinds(self) -> tuple[str, ...]:
+        """ "open" or "closed" for each question the rep asked in this turn, in order."""
+        return tuple("open" if s.open_question else "closed" for s in self.clean() if "question" in s.found)
 
     def signals(self) -> set[str]:
         if not self.sentences:
@@ -407,6 +413,7 @@ def _analyze_sentence(
         found.add("empathy")
     if reading.question:
         found.add("question")
+        result.open_question = reading.open_question
         result.reask = _is_reask(text, context)
         result.clarifying = not result.reask and _is_clarifying(text, context)
     if not result.reask and reading.is_reflection:
