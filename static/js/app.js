@@ -40,3 +40,13 @@ window.addEventListener("load", () => labelScrollRegions(document));
 window.addEventListener("resize", () => labelScrollRegions(document));
 if (document.fonts && document.fonts.ready) document.fonts.ready.then(() => labelScrollRegions(document));
 document.addEventListener("htmx:afterSettle", (event) => watchScrollRegions(event.target));
+
+// A control that only HTMX can carry out (it has no plain-form fallback) is rendered disabled and
+// enabled once HTMX has taken the page over: before that a click would do nothing at all.
+if (window.htmx) {
+  htmx.onLoad((root) => {
+    const scope = root.querySelectorAll ? root : document;
+    if (scope.matches && scope.matches("[data-needs-htmx]")) scope.disabled = false;
+    scope.querySelectorAll("[data-needs-htmx]").forEach((control) => { control.disabled = false; });
+  });
+}

@@ -1,10 +1,12 @@
 """In a real browser: an enablement lead writes a scenario (fixing one inline error), previews,
 publishes and assigns it to the demo team; the rep then finds it on their home page."""
 
+import contextlib
 import re
 
 import pytest
 from django.core.management import call_command
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import log_in, screenshot
@@ -103,3 +105,23 @@ def test_scenario_pages_read_well_at_phone_width(page):
         assert page.evaluate("document.documentElement.scrollWidth") <= 375, path
         screenshot(page, name)
     assert not page.console_errors, page.console_errors
+
+
+def test_the_preview_button_waits_for_its_script_instead_of_doing_nothing(page):
+    """On a slow network the form is shown before HTMX arrives: the preview button, which only
+    HTMX can carry out, is disabled until then, and works once it is there."""
+    call_command("seed_demo", stdout=open("/dev/null", "w"))
+    log_in(page, "lead@demo.example", "coachhub-demo")
+    held = []
+    scripts = re.compile(r"/static/(?:vendor/htmx|js/app)[-.\w]*\.js$")
+    page.route(scripts, lambda route: held.append(route))
+    page.goto("/t/demo/scenarios/new/", wait_until="commit")
+    preview = page.get_by_role("button", name="Preview the rep's brief")
+    expect(preview).to_be_disabled()
+    page.unroute(scripts)
+    for route in held:
+        with contextlib.suppress(PlaywrightError):  # a request the browser already gave up on
+            route.continue_()
+    expect(preview).to_be_enabled()
+    preview.click()
+    expect(page.locator("#form-preview")).to_contain_text("Title")  # what still needs filling in
