@@ -1023,12 +1023,14 @@ _REQUEST = re.compile(
 )
 _ASK_OBJECTS: dict[str, str] = {
     "troubleshoot": r"restart\w*|reboot\w*|unplug\w*|power[\s-]?cycl\w*|reset\w*|turn(?:ing)? (?:it|the router|everything) off|"
+    r"(?:power|switch)(?:ing)? (?:it |them |everything |the \w+ )?(?:off|down|on)\b|"
     r"plug\w* (?:it )?back|check\w* (?:the )?(?:cables?|lights?|wires?)|troubleshoot\w*|(?:router|line|modem) checks?|"
     r"(?:checks?|steps?|basics) again",
     "return": r"return(?!\s+label)\w*|(?:need|want|get|have) (?:it|them|the \w+(?: \w+)?) back|"
     r"(?:send|post|ship|mail)\w* (?:it|them|the [\w ]{1,20}?)(?: \w+)? back|post (?:it|the \w+) back|ship (?:it|the \w+) back|"
     r"bring (?:it|the \w+) (?:back|in)",
     "repeat": r"what happened|what(?:'s| is) (?:wrong|the (?:problem|issue))|when did|explain|tell me (?:again|what)|walk me through|"
+    r"describe|tell me (?:about|more about) (?:the|your) (?:issue|problem|fault)|"
     r"remind me|go over|from the (?:start|beginning)|how many times",
 }
 
@@ -1084,7 +1086,11 @@ class Prohibition(ClauseRule):
 
 _TAKES_THEIR_WORD = re.compile(
     r"\bI believe you\b|\btake your word\b|\bno need to (?:do|try|go through) (?:that|it|them|those)(?: again)?\b|"
-    r"\bwon't (?:make|ask) you (?:do|try|to do|to try)\b",
+    r"\bwon't (?:make|ask|have) you (?:do|try|to do|to try|doing|trying|going through)\b|\bno more of (?:that|those|it)\b|"
+    r"\b(?:don't|won't) need to (?:do|try|repeat) (?:that|it|any of that|those)\b|"
+    # The fault named as not the customer's: nothing left for them to try.
+    r"\bnothing (?:at|on|wrong (?:at|on|with)) your (?:end|side|kit|equipment)\b|"
+    r"\b(?:it's|it is|that's|that is) not (?:your|at your) (?:kit|equipment|end|side|router|setup)\b",
     re.I,
 )
 
@@ -1408,7 +1414,9 @@ class RepeatAsk(ClauseRule):
         r"\bI (?:can )?see (?:on|in|from|that|here|your|case|the case|the notes)\b|\bI(?:'ve| have) (?:read|checked|looked at|gone through|got)\b[^.!?]*\b(?:history|notes|case|file)\b|"
         r"\b(?:history|notes|file|record|case) (?:shows?|says)\b|\b(?:on|in) (?:your|the) (?:case|file|notes|history)\b|"
         r"\byou(?:'ve| have) (?:already )?(?:called|been|had)\b|\b(?:looking at|going by|according to) (?:your|the) (?:case|history|notes|file|record)|"
-        r"\bI(?:'ve| have) (?:pulled|brought) up\b|\bI(?:'ve| have) (?:read|looked|gone|been) (?:through|over)\b|\bI'm looking at (?:your|the)? ?case\b|\bI can see (?:two|both|the|that|\d+)\b",
+        r"\bI(?:'ve| have) (?:pulled|brought) up\b|\b(?:pull|open|check|read|review|go through)(?:ing)? (?:up )?(?:the|your) (?:whole |full )?(?:case )?(?:history|notes|file|record)\b|"
+        # The case named by its reference as in front of the rep: "I can see WR-5521", "I have WR-5521 open".
+        r"\bI (?:can )?see (?:case )?[A-Z]{2,}-?\d{3,}|\bI(?:'ve| have) (?:case )?[A-Z]{2,}-?\d{3,} (?:open|up|here|in front)\b|\bI(?:'ve| have) (?:read|looked|gone|been) (?:through|over)\b|\bI'm looking at (?:your|the)? ?case\b|\bI can see (?:two|both|the|that|\d+)\b",
         re.I,
     )
 

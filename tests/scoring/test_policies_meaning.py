@@ -292,3 +292,40 @@ def test_line_violations_names_the_policies_a_suggested_line_would_break():
     assert line_violations([RESTORE, TECH_SLOT], "I'll have it fixed by tomorrow.") == [0, 1]
     assert line_violations([RESTORE], "I can't give you a confirmed time yet, so I won't guess.") == []
     assert line_violations([], "Anything at all.") == []
+
+
+# --- blind-set readings (issue 14): general wording the policy set had not shown -----------------
+
+NO_REPEAT_TROUBLESHOOTING = "Don't ask for troubleshooting the customer has already done."
+CASE_HISTORY = "Check the case history before answering; refer to what already happened instead of asking the customer to repeat it."
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        # Powering or switching the kit off and on is troubleshooting, whatever the verb.
+        ("Could you switch the modem off for a minute and then back on?", "violated"),
+        ("Can you power it down, wait thirty seconds and power it up again?", "violated"),
+        # Saying the customer needn't do it again, or that the fault isn't at their end, follows it.
+        ("I won't have you going through all that again.", "followed"),
+        ("No more of that, then.", "followed"),
+        ("That points to the exchange, there's nothing wrong at your end.", "followed"),
+        ("It's not your equipment, it's the street cabinet.", "followed"),
+    ],
+)
+def test_troubleshooting_asks_and_acknowledgements_in_other_words(line, expected):
+    assert status(NO_REPEAT_TROUBLESHOOTING, line) == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("Would you describe the fault for me from the beginning?", "violated"),
+        ("Can you tell me about the problem you're having?", "violated"),
+        ("Give me a second while I open your case notes.", "followed"),
+        ("I can see KC-4410, with both cancelled visits on it.", "followed"),
+        ("I have KC-4410 open here.", "followed"),
+    ],
+)
+def test_case_history_is_referred_to_by_its_reference_or_by_opening_it(line, expected):
+    assert status(CASE_HISTORY, line) == expected
