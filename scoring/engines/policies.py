@@ -376,6 +376,15 @@ _ACTS_ON_ACCOUNT = re.compile(
 )
 
 
+# Reading the account out of the system ("I can see the line at 18 Alder Street is down"): a detail
+# said this way is the rep discussing the account, not the customer's detail being echoed back.
+_READS_ACCOUNT = re.compile(
+    r"\bI can see (?!why|how|that you|you)|\byour (?:account|order|plan|card|case|line) (?:shows|is|has|says)\b|"
+    r"\b(?:is|are) showing (?:as|up)\b|\bon our (?:side|end|system)\b",
+    re.I,
+)
+
+
 @dataclass(slots=True)
 class VerifyFirst(ClauseRule):
     """ "Verify the order number before …": the rep must ask for or confirm it before account details."""
@@ -419,19 +428,26 @@ class VerifyFirst(ClauseRule):
                 or re.search(
                     r"^\s*(?:please |can you |could you )?(?:confirm|tell me|give me)\b|"
                     r"\bI(?:'ll| will)? need (?:your|the)\b|\b(?:can|could|may) I (?:have|get|take|grab)\b|"
+                    # A request anywhere in the sentence, punctuated or not ("… can you tell me the email first").
+                    r"\b(?:can|could|would) you (?:please |just )?(?:tell|give|confirm|read|send|share)\b|"
                     r",?\s*please[.!]?\s*$",
                     line.text,
                     re.I,
                 )
             ) and self.asks.search(line.text)
+            reads_account = bool(_READS_ACCOUNT.search(line.text)) and not asking
             if (
                 line.clean
                 and verified_at is None
                 and not tag_question
-                and (asking or self.echo.search(line.text))
+                and (asking or (self.echo.search(line.text) and not reads_account))
             ):
                 verified_at = position
-            elif details_at is None and (tag_question or not line.question) and _DETAIL.search(line.text):
+            elif (
+                details_at is None
+                and (tag_question or not line.question)
+                and (_DETAIL.search(line.text) or reads_account)
+            ):
                 details_at = position
         outcome = ClauseOutcome()
         if details_at is not None and verified_at is not None and verified_at > details_at:

@@ -329,3 +329,26 @@ def test_troubleshooting_asks_and_acknowledgements_in_other_words(line, expected
 )
 def test_case_history_is_referred_to_by_its_reference_or_by_opening_it(line, expected):
     assert status(CASE_HISTORY, line) == expected
+
+
+VERIFY_NAME_ADDRESS = "Verify the account holder's name and service address before discussing the account."
+VERIFY_EMAIL = "Verify the account email before making changes."
+
+
+def test_an_address_read_out_of_the_system_is_discussing_the_account_not_verifying_it():
+    assert (
+        status(VERIFY_NAME_ADDRESS, "I can see 42 Birch Road is showing as offline on our side.")
+        == "violated"
+    )
+    # Repeating back what the customer just gave is still the check.
+    assert (
+        status(
+            VERIFY_NAME_ADDRESS, "May I have the name and address?", "42 Birch Road, thanks, that matches."
+        )
+        == "followed"
+    )
+
+
+def test_a_request_for_the_detail_counts_wherever_it_sits_in_an_unpunctuated_line():
+    line = "sure i can sort that for you now could you give me the email on the account first"
+    assert status(VERIFY_EMAIL, line) == "followed"
