@@ -652,6 +652,37 @@ _STATES_SOURCE = re.compile(
 )
 
 
+# An estimate said as one ("it's probably a couple of hours", "normally two days"): under a policy
+# that sanctions only the system's time, a hedged figure is still a time given to the customer.
+_ESTIMATE = re.compile(
+    r"\b(?:probably|normally|usually|typically|likely|generally|I'd (?:say|guess|expect)|I reckon|give or take|ballpark)\b",
+    re.I,
+)
+# A verbless outcome with its time ("Back in 2-3 days.", "Fixed by Friday."): as committed as "it'll be".
+_OUTCOME_FRAGMENT = re.compile(
+    r"^\W*(?:back|fixed|done|sorted|refunded|restored|delivered|there|arriving|with you|up and running|all sorted)\b",
+    re.I,
+)
+# A date that says when a charge was made ("both charges of $119.88 on the 14th") dates the past.
+_CHARGE_DATE = re.compile(
+    r"\b(?:charges?|charged|payments?|paid|transactions?|billed|debited|taken)\b(?:[^.!?]|\.\d){0,30}\bon the \d{1,2}(?:st|nd|rd|th)\b",
+    re.I,
+)
+# A time of day naming an event rather than promising one ("you take the 1pm payment", "your 3pm meeting").
+_EVENT_AFTER_TIME = re.compile(
+    r"\s*(?!slot|visit|appointment|window|estimate|eta|fix|restor|deliver|arriv|booking|engineer|technician|deadline)[a-z]{3,}",
+    re.I,
+)
+# A goodwill credit or voucher put on the account is its own change, not the thing a policy times,
+# unless the policy names it ("I can put a $20 credit on today" against a refund's 5-10 days).
+_ACCOUNT_CHANGE = re.compile(r"\b(?:goodwill|credit|voucher|discount|coupon|points)\b", re.I)
+# A day counted from an event not yet dated ("the same day they arrive"): no date is given.
+_DAY_FROM_EVENT = re.compile(
+    r"\b(?:same|next|following) day (?:that |as |when |after )?(?:they|it|we|you|I|the \w+) (?!is|are|will|'ll)\w+",
+    re.I,
+)
+
+
 @dataclass(slots=True)
 class TimePromise(ClauseRule):
     """ "Never promise a refund date", "never promise faster than 5–10 business days", "share only the
@@ -664,6 +695,7 @@ class TimePromise(ClauseRule):
     subject: re.Pattern[str] | None
     # "Never promise": a hedged "might be back by 2" is no promise; "never give an estimate": it is one.
     promise_only: bool
+    times_account_changes: bool = False  # the policy itself times a credit or voucher
 
     @classmethod
     def parse(cls, clause: str, whole_policy: str) -> TimePromise | None:
@@ -711,7 +743,14 @@ class TimePromise(ClauseRule):
         }:
             subject = _stem_pattern([object_words.group("obj")])
         promise_only = bool(re.search(r"\b(?:promise|guarantee|commit)", clause, re.I))
-        return cls(window=window, hours=hours, days=days, subject=subject, promise_only=promise_only)
+        return cls(
+            window=window,
+            hours=hours,
+            days=days,
+            subject=subject,
+            promise_only=promise_only,
+            times_account_changes=bool(_ACCOUNT_CHANGE.search(whole_policy)),
+        )
 
     def check(self, lines: Sequence[Line]) -> ClauseOutcome:
         outcome = ClauseOutcome()
@@ -722,10 +761,13 @@ class TimePromise(ClauseRule):
                 or (self.subject and self.subject.search(line.text))
                 or (self.window is not None and durations(line.text, relative=False))
                 or ((self.hours or self.days) and _STATES_SOURCE.search(line.text))
+                or (not self.promise_only and _ESTIMATE.search(line.text) and durations(line.text))
                 or re.search(r"\b(?:I promise|I guarantee|guaranteed)\b", line.text, re.I)
             )
             future = bool(_FUTURE.search(line.text))
             for part in _sub_clauses(line.text) if about else []:
+                if _ACCOUNT_CHANGE.search(part) and not self.times_account_changes:
+                    continue
                 verdict = self._judge(part, future, line.text) or verdict
                 if verdict == "violated":
                     break
@@ -737,8 +779,21 @@ class TimePromise(ClauseRule):
 
     def _judge(self, part: str, future: bool, sentence: str = "") -> str | None:
         spans = durations(part)
-        hours = clock_hours(part)
+        if _DAY_FROM_EVENT.search(part):
+            spans = [
+                s for s in spans if not re.match(r"(?:same|next|following)", part[s.start : s.end], re.I)
+            ]
+        hours = [
+            h
+            for h in clock_hours(part)
+            if not (
+                re.search(r"\b(?:the|your|their|that|this|my|our)\s*$", part[: h.start], re.I)
+                and _EVENT_AFTER_TIME.match(part[h.end :])
+            )
+        ]
         days = days_named(part)
+        if not spans and not hours and days <= {"date"} and _CHARGE_DATE.search(part):
+            return None
         if not (spans or hours or days):
             return None
         contact = _CONTACT.search(part)
@@ -749,7 +804,7 @@ class TimePromise(ClauseRule):
             and not _NON_COMMITMENT.search(part)
             and not _PAST.search(part)
             and not (self.promise_only and _HYPOTHETICAL.search(part))
-            and bool(_COMMITMENT.search(part) or future)
+            and bool(_COMMITMENT.search(part) or future or _OUTCOME_FRAGMENT.search(part))
         )
         if not future and not spans and days <= {"date"} and _PAST.search(sentence):
             return None  # "two payments on the 14th, so we charged you twice" dates the past
@@ -761,9 +816,15 @@ class TimePromise(ClauseRule):
         ):
             return "followed"  # "I can't promise it sooner than 5 business days"
         if not committed:
-            # "plan on 5 to 10 business days": restating the whole window is telling it, promise or not.
-            restates = self.window is not None and any(
-                s.high != math.inf and s.high >= self.window.high - 1e-9 for s in spans
+            # "plan on 5 to 10 business days", "System ETA 4pm today": restating the whole window, or
+            # the very time the system shows, is telling it, promise or not.
+            restates = (
+                self.window is not None
+                and any(s.high != math.inf and s.high >= self.window.high - 1e-9 for s in spans)
+            ) or (
+                bool(hours and self.hours)
+                and all(any(abs(h.high - s.high) < 0.01 for s in self.hours) for h in hours)
+                and not (days and self.days and not days & self.days)
             )
             return "followed" if restates and not negated and not part.rstrip().endswith("?") else None
         if negated and not re.search(r"\bno later than\b", part, re.I):
@@ -782,6 +843,11 @@ class TimePromise(ClauseRule):
     def _about_resolution_after(part: str, position: int) -> bool:
         """ "I'll email you once it's fixed" vs "I'll email you the tracking by 5pm"."""
         tail = part[position:]
+        # "I'll call you Wednesday at 5pm to confirm the engineer": the time is the call's, the
+        # engineer is what the call is about.
+        tail = re.split(
+            r"\bto (?:confirm|check|make sure|see|let you know|update you|go over)\b", tail, flags=re.I
+        )[0]
         return bool(
             re.search(r"\b(?:fixed|restored|arrive\w*|deliver\w*|technician|engineer)\b", tail, re.I)
         ) and not re.search(r"\b(?:once|when|as soon as)\b", tail, re.I)

@@ -352,3 +352,28 @@ def test_an_address_read_out_of_the_system_is_discussing_the_account_not_verifyi
 def test_a_request_for_the_detail_counts_wherever_it_sits_in_an_unpunctuated_line():
     line = "sure i can sort that for you now could you give me the email on the account first"
     assert status(VERIFY_EMAIL, line) == "followed"
+
+
+@pytest.mark.parametrize(
+    ("policy", "line", "expected"),
+    [
+        # A hedged figure is still a time given, when only the system's time may be shared.
+        (RESTORE, "Usually these take about three hours to clear.", "violated"),
+        # A verbless outcome with its time commits as much as "it will be".
+        (REFUND_TIMEFRAME, "Refunded in 48 hours.", "violated"),
+        # The system's own time, said without a verb, is telling it.
+        (RESTORE, "Outage tool: fix due 4pm today.", "followed"),
+        # A time that names the customer's event is not a promise about the fix.
+        (RESTORE, "The line is down, so you'll miss the 11am lunch rush.", "not_applicable"),
+        # The date a charge was made dates the past.
+        (REFUND_TIMEFRAME, "I can see the payment of $64.50 on the 3rd.", "not_applicable"),
+        # A call's own time, with the engineer as its topic, is a next step.
+        (TECH_SLOT, "I'll phone you Tuesday at 6pm to check the engineer is still on.", "not_applicable"),
+        # A day counted from an event nobody has dated gives no date.
+        (TECH_SLOT, "Send me the invoice and I'll file it the same day it reaches me.", "not_applicable"),
+        # A goodwill credit applied today is its own change, not the refund's date.
+        (REFUND_TIMEFRAME, "I'm adding a $10 goodwill credit to the account today.", "not_applicable"),
+    ],
+)
+def test_time_readings_from_the_blind_set(policy, line, expected):
+    assert status(policy, line) == expected
