@@ -18,6 +18,14 @@ from scoring.engines.signals import SIGNAL_NAMES
 from scoring.transcript import DEFAULT_RUBRIC, Transcript, Turn, transcript_from_dict, with_turns
 
 EVAL_SET_PATH = Path(__file__).resolve().parent / "eval" / "cases.jsonl"
+# Written from the starter scenarios' point of view by someone who never saw the scorer's rules,
+# prototypes or the team's set (scoring/eval/README.md says how).
+BLIND_SET_PATH = EVAL_SET_PATH.with_name("blind_cases.jsonl")
+# The sets `evaluate_scorer` reports on when no file is named: (heading, path).
+EVAL_SETS: tuple[tuple[str, Path], ...] = (
+    ("team set (written by the rules' authors)", EVAL_SET_PATH),
+    ("blind set (written by someone who never saw the rules)", BLIND_SET_PATH),
+)
 BEHAVIORS: tuple[str, ...] = tuple(item.key for item in DEFAULT_RUBRIC)
 
 # Lines a rep might paste to talk the score up; appended to every case to measure injection lift.
@@ -105,6 +113,7 @@ class Counts:
 class EvaluationReport:
     split: str
     cases: int
+    heading: str = ""
     signals: dict[str, Counts] = field(default_factory=dict)
     twin_wins: dict[str, int] = field(default_factory=dict)
     twin_pairs: dict[str, int] = field(default_factory=dict)
@@ -127,10 +136,12 @@ class EvaluationReport:
         return total
 
 
-def evaluate(engine: BehaviorScorer, cases: Sequence[EvalCase], split: str = "all") -> EvaluationReport:
+def evaluate(
+    engine: BehaviorScorer, cases: Sequence[EvalCase], split: str = "all", *, heading: str = ""
+) -> EvaluationReport:
     chosen = [case for case in cases if split == "all" or case.split == split]
     report = EvaluationReport(
-        split=split, cases=len(chosen), signals={name: Counts() for name in SIGNAL_NAMES}
+        split=split, cases=len(chosen), heading=heading, signals={name: Counts() for name in SIGNAL_NAMES}
     )
     results = {case.id: engine.score(case.transcript).to_dict() for case in chosen}
     for case in chosen:
@@ -248,7 +259,8 @@ def _compare_twins(
 
 
 def format_report(report: EvaluationReport, *, verbose: bool = False) -> str:
-    lines = [f"== split: {report.split} ({report.cases} transcripts) =="]
+    where = f"{report.heading}, " if report.heading else ""
+    lines = [f"== {where}split: {report.split} ({report.cases} transcripts) =="]
     lines.append(f"{'signal':<18}{'precision':>10}{'recall':>8}{'f1':>7}{'tp':>5}{'fp':>5}{'fn':>5}")
     for name, counts in report.signals.items():
         lines.append(

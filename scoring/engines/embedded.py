@@ -326,9 +326,35 @@ def _pressure_responses(
     return steady, shaky
 
 
+def _breaks_policy(conv: Conversation, turn: int, sentence: SentenceSignals) -> bool:
+    """The sentence breaks a policy, or carries out a breach made earlier in its turn ("Fine, I'll
+    refund it. It'll be back on your card by Monday.")."""
+    text = sentence.sentence.text
+    line = conv.transcript.turns[turn].text
+    for finding in conv.findings:
+        if finding.status != "violated":
+            continue
+        for hit in finding.violations:
+            if hit.turn != turn:
+                continue
+            if hit.quote in text or text in hit.quote:
+                return True
+            at = line.find(hit.quote)
+            if 0 <= at < sentence.sentence.start:
+                return True
+    return False
+
+
 def score_next_step_ownership(conv: Conversation) -> BehaviorScore:
     owned = conv.turns_with("ownership")
-    next_steps = conv.turns_with("next_step")
+    # A step the scenario's policies forbid ("back on your card by Monday" against 5-10 days) is a
+    # promise the customer will see broken, not a next step they can rely on.
+    steps = [(t, s) for t, s in conv.clean_sentences() if "next_step" in s.found]
+    forbidden = [(t, s) for t, s in steps if _breaks_policy(conv, t, s)]
+    next_steps: list[tuple[int, SentenceSignals]] = []  # the first allowed one of each turn
+    for t, s in steps:
+        if all(s is not bad for _, bad in forbidden) and all(t != seen for seen, _ in next_steps):
+            next_steps.append((t, s))
     sentences = conv.clean_sentences()
     follow_up = [(t, s) for t, s in sentences if s.follow_up]
     vague = [(t, s) for t, s in sentences if s.vague_handoff]
@@ -346,6 +372,10 @@ def score_next_step_ownership(conv: Conversation) -> BehaviorScore:
         parts.append("promised a follow-up")
     if vague:
         parts.append(f"handed off vaguely {_plural(len(vague), 'time')}")
+    if forbidden:
+        parts.append(
+            f"promised {_plural(len(forbidden), 'step')} the scenario's policies rule out (no credit)"
+        )
     evidence = _evidence(vague + next_steps + owned + follow_up)
     return BehaviorScore(_clamp(score), ", ".join(parts) + ".", _confidence(len(evidence)), evidence)
 

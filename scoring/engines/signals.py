@@ -17,8 +17,9 @@ from scoring.engines.learned import SentenceReading, no_similarity, read_sentenc
 
 # --- text helpers ---------------------------------------------------------------------------------
 
-# Sentences end at . ! ? or a line break; a decimal point or "$29.99" is not an ending.
-_SENTENCE = re.compile(r"[^\s.!?\n](?:[^.!?\n]|\.(?=\d))*(?:[.!?]+|$)", re.MULTILINE)
+# Sentences end at . ! ? or a line break; a decimal point ("$29.99") or a full stop inside an
+# address or name ("linda.moreau@example.com", "freshcrate.com") is not an ending.
+_SENTENCE = re.compile(r"[^\s.!?\n](?:[^.!?\n]|\.(?=[A-Za-z0-9]))*(?:[.!?]+|$)", re.MULTILINE)
 _WORD = re.compile(r"[a-z0-9$%@][a-z0-9'@.\-]*[a-z0-9%]|[a-z0-9]", re.IGNORECASE)
 
 STOPWORDS = frozenset(
@@ -150,24 +151,59 @@ _GIVEN_WHEN = _rx(
     r"\bago\b|\b(?:january|february|march|april|may|june|july|august|september|october|november|december)\b|\blast (?:week|month)\b"
 )
 
-_OWNERSHIP = _rx(
-    r"\bI(?:'ll| will| shall)\s+(?!say\b|be honest\b|never\b|not\b|just tell\b)(?:personally |also |just |now )?\w+",
-    r"\bI(?:'m| am) (?:going to|gonna) \w+",
-    r"\bI(?:'m| am) (?:now )?(?:sending|adding|cancell?ing|refunding|removing|reversing|switching|applying|staying|shipping|chasing|posting|putting|checking|opening|processing|escalating|booking|arranging|calling|emailing)\b",
-    r"\bI(?:'ve| have) (?:just )?(?:added|cancell?ed|removed|refunded|applied|switched|credited|booked|arranged|sent|made|put|processed|logged)\b",
-    r"\blet me (?:check|look|pull|see|find|fix|sort|get|take)\b",
-    r"\b(?:this|that)(?:'s| is) on (?:us|me)\b",
-    r"\b(?:that's|it's|this is) (?:our|my) (?:error|mistake|fault)\b",
+# Doing something for the customer, in any tense the rep puts it ("I've closed…", "I'm ringing the
+# store now", "we'll cover that", "I can cancel it for you"), taking the blame ("our mistake", "a
+# miss from us") or taking the case on ("on it", "leave it with me", "that's cancelled now").
+_SERVICE_ACTION = (
+    r"(?:check|ring|rang|call|e-?mail|text|sen[dt]|ship|post|book|reserv|hold|held|cancel|clos|refund|credit|"
+    r"appl|add|pop|put|log|rais|flag|updat|chang|fix|sort|arrang|escalat|skip|process|start|open|amend|switch|"
+    r"waiv|cover|replac|issu|push|chas|schedul|set (?:up|aside)|pull|take care|look (?:into|at)|get (?:this|that|it|you)|"
+    r"order|dispatch|reverse|revers|remov|extend|upgrad|reschedul|priorit|transfer|pass|note|mark|confirm|track)\w*"
 )
+_OWNERSHIP = _rx(
+    r"\bI(?:'ll| will| shall)\s+(?!say\b|be (?:honest|straight|clear|upfront|frank|open|direct)\b|never\b|not\b|just tell\b)(?:personally |also |just |now )?\w+",
+    r"\bI(?:'m| am) (?:going to|gonna) \w+",
+    rf"\b(?:I|we)(?:'ve| have|'m| am|'re| are|'ll| will|'d| would|'re going to| are going to|'m going to)?"
+    rf"\s+(?:just |now |already |also |personally |gone ahead and |went ahead and |quickly |straight away )?{_SERVICE_ACTION}\b",
+    rf"\bill\s+{_SERVICE_ACTION}\b",  # "ill cancel it now", typed without the apostrophe
+    r"\blet me (?:check|look|pull|see|find|fix|sort|get|take)\b",
+    r"\b(?:this|that)(?:'s| is) on (?:us|me)\b|\bhear from me\b|\bleave (?:it|this|that) with me\b",
+    r"\b(?:that's|it's|this is|that was|it was) (?:our|my) (?:error|mistake|fault)\b|\b(?:our|my) (?:mistake|error|fault)\b",
+    r"\b(?:a |another |second |third )*(?:miss|mistake|failure|slip)(?:-?up)? (?:from|by|on) us\b|\blet down\b[^.!?]*\bby us\b",
+    r"^\W*(?:(?:ok|okay|sure|right|yes|yep|absolutely|of course|perfect|great|no problem|completely understood|understood)\W+)*"
+    r"(?:on it|done|all done|consider it done|sorted|cancell?ing|refunding|holding|sending|booking|checking|ringing|calling|"
+    r"closing|processing|arranging|fixing|escalating|raising|adding|applying|skipping|updating|reserving|shipping)\b",
+    r"\b(?:that's|it's|its|it is|this is|you're|you are|everything's)(?: now| all)? (?:cancell?ed|sorted|done|booked|refunded|fixed|reserved|processed|arranged)\b",
+)
+# "…once the warehouse receives it, we'll ship…", "before I look at the charges": an action under a
+# condition or in a time clause is not one the rep takes on.
+_CONDITIONAL_LEAD = re.compile(
+    r"\b(?:before|once|until|till|if|when|whenever|after|unless|as soon as)\s+(?:[\w'-]+\s+){0,6}$", re.I
+)
+
+
+def takes_ownership(text: str) -> bool:
+    for match in _OWNERSHIP.finditer(text):
+        clause = re.split(r"[,;:]", text[: match.start()])[-1]
+        if not _CONDITIONAL_LEAD.search(clause):
+            return True
+    return False
+
+
 _MONTH = r"(?:january|february|march|april|may|june|july|august|september|october|november|december)"
 _WEEKDAY = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
+_COUNT = r"(?:\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty|thirty|forty-five|sixty|few|couple of)"
+_UNIT = r"(?:minutes?|mins?|hours?|hrs?|days?|weeks?)"
 TIME_EXPRESSION = _rx(
     r"\b(?:today|tonight|tomorrow|this (?:morning|afternoon|evening|week))\b",
     rf"\b(?:on |by |before |until )?{_WEEKDAY}\b",
     r"\b(?:by|before|after|at|until) (?:\d{1,2}(?::\d\d)?\s?(?:am|pm)?|noon|midday|end of (?:the )?day)\b",
     r"\b\d{1,2}(?::\d\d)?\s?(?:am|pm)\b|\b\d{1,2}:\d\d\b|\bnoon\b",
-    r"\bwithin (?:the next )?(?:\d+|an?|one|two|ten|fifteen|thirty) (?:minutes?|hours?)\b|\bwithin the (?:hour|day)\b",
-    r"\bin (?:the next |about )?(?:\d+|ten|five|fifteen|thirty) (?:minutes?|hours?)\b",
+    rf"\b(?:with)?in (?:the next |about |around )?{_COUNT}(?:\s*(?:to|-|\u2013|or)\s*{_COUNT})? (?:working |business )?{_UNIT}\b",
+    rf"\b(?:back |there |ready |done )?in {_COUNT}(?:\s*(?:to|-|\u2013|or)\s*{_COUNT})? (?:working |business )?{_UNIT}\b",
+    rf"\bbetween {_COUNT} and {_COUNT} (?:working |business )?{_UNIT}\b",
+    r"\bwithin the (?:hour|day)\b|\bnext (?:business|working) day\b|\bfirst thing\b|\bhalf (?:past )?(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\b",
+    r"\b(?:\d{1,2}|eight|nine|ten|eleven|twelve|one|two|three|four|five|six|seven)(?:\s?(?:am|pm))? (?:till|til|to|until|and) (?:noon|midday|\d{1,2}(?::\d\d)?\s?(?:am|pm)?)\b",
     r"\bend of (?:the )?day\b|\bnext (?:statement|bill)\b",
     rf"\bthe \d{{1,2}}(?:st|nd|rd|th)\b|\b{_MONTH} \d{{1,2}}\b",
     r"\bright (?:now|away)\b|\bstraight away\b|\bthe moment\b|\bas soon as\b",
@@ -177,13 +213,21 @@ _NEXT_STEP_CONTACT = _rx(
     r"\bI(?:'ll| will)\s+(?:also |personally |then )?(?:call|email|text|send|ship|post|check|follow|ring|update|speak|talk|chase|arrange|book)\b",
     r"\bI(?:'m| am) (?:going to )?(?:sending|shipping|posting|chasing|calling|emailing|ringing|texting)\b",
     r"\byou(?:'ll| will) (?:get|receive|see|have|hear from me)\b",
-    r"\b(?:it|the \w+) (?:goes|ships|arrives|will arrive|goes out)\b",
+    r"\b(?:it|it'll|the \w+) (?:goes|ships|arrives|will arrive|goes out)\b",
+    # Something the customer will see arrive, land or happen, named by what it is.
+    r"\b(?:e-?mail|text|confirmation|refund|credit|replacement|technician|engineer|parcel|package|delivery|order|label|"
+    r"reversal|callback|call|visit|courier|it)(?:'ll| will)? (?:be (?:in|on|at|with|there|waiting|back)|reach|land|follow|"
+    r"show|arrive|get there|goes? (?:back|out|onto|on)|gets? there|comes? through|is booked|'s booked|is on its way|'s on its way)\w*",
+    r"\btakes? [^.!?]{0,40}\b(?:days?|hours?|minutes?) to (?:show|arrive|reach|clear|appear|come through)\b",
+    r"\b(?:credit|refund)\w* (?:on|onto|to) your next (?:bill|statement|invoice)\b|^\W*back (?:in|within|by)\b",
+    r"\bI(?:'ve| have)(?: now| just| already)? (?:booked|reserved|scheduled|arranged)\b",
+    r"\b(?:I'm|I am|we're|we are|I'll|we'll|we will|I will) (?:going to )?(?:get|send) (?:a |an |the |you |it |out )",
     r"\b(?:reply to|call me back|comes straight to me)\b",
 )
 # Changing the account counts as a next step only when it takes effect later ("effective the 30th").
 _NEXT_STEP_CHANGE = _rx(
     r"\bI(?:'ll| will| am| 'm|'m|'ve| have)\s+(?:going to )?(?:cancel|remove|refund|revers|switch|add|put|apply)\w*",
-    r"\bcancell?(?:ed|ing)\b[^.!?]*\beffective\b",
+    r"\bcancell?(?:ed|ing|ation)\b[^.!?]*\beffective\b",
 )
 _IMMEDIATE = _rx(r"\b(?:right )?now\b|\bright away\b|\bstraight away\b|\btoday\b")
 _VAGUE_HANDOFF = _rx(
@@ -207,12 +251,39 @@ _HEDGING = _rx(
 # Internal vocabulary a customer shouldn't have to decode. All-caps acronyms are caught generically.
 _JARGON_TERMS = _rx(
     r"\bescalation matrix\b|\bper (?:our|the) (?:ToS|T&Cs?|SLA|MSA)\b|\bwork order\b|\bfield ops\b",
-    r"\bmicroservice\b|\bpayment gateway\b|\bacquirer\b|\bgateway\b|\bsettlement window\b|\bretention queue\b",
+    r"\bmicroservice\b|\bpayment gateway\b|\bacquirer\b|\bgateway\b|\bsettlement window\b",
+    r"\b(?:retention|fulfil?ment|dispatch|back-?office|tier[- ]?\d|L[1-3]) queue\b|\bauth(?:ori[sz]ation)? hold\b",
     r"\bP[0-4]\b|\bSev ?[0-4]\b|\bT[1-3]\b|\bT&Cs?\b|\bToS\b",
 )
-_ACRONYM = re.compile(r"\b[A-Z][A-Z&]{1,4}s?\b")
+# A capitalised code followed by its number ("AS-77310", "FC 5521 09") is a reference the customer
+# was given, not a term to decode.
+_ACRONYM = re.compile(r"\b[A-Z][A-Z&]{1,4}s?\b(?![-\s#]*\d)")
 _PLAIN_ACRONYMS = frozenset(
-    {"I", "OK", "US", "UK", "TV", "PM", "AM", "ID", "PIN", "USB", "PS", "AI", "EU", "FAQ"}
+    {
+        "I",
+        "OK",
+        "US",
+        "UK",
+        "TV",
+        "PM",
+        "AM",
+        "ID",
+        "PIN",
+        "USB",
+        "PS",
+        "AI",
+        "EU",
+        "FAQ",
+        "ETA",
+        "FYI",
+        "ASAP",
+        "SMS",
+        "PDF",
+        "URL",
+        "VAT",
+        "GPS",
+        "WIFI",
+    }
 )
 
 INJECTION = _rx(
@@ -368,6 +439,7 @@ def analyze_rep_turns(turns: Sequence[RepTurnInput]) -> list[TurnAnalysis]:
     for turn, sentences in split:
         customer = CustomerContext.from_texts(turn.customer_texts)
         analyzed = [_analyze_sentence(sentence, customer, next(readings)) for sentence in sentences]
+        _carry_times(analyzed)
         analyses.append(
             TurnAnalysis(index=turn.index, text=turn.text, sentences=analyzed, words=word_count(turn.text))
         )
@@ -380,6 +452,7 @@ def analyze_rep_turn(
     sentences = split_sentences(text)
     readings = read_sentences([s.text for s in sentences], [customer_text] * len(sentences))
     analyzed = [_analyze_sentence(s, context, r) for s, r in zip(sentences, readings, strict=True)]
+    _carry_times(analyzed)
     return TurnAnalysis(index=index, text=text, sentences=analyzed, words=word_count(text))
 
 
@@ -418,7 +491,7 @@ def _analyze_sentence(
         result.clarifying = not result.reask and _is_clarifying(text, context)
     if not result.reask and reading.is_reflection:
         found.add("reflection")
-    if _OWNERSHIP.search(text):
+    if takes_ownership(text):
         found.add("ownership")
     result.vague_handoff = bool(_VAGUE_HANDOFF.search(text))
     result.follow_up = bool(_FOLLOW_UP.search(text))
@@ -437,8 +510,33 @@ def _analyze_sentence(
     return result
 
 
+# What the customer sees at once counts too when it is a message on its way ("I'm sending the
+# confirmation now"), unlike an account change made on the spot.
+_SENT_NOW = _rx(
+    r"\bnow\b|\bwhile we're (?:still )?on the (?:line|phone|call)\b|\bbefore we (?:finish|hang up)\b"
+)
+
+
+_BOOKED = _rx(
+    r"\b(?:I|we)(?:'ve| have)(?: now| just| already)? (?:booked|reserved|scheduled|arranged|confirmed)\b"
+)
+
+
+def _carry_times(analyzed: list[SentenceSignals]) -> None:
+    """ "Thursday, 8 till noon. I've booked it.": a booking whose time the sentence before gave."""
+    for before, item in zip(analyzed, analyzed[1:], strict=False):
+        if (
+            "next_step" not in item.found
+            and "off_topic" not in item.found
+            and not item.vague_handoff
+            and _BOOKED.search(item.sentence.text)
+            and TIME_EXPRESSION.search(before.sentence.text)
+        ):
+            item.found.add("next_step")
+
+
 def _is_next_step(text: str) -> bool:
-    if _NEXT_STEP_CONTACT.search(text) and TIME_EXPRESSION.search(text):
+    if _NEXT_STEP_CONTACT.search(text) and (TIME_EXPRESSION.search(text) or _SENT_NOW.search(text)):
         return True
     if not _NEXT_STEP_CHANGE.search(text):
         return False

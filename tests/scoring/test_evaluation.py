@@ -63,7 +63,9 @@ def test_evaluate_scorer_command_prints_every_figure():
     out = StringIO()
     call_command("evaluate_scorer", "--engine", "embedded", stdout=out)
     text = out.getvalue()
-    for split in ("dev", "holdout", "all"):
-        assert f"== split: {split}" in text
+    for heading in ("team set", "blind set (written by someone who never saw the rules)"):
+        for split in ("dev", "holdout", "all"):
+            assert f"{heading}" in text and f"split: {split} (" in text
+    assert text.count("strong twin outscores weak twin") == 6  # three splits of each set
     for figure in ("micro", "strong twin outscores weak twin", "policy-violation recall", "injection lift"):
         assert figure in text
