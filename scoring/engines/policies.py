@@ -466,7 +466,7 @@ class VerifyFirst(ClauseRule):
 
 # Words that say what an amount or count limit is about. The clause's own nouns are used too.
 _LIMIT_NOUNS = re.compile(
-    r"\b(credit|discount|refund|voucher|compensation|coupon|reimburs\w*|pause|upgrad\w*|difference|"
+    r"\b(credit|discount|refund|voucher|compensat\w*|coupon|reimburs\w*|pause|upgrad\w*|difference|"
     r"retention|gift card|loyalty|points)\b",
     re.I,
 )
@@ -492,6 +492,8 @@ class AmountLimit(ClauseRule):
     limit: float
     subject: re.Pattern[str]
     max_offers: int | None
+    waived: re.Pattern[str] | None = None  # "with receipts": saying none are needed drops the condition
+    named: re.Pattern[str] | None = None  # the limit's own nouns ("credit", "compensation"), no synonyms
 
     @classmethod
     def parse(cls, clause: str) -> AmountLimit | None:
@@ -512,25 +514,48 @@ class AmountLimit(ClauseRule):
         words = sorted(nouns) or ["credit"]
         synonyms = {
             "discount": r"discount\w*|off\b",
-            "reimburs": r"reimburs\w*|pay (?:you )?back|cover",
+            "reimburs": r"reimburs\w*|pay (?:you )?back|cover|claim\w*|paid (?:back|out)|get (?:\S+ ){0,3}paid",
             "credit": r"credit\w*|on (?:your|the) account|off your (?:next )?bill|money off",
             "pause": r"paus\w*|break\b|hold\b|freez\w*",
         }
         subject = _stem_pattern(words, {**synonyms, "reimbursed": synonyms["reimburs"]})
         once = re.search(r"\bonce\b|\bone (?:time|offer)\b", clause, re.I)
+        condition = re.search(
+            r"\bwith (?:the |a |an |original )?(?P<what>receipts?|proof|invoices?|evidence|photos?|documentation)\b",
+            clause,
+            re.I,
+        )
+        waived = None
+        if condition:
+            what = re.escape(condition.group("what").lower().rstrip("s"))
+            waived = re.compile(
+                rf"\b(?:no|without|don't need|doesn't need|won't need|no need for)\s+(?:the |any |your )?{what}|"
+                rf"\b{what}s? (?:aren't|isn't|are not|is not|not) (?:needed|required|necessary)",
+                re.I,
+            )
         return cls(
             unit=unit,
             limit=limit,
             subject=subject or re.compile(r"\bcredit\b"),
             max_offers=1 if once else None,
+            waived=waived,
+            # "the retention queue" names a process, not the thing the limit is about
+            named=_stem_pattern([w for w in words if not w.startswith("retention")]),
         )
 
     def check(self, lines: Sequence[Line]) -> ClauseOutcome:
         outcome = ClauseOutcome()
         already: set[float] = set()  # values offered so far in this conversation
         offers: list[Line] = []
+        mentions: list[Line] = []
         previous_turn_offer = -1
         for line in lines:
+            if self.waived and self.waived.search(line.text) and not line.question:
+                outcome.violate(line)  # "no receipts needed" against "up to $60 with receipts"
+            if self._unbounded(line.text):
+                outcome.violate(line)
+            if not line.question and self.named and self.named.search(line.text):
+                mentions.append(line)
             offered = self._offers(
                 line.text,
                 already,
@@ -546,9 +571,32 @@ class AmountLimit(ClauseRule):
         if self.max_offers is not None and len(offers) > self.max_offers:
             outcome.violate(offers[self.max_offers])
         if not outcome.violations:
-            for line in offers:
+            # Met the situation and stayed inside it: the offer, or the subject handled with no
+            # amount over the limit ("compensation requests go to a separate team").
+            for line in offers or mentions:
                 outcome.follow(line)
         return outcome
+
+    def _unbounded(self, text: str) -> bool:
+        """ "We'll cover all of that, and anything else you spend": an offer with no ceiling at all."""
+        if self.unit == "days":
+            return False
+        for part in _sub_clauses(text):
+            mention = self.subject.search(part)
+            if not mention or any(unit == self.unit for unit, _, _ in amounts(part)):
+                continue
+            if (
+                re.search(
+                    r"\b(?:all of (?:it|that|them|those|this)|everything|anything|whatever|every (?:penny|cent)|no limit)\b",
+                    part[mention.start() :],
+                    re.I,
+                )
+                and _asserts(part)
+                and not _negated_before(part, mention.start())
+                and re.search(_GRANT_LEAD, part[: mention.start()], re.I)
+            ):
+                return True
+        return False
 
     def _offers(self, text: str, already: set[float], *, continuing: bool) -> list[float]:
         """Values offered in this sentence; "the $20 credit" refers back to an earlier offer."""
@@ -575,7 +623,10 @@ class AmountLimit(ClauseRule):
                     )
                 )
             )
-            if mentions_subject or adds_on:
+            states_limit = abs(value - self.limit) < 1e-9 and re.search(
+                r"\b(?:up to|at most|maximum(?: of)?|max|no more than|capped at)\s*$", before
+            )
+            if mentions_subject or adds_on or states_limit:
                 found.append(value)
         return found
 
@@ -982,6 +1033,15 @@ _CANNOT_OBJECTS: dict[str, str] = {
 }
 
 
+# Declining without the verb: "bank fees are outside our remit", "that isn't something we cover".
+_DECLINED = re.compile(
+    r"\b(?:outside|beyond) (?:our|my|the company's) (?:remit|control|scope|policy|responsibility)\b|"
+    r"\b(?:not|isn't|aren't) (?:something|anything) (?:we|I) (?:can )?(?:do|cover|pay|handle|refund)\b|"
+    r"\b(?:not|isn't|aren't) (?:covered|our responsibility|on us)\b",
+    re.I,
+)
+
+
 @dataclass(slots=True)
 class CannotDo(ClauseRule):
     """ "We can't reimburse bank fees directly": doing it anyway breaks it; saying so follows it."""
@@ -1013,6 +1073,8 @@ class CannotDo(ClauseRule):
             for part in _sub_clauses(line.text):
                 verb = self.verb.search(part)
                 about = self.objects.search(part)
+                if about and not verb and _DECLINED.search(part):
+                    outcome.follow(line)
                 if not (verb and about):
                     continue
                 if _negated_before(part, verb.start(), 5):
@@ -1231,6 +1293,7 @@ _PEOPLE = {"customer", "customers", "them", "caller", "user"}
 _NOUN_SYNONYMS: dict[str, str] = {
     "callback": r"call ?back|call you|a call|ring you",
     "confirmation": r"confirm\w*",
+    "email": r"e-?mail\w*|[\w.+-]+@[\w-]+\.\w+",  # sent "to linda@example.com" is an email
     "reference": r"reference|ref\b",
     "number": r"number|\b[A-Z]{2,}-?\d{3,}|#\s?\d+",
     "discount": r"discount\w*|\d+\s?% off|percent off|off your",
@@ -1252,7 +1315,9 @@ _NAME_GIVEN = re.compile(
 )
 _SELF_CALL = re.compile(
     r"\bI(?:'ll| will)\b[^.!?]{0,30}\b(?:call|ring|phone)\b[^.!?]*\b(?:myself|personally)\b|"
-    r"\bI(?:'ll| will) personally (?:call|ring|phone)\b",
+    r"\bI(?:'ll| will) personally (?:call|ring|phone)\b|"
+    # "I'll call you tonight around 7": the rep, in the first person singular, is the one calling.
+    r"\bI(?:'ll| will) (?:call|ring|phone) you\b(?! back if)",
     re.I,
 )
 _DONE_CANCEL = re.compile(
@@ -1293,8 +1358,10 @@ class PlainExplanation(ClauseRule):
 
     def check(self, lines: Sequence[Line]) -> ClauseOutcome:
         outcome = ClauseOutcome()
+        discussed = False
         for line in lines:
             text = line.text
+            discussed = discussed or bool(self.topic.search(text))
             if (
                 not line.question
                 and self.topic.search(text)
@@ -1302,6 +1369,10 @@ class PlainExplanation(ClauseRule):
                 and not jargon_terms(text)
             ):
                 outcome.follow(line)
+        if discussed and outcome.followed is None and len({line.turn for line in lines}) >= 3:
+            # The charge came up in a full conversation and was never explained: the same
+            # omission rule as any other required step.
+            outcome.violations.append(Hit(-1, ""))
         return outcome
 
 
@@ -1529,7 +1600,9 @@ _CHEAPER_SHIPPING = re.compile(
 _CLAIM_IT = re.compile(
     r"\byou(?:'ll| will)? (?:need|have|must) to (?:claim|request|apply|fill|submit|call|ask|email|contact)\w*|"
     r"\b(?:claim|request|apply for) (?:it|the \w+|a \w+)\b(?! for you)|\bfill (?:in|out) (?:a|the) form\b|"
-    r"\bif you (?:ring|call|contact|email|ask|phone)\b|\b(?:ring|call|contact) (?:billing|us|the \w+ team)\b[^.!?]*\bask\b",
+    r"\bif you (?:ring|call|contact|email|ask|phone)\b|\b(?:ring|call|contact) (?:billing|us|the \w+ team)\b[^.!?]*\bask\b|"
+    # "give billing a ring and ask for it": the customer sent to chase what comes by itself.
+    r"\bgive (?:billing|us|them|support|the \w+(?: team)?) a (?:ring|call|shout|bell)\b|\bask (?:them |us |billing )?for (?:it|the \w+|an? \w+)\b",
     re.I,
 )
 _DENIAL = re.compile(
@@ -1595,8 +1668,13 @@ class Fact(ClauseRule):
 
     def check(self, lines: Sequence[Line]) -> ClauseOutcome:
         outcome = ClauseOutcome()
+        named_in_turn = -1  # the turn whose earlier sentence named the subject
         for line in lines:
             verdict = self._judge(line.text)
+            if verdict is None and named_in_turn == line.turn and self._does_allowed_to_it(line.text):
+                verdict = "followed"  # "Thursday's box isn't packed yet. I've skipped it and refunded it."
+            if self.subject.search(line.text):
+                named_in_turn = line.turn
             if verdict == "violated":
                 outcome.violate(line)
             elif verdict == "followed":
@@ -1642,12 +1720,23 @@ class Fact(ClauseRule):
             ):
                 return "violated"
         if _negated_before(text, mention.start(), 3) and not re.search(
-            r"\bno (?:charge|cost|need)\b", text, re.I
+            # "no more boxes" says future ones stop, not that this one can't be skipped
+            r"\bno (?:charge|cost|need)\b|\bno (?:more|further)\b",
+            text,
+            re.I,
         ):
             return "violated"
         if self.free and self._charges(text):
             return "violated"
-        if self.automatic and _CLAIM_IT.search(text):
+        claim = _CLAIM_IT.search(text) if self.automatic else None
+        if (
+            claim
+            and not _negated_before(text, claim.start(), 4)
+            # "I'll ask billing for it" is the rep doing the chasing, not sending the customer
+            and not re.search(
+                r"\b(?:I|we)(?:'ll| will|'m going to)?\s+(?:\w+\s+)?$", text[: claim.start()], re.I
+            )
+        ):
             return "violated"
         if self.express and _CHEAPER_SHIPPING.search(text):
             return "violated"
@@ -1660,6 +1749,17 @@ class Fact(ClauseRule):
             return None
         return "followed" if self._tells(text) else None
 
+    def _does_allowed_to_it(self, text: str) -> bool:
+        """The allowed act done by the rep to "it"/"them" (the subject named just before)."""
+        verb = self.allowed.search(text) if self.allowed else None
+        return bool(
+            verb
+            and re.search(r"\b(?:it|them)\b", text[verb.start() :], re.I)
+            and re.search(_GRANT_LEAD + r"|\bdone\b", text[: verb.start()], re.I)
+            and _asserts(text)
+            and not _negated_before(text, verb.start(), 5)
+        )
+
     def _tells(self, text: str) -> bool:
         """The clause says what the fact says (free, automatic, overnight, covered, skipped and
         refunded…), not merely names its subject ("a refund of the second charge")."""
@@ -1667,7 +1767,12 @@ class Fact(ClauseRule):
             self.free
             and re.search(r"\bfree\b|\bno (?:charge|cost)\b|\bon us\b|\bwon't cost\b|\bat no\b", text, re.I),
             self.automatic
-            and re.search(r"\bautomatic\w*|\bno need to (?:claim|ask|call)|\bdon't need to\b", text, re.I),
+            and re.search(
+                r"\bautomatic\w*|\bno need to (?:claim|ask|call)|\b(?:don't|won't) (?:need|have) to\b|"
+                r"\bby itself\b|\bon its own\b|\bnothing (?:to|you need to) (?:claim|do|ask)\b",
+                text,
+                re.I,
+            ),
             self.express and re.search(r"\bovernight\b|\bexpress\b", text, re.I),
             self.coverage and re.search(r"\bcover\w*|\bwarrant\w*|\bguarant\w*", text, re.I),
             self.allowed and (self.allowed.search(text) or _GRANTED_IN_FULL.search(text)),

@@ -377,3 +377,89 @@ def test_a_request_for_the_detail_counts_wherever_it_sits_in_an_unpunctuated_lin
 )
 def test_time_readings_from_the_blind_set(policy, line, expected):
     assert status(policy, line) == expected
+
+
+RECEIPTED_COSTS = "Laundromat costs during a warranty repair are reimbursed up to $60 with receipts."
+MISSED_VISIT_CREDIT = (
+    "A missed appointment may be compensated with a goodwill credit of up to $20, once per case."
+)
+
+
+@pytest.mark.parametrize(
+    ("policy", "lines", "expected"),
+    [
+        # A cost limit's own condition waived is a breach, with or without an amount.
+        (RECEIPTED_COSTS, ["Send what you can, you won't need the receipts."], "violated"),
+        # An offer with no ceiling at all goes past any limit.
+        (RECEIPTED_COSTS, ["We'll cover whatever you end up spending."], "violated"),
+        # Telling the customer the cap is following it; paying inside it too.
+        (RECEIPTED_COSTS, ["You can claim those back: at most $60, with the receipts."], "followed"),
+        (RECEIPTED_COSTS, ["Email me the slips and I'll get the $35 paid."], "followed"),
+        # Handling the subject without going over the limit is staying inside it.
+        (MISSED_VISIT_CREDIT, ["Compensation for missed visits is decided by our claims desk."], "followed"),
+        # A process named after the subject is not the subject.
+        (
+            "Offer one retention discount of at most 25% before processing the cancellation.",
+            ["Your request is with the retention queue now."],
+            "not_applicable",
+        ),
+    ],
+)
+def test_amount_limits_read_conditions_ceilings_and_the_stated_cap(policy, lines, expected):
+    assert status(policy, *lines) == expected
+
+
+AUTO_CREDIT = "Outage credits are applied automatically to the next bill for any outage over 4 hours."
+BANK_FEES = "We can't reimburse bank fees directly, but a goodwill credit of up to $20 may be offered once."
+SKIP_BEFORE_CUTOFF = "Boxes are packed after the Wednesday 11:59pm cutoff; before that cutoff the upcoming box can be skipped and refunded in full."
+CONFIRMATION_EMAIL = "Send a refund confirmation email with a reference number before the end of the call."
+NAME_AND_CALLBACK = "Give the customer your name and a callback time, and call back yourself."
+PLAIN_CHARGES = (
+    "Explain charges in plain words; don't use internal billing terms like auth hold or proration."
+)
+
+
+@pytest.mark.parametrize(
+    ("policy", "lines", "expected"),
+    [
+        # Sending the customer to chase what comes by itself, in other words.
+        (AUTO_CREDIT, ["Give the accounts team a call next month and ask for a credit."], "violated"),
+        (AUTO_CREDIT, ["You won't have to ask for a credit, it's added by itself."], "followed"),
+        (AUTO_CREDIT, ["I'll ask for the credit myself, it goes on by itself."], "followed"),
+        # Declining the thing without the policy's verb.
+        (BANK_FEES, ["Overdraft fees are beyond our remit, I'm afraid."], "followed"),
+        # "No more boxes" stops future ones; it doesn't deny the skip.
+        (SKIP_BEFORE_CUTOFF, ["That's everything closed, no more boxes will come."], "not_applicable"),
+        # The allowed act done to "it", right after the rep named the subject.
+        (
+            SKIP_BEFORE_CUTOFF,
+            ["Next week's box hasn't been packed. I've skipped it and refunded it."],
+            "followed",
+        ),
+    ],
+)
+def test_facts_and_cannot_dos_said_in_other_words(policy, lines, expected):
+    assert status(policy, *lines) == expected
+
+
+def test_an_email_address_is_the_email_and_i_will_call_you_is_calling_back_yourself():
+    line = "I'm sending the refund confirmation to sam.k@example.org now, reference RF-1182."
+    assert status(CONFIRMATION_EMAIL, "Let me look.", "Done.", line) == "followed"
+    assert (
+        status(
+            NAME_AND_CALLBACK, "Understood.", "It's booked.", "I'm Priya, and I'll ring you at 6pm tomorrow."
+        )
+        == "followed"
+    )
+    assert status(
+        NAME_AND_CALLBACK, "Understood.", "It's booked.", "I'm Priya, someone will ring you at 6pm."
+    ) == ("violated")
+
+
+def test_a_charge_discussed_and_never_explained_in_a_full_conversation_is_a_miss():
+    assert status(PLAIN_CHARGES, "Two charges, yes.", "Refunding one.", "Anything else?") == "violated"
+    assert (
+        status(PLAIN_CHARGES, "Two charges, yes.", "Refunding one.") == "not_applicable"
+    )  # too short to judge
+    explained = "The second charge was a renewal on an old account you'd forgotten about."
+    assert status(PLAIN_CHARGES, "Two charges, yes.", explained, "Anything else?") == "followed"
