@@ -724,6 +724,14 @@ _EVENT_AFTER_TIME = re.compile(
     r"\s*(?!slot|visit|appointment|window|estimate|eta|fix|restor|deliver|arriv|booking|engineer|technician|deadline)[a-z]{3,}",
     re.I,
 )
+# What a call is for ("... to confirm the engineer"): the call's time is not the engineer's.
+_CALL_PURPOSE = re.compile(
+    r"\bto (?:confirm|check|make sure|see|let you know|update you|go over)\b(?P<rest>.*)", re.I
+)
+# Saying yes to the customer's proposed time ("Absolutely, noon at the hotel") commits to it.
+_ASSENT = re.compile(
+    r"^\W*(?:yes|yep|yeah|absolutely|definitely|of course|sure|certainly|no problem)\b", re.I
+)
 # A goodwill credit or voucher put on the account is its own change, not the thing a policy times,
 # unless the policy names it ("I can put a $20 credit on today" against a refund's 5-10 days).
 _ACCOUNT_CHANGE = re.compile(r"\b(?:goodwill|credit|voucher|discount|coupon|points)\b", re.I)
@@ -813,6 +821,10 @@ class TimePromise(ClauseRule):
                 or (self.window is not None and durations(line.text, relative=False))
                 or ((self.hours or self.days) and _STATES_SOURCE.search(line.text))
                 or (not self.promise_only and _ESTIMATE.search(line.text) and durations(line.text))
+                # agreeing to a time the customer put forward: "Absolutely, noon at the hotel"
+                or (
+                    _ASSENT.search(line.text) and (clock_hours(line.text) or days_named(line.text) - {"date"})
+                )
                 or re.search(r"\b(?:I promise|I guarantee|guaranteed)\b", line.text, re.I)
             )
             future = bool(_FUTURE.search(line.text))
@@ -849,13 +861,23 @@ class TimePromise(ClauseRule):
             return None
         contact = _CONTACT.search(part)
         if contact and (not self._about_resolution_after(part, contact.end())):
-            return None  # "I'll call you at 4pm" is a next step, not the fix's time
+            # "I'll call you at 4pm" is a next step, not the fix's time; but "I'll call you tonight
+            # to confirm the technician for tomorrow" still dates the visit in the call's purpose.
+            purpose = _CALL_PURPOSE.search(part, contact.end())
+            if purpose and future and _RESOLUTION.search(purpose.group("rest")):
+                return self._judge(purpose.group("rest"), future, sentence)
+            return None
         committed = (
             not (part.rstrip().endswith("?") or _CONDITIONAL.search(part) or _DEFERRAL.search(part))
             and not _NON_COMMITMENT.search(part)
             and not _PAST.search(part)
             and not (self.promise_only and _HYPOTHETICAL.search(part))
-            and bool(_COMMITMENT.search(part) or future or _OUTCOME_FRAGMENT.search(part))
+            and bool(
+                _COMMITMENT.search(part)
+                or future
+                or _OUTCOME_FRAGMENT.search(part)
+                or _ASSENT.search(sentence or part)
+            )
         )
         if not future and not spans and days <= {"date"} and _PAST.search(sentence):
             return None  # "two payments on the 14th, so we charged you twice" dates the past
@@ -896,9 +918,7 @@ class TimePromise(ClauseRule):
         tail = part[position:]
         # "I'll call you Wednesday at 5pm to confirm the engineer": the time is the call's, the
         # engineer is what the call is about.
-        tail = re.split(
-            r"\bto (?:confirm|check|make sure|see|let you know|update you|go over)\b", tail, flags=re.I
-        )[0]
+        tail = tail[: m.start()] if (m := _CALL_PURPOSE.search(tail)) else tail
         return bool(
             re.search(r"\b(?:fixed|restored|arrive\w*|deliver\w*|technician|engineer)\b", tail, re.I)
         ) and not re.search(r"\b(?:once|when|as soon as)\b", tail, re.I)
@@ -960,7 +980,15 @@ class Restriction(ClauseRule):
         word = match.group("subject").lower()
         subject = re.compile(rf"\b{re.escape(stem(word))}\w*", re.I)
         grant = re.compile(
-            rf"(?:{_GRANT_LEAD})(?:\s+\w+){{0,6}}?\s+(?:{re.escape(stem(word))}\w*|make an exception)\b", re.I
+            rf"(?:{_GRANT_LEAD})(?:\s+\w+){{0,6}}?\s+(?:{re.escape(stem(word))}\w*|make an exception"
+            # a refund said as the money going back: "I've put the full $179 back on your card"
+            + (
+                r"|(?:put|paid|send|sent|credited)\s+(?:\S+\s+){0,3}back (?:on|to|into)"
+                if stem(word).startswith("refund")
+                else ""
+            )
+            + r")\b",
+            re.I,
         )
         spans = [s for s in durations(clause[match.end() :]) if s.high != math.inf]
         return cls(subject=subject, grant=grant, window=spans[0] if spans else None)
@@ -1162,7 +1190,9 @@ _REQUEST = re.compile(
     r"\?\s*$|^\s*(?:please|just|first|go ahead and)\b|\byou(?:'ll| will)? (?:need|have|must|'d need) to\b|\bI need you to\b|"
     r"\bI(?:'ll| will)? need (?:it|them|the)\b|\bonce you(?:'ve| have)\b|"
     r"\bcan you\b|\bcould you\b|\bwould you\b|\bhave you tried\b|\bdid you try\b|\btry\b|\bmake sure you\b|"
-    r"^\s*(?:restart|reboot|unplug|reset|send|post|return|ship|bring|turn|check|plug)\b|\bonce (?:we|I) (?:get|receive|have)\b",
+    r"^\s*(?:restart|reboot|unplug|reset|send|post|return|ship|bring|turn|check|plug)\b|\bonce (?:we|I) (?:get|receive|have)\b|"
+    # The instruction said as how things go: "what happens is you send it back first".
+    r"\bwhat happens (?:now |next )?is (?:that )?you\b|\byou (?:just |first )?(?:send|post|return|ship|bring|mail|drop)\b",
     re.I,
 )
 _ASK_OBJECTS: dict[str, str] = {
@@ -1560,7 +1590,9 @@ class RepeatAsk(ClauseRule):
 
     _ASKS = re.compile(
         _ASK_OBJECTS["repeat"]
-        + r"|\bcan you (?:tell|give) me (?:the|your) case\b|\bwhat(?:'s| is) (?:your|the) case number\b",
+        + r"|\bcan you (?:tell|give) me (?:the|your) case\b|\bwhat(?:'s| is) (?:your|the) case number\b"
+        # asking the customer for what the case already records: "confirm the dates they were booked"
+        + r"|\b(?:confirm|tell me|remind me|let me know)\b[^.?!]{0,60}\b(?:were|was|did|had)\b",
         re.I,
     )
     _REFERS = re.compile(
@@ -1609,7 +1641,8 @@ _DENIAL = re.compile(
     r"\b(?:too late|already (?:been )?packed|past the cutoff|not (?:eligible|covered|free|available)|isn't (?:covered|free|available)|"
     r"partial refund|half (?:the|a) refund|only refund (?:half|part)|no (?:loaners?|hotspots?)|not in stock|out of stock|"
     r"(?:be|get|still be) charged for|already on (?:its|the) way|already (?:shipped|sent|gone out)|"
-    r"(?:can|could) only refund (?:half|part|some)|will still (?:come|arrive|be charged))\b",
+    r"(?:can|could) only refund (?:half|part|some)|will still (?:come|arrive|be charged)|"
+    r"cut-?off (?:\w+ ){0,3}(?:passed|gone))\b",
     re.I,
 )
 
@@ -1655,8 +1688,15 @@ class Fact(ClauseRule):
         words = sorted({h.lower().rstrip("s") if h.lower() != "boxes" else "box" for h in heads}) or nouns[:2]
         if express:
             words += ["overnight", "express"]
+        if allowed_verbs and re.search(r"\bcut-?off\b|\bdeadline\b", clause, re.I):
+            words += ["cutoff"]  # "the cutoff has passed" speaks of what "before that cutoff" allows
         subject = _stem_pattern(
-            words, {"box": r"box(?:es)?\b|delivery\b|order\b", "credit": r"credit\w*|money off|compensation"}
+            words,
+            {
+                "box": r"box(?:es)?\b|delivery\b|order\b",
+                "credit": r"credit\w*|money off|compensation",
+                "cutoff": r"cut-?off|deadline",
+            },
         )
         if subject is None:
             return None

@@ -463,3 +463,32 @@ def test_a_charge_discussed_and_never_explained_in_a_full_conversation_is_a_miss
     )  # too short to judge
     explained = "The second charge was a renewal on an old account you'd forgotten about."
     assert status(PLAIN_CHARGES, "Two charges, yes.", explained, "Anything else?") == "followed"
+
+
+REFUND_WINDOW = REFUND_SCENARIO[1]
+RETURN_BEFORE_REPLACEMENT = "Don't ask the customer to return the wrong item before the replacement ships; send a prepaid return label instead."
+
+
+@pytest.mark.parametrize(
+    ("policy", "lines", "expected"),
+    [
+        # The call's own time is a next step, but a date in what the call is for still counts.
+        (TECH_SLOT, ["I'll ring you this evening to confirm the engineer for Monday."], "violated"),
+        # Saying yes to a time the customer proposed commits to it.
+        (DELIVERY, ["Yes, 10am at the venue, easy."], "violated"),
+        # Money going back on the card is a refund, whatever the verb.
+        (REFUND_WINDOW, ["It's been 50 days, but I've sent the $90 back to your card."], "violated"),
+        # The instruction said as how things go.
+        (
+            RETURN_BEFORE_REPLACEMENT,
+            ["The way it works, what happens is you post the jacket back to us."],
+            "violated",
+        ),
+        # Asking the customer for what the case already records.
+        (CASE_HISTORY, ["Could you remind me which days the engineer was booked?"], "violated"),
+        # The cutoff said to have passed denies what "before that cutoff" allows.
+        (SKIP_BEFORE_CUTOFF, ["I'm afraid the cutoff has probably passed already."], "violated"),
+    ],
+)
+def test_breaches_said_in_other_shapes(policy, lines, expected):
+    assert status(policy, *lines) == expected
