@@ -41,10 +41,10 @@ class ClauseOutcome:
 
     def follow(self, line: Line) -> None:
         if line.clean and self.followed is None:
-            self.followed = Hit(line.turn, line.text)
+            self.followed = Hit(line.turn, line.verbatim or line.text)
 
     def violate(self, line: Line) -> None:
-        self.violations.append(Hit(line.turn, line.text))
+        self.violations.append(Hit(line.turn, line.verbatim or line.text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,20 +58,61 @@ class PolicyFinding:
 
 @dataclass(frozen=True, slots=True)
 class Line:
-    """One rep sentence: the turn it is in, its verbatim text, and whether it may count in the
-    rep's favour (injection text never does)."""
+    """One rep sentence: the turn it is in, its text as the rules read it (see `_readable`), whether
+    it may count in the rep's favour (injection text never does), and the verbatim sentence quoted
+    back when it differs."""
 
     turn: int
     text: str
     clean: bool
+    verbatim: str = ""
 
     @property
     def question(self) -> bool:
         return self.text.rstrip().endswith("?")
 
 
+# Chat-style typing: curly apostrophes and contractions typed without one ("cant", "ill cancel",
+# "youll get it"). The rules are written for "can't" and "I'll", so the sentence is read that way.
+_BARE_CONTRACTIONS = re.compile(
+    r"\b(?:(?P<neg>can|won|don|didn|isn|aren|wasn|weren|hasn|haven|hadn|shouldn|couldn|wouldn|doesn)t|"
+    r"(?P<i>i)(?P<i_rest>m|ve|ll)|(?P<you>you|they|we)(?P<you_rest>re|ll|ve)|(?P<that>that|there|what)s)\b",
+    re.I,
+)
+
+
+def _readable(text: str) -> str:
+    text = text.replace("\u2019", "'").replace("\u2018", "'")
+
+    def fix(match: re.Match[str]) -> str:
+        word = match.group(0)
+        if match.group("neg"):
+            return word[:-1] + "'" + word[-1]
+        if match.group("i"):
+            # "ill" after "been"/"feel" is being unwell, not "I'll"
+            if match.group("i_rest").lower() == "ll" and re.search(
+                r"\b(?:been|feel\w*|felt|fall|fell|got|get|getting|was|is|are|very|so|quite)\s+$",
+                text[: match.start()],
+                re.I,
+            ):
+                return word
+            return "I'" + match.group("i_rest")
+        if match.group("you"):
+            if match.group("you").lower() == "we" and match.group("you_rest").lower() in {"re", "ll"}:
+                return word  # "were", "well" are words of their own
+            return match.group("you") + "'" + match.group("you_rest")
+        return match.group("that") + "'s"
+
+    return _BARE_CONTRACTIONS.sub(fix, text)
+
+
+def _line(turn: int, text: str, clean: bool) -> Line:
+    readable = _readable(text)
+    return Line(turn, readable, clean, text if readable != text else "")
+
+
 def _lines_of(turns: Sequence[TurnAnalysis]) -> list[Line]:
-    return [Line(t.index, s.sentence.text, "injection" not in s.found) for t in turns for s in t.sentences]
+    return [_line(t.index, s.sentence.text, "injection" not in s.found) for t in turns for s in t.sentences]
 
 
 # --- quantities -----------------------------------------------------------------------------------
@@ -430,6 +471,7 @@ class VerifyFirst(ClauseRule):
                     r"\bI(?:'ll| will)? need (?:your|the)\b|\b(?:can|could|may) I (?:have|get|take|grab)\b|"
                     # A request anywhere in the sentence, punctuated or not ("… can you tell me the email first").
                     r"\b(?:can|could|would) you (?:please |just )?(?:tell|give|confirm|read|send|share)\b|"
+                    r"\bwhat(?:'s| is) (?:the|your)\b|"
                     r",?\s*please[.!]?\s*$",
                     line.text,
                     re.I,
@@ -1929,7 +1971,7 @@ def evaluate_rep_lines(policies: Sequence[str], rep_turns: Sequence[tuple[int, s
 
 def _raw_lines(rep_turns: Sequence[tuple[int, str]]) -> list[Line]:
     return [
-        Line(turn, s.text, not INJECTION.search(s.text))
+        _line(turn, s.text, not INJECTION.search(s.text))
         for turn, text in rep_turns
         for s in split_sentences(text)
     ]

@@ -492,3 +492,14 @@ RETURN_BEFORE_REPLACEMENT = "Don't ask the customer to return the wrong item bef
 )
 def test_breaches_said_in_other_shapes(policy, lines, expected):
     assert status(policy, *lines) == expected
+
+
+def test_chat_style_typing_is_read_like_punctuated_text_and_quoted_verbatim():
+    # Contractions typed without an apostrophe, and curly apostrophes, mean what they say.
+    assert status(REFUND_TIMEFRAME, "i cant promise it any sooner than 5 to 10 business days") == "followed"
+    assert status(VERIFY_EMAIL, "dont worry ill sort it, whats the email on the account") == "followed"
+    curly = "I\u2019ll have a technician with you tomorrow morning."
+    [finding] = evaluate_rep_lines([TECH_SLOT], [(1, curly)])
+    assert (finding.status, finding.quote) == ("violated", curly)
+    # "been ill" stays someone being unwell.
+    assert status(REFUND_TIMEFRAME, "Sorry to hear you've been ill this week.") == "not_applicable"
