@@ -124,6 +124,8 @@ def _short(text: str, limit: int = 60) -> str:
 
 def _plays_back(conv: Conversation, turn: int, sentence: SentenceSignals) -> bool:
     """A reflection earns listening credit when it carries the customer's own content."""
+    if sentence.echoes:
+        return True  # their own name, place, code or amount, said back to them
     before = " ".join(t.text for t in conv.transcript.turns[:turn] if not t.is_rep)
     shared = content_stems(sentence.sentence.text) & content_stems(before)
     return (
@@ -138,7 +140,11 @@ def _plays_back(conv: Conversation, turn: int, sentence: SentenceSignals) -> boo
 
 
 def score_active_listening(conv: Conversation) -> BehaviorScore:
-    reflections = [(t, s) for t, s in conv.turns_with("reflection") if _plays_back(conv, t, s)]
+    # Per turn, the first reflection that carries the customer's own content ("Got it." alone doesn't).
+    reflections: list[tuple[int, SentenceSignals]] = []
+    for t, s in conv.clean_sentences():
+        if "reflection" in s.found and all(t != seen for seen, _ in reflections) and _plays_back(conv, t, s):
+            reflections.append((t, s))
     clarifying = [(t, s) for t, s in conv.clean_sentences() if s.clarifying]
     reasks = [(t, s) for t, s in conv.clean_sentences() if s.reask]
     if not (reflections or clarifying):
@@ -190,11 +196,12 @@ def score_empathy(conv: Conversation) -> BehaviorScore:
     return BehaviorScore(_clamp(score), ", ".join(parts) + ".", _confidence(len(evidence)), evidence)
 
 
-def _turn_clarity(turn: TurnAnalysis) -> float:
+def _turn_clarity(turn: TurnAnalysis, ruled_out: Sequence[SentenceSignals] = ()) -> float:
     clean = turn.clean()
     words = sum(len(s.sentence.text.split()) for s in clean)
     score = 70.0
-    if any(s.specific for s in clean):
+    # A specific the policies rule out ("noon tomorrow, guaranteed") is not a clear answer.
+    if any(s.specific and all(s is not bad for bad in ruled_out) for s in clean):
         score += 10
     score -= 15 * sum(len(s.jargon_terms) for s in clean)
     score -= 5 * sum(s.hedges for s in clean)
@@ -215,7 +222,8 @@ def score_clarity(conv: Conversation) -> BehaviorScore:
     vague = [(t, s) for t, s in sentences if s.vague_handoff or s.hedges]
     specific = [(t, s) for t, s in sentences if s.specific and not s.jargon_terms]
     # An off-topic or nonsense turn told the customer nothing: it counts as a turn of zero clarity.
-    score = mean([_turn_clarity(turn) for turn in turns] + [0.0] * conv.off_topic_turns)
+    ruled_out = [s for t, s in sentences if "policy_violation" in s.found or _breaks_policy(conv, t, s)]
+    score = mean([_turn_clarity(turn, ruled_out) for turn in turns] + [0.0] * conv.off_topic_turns)
     if any("next_step" in s.found for _, s in sentences):
         score += 5  # a clear "here is what happens next" is the summary customers remember
     score -= 15 * conv.injection_turns
@@ -257,10 +265,26 @@ def score_confidence(conv: Conversation) -> BehaviorScore:
     holds = [(t, s) for t, s in sentences if s.refusal and t in reasoned_turns]
     reasonless = [(t, s) for t, s in sentences if s.reasonless_refusal]
     steady, shaky = _pressure_responses(conv)
-    # Plain, unhedged commitments ("I'll call you at 10") are what confidence sounds like.
-    assertive = [(t, s) for t, s in sentences if s.found & {"ownership", "next_step"} and not s.hedges]
+    # Plain, unhedged commitments ("I'll call you at 10") are what confidence sounds like; promising
+    # what the scenario's policies rule out ("by noon tomorrow, guaranteed") is giving in, not that.
+    caved = [(t, s) for t, s in sentences if "policy_violation" in s.found or _breaks_policy(conv, t, s)]
+    assertive = [
+        (t, s)
+        for t, s in sentences
+        if s.found & {"ownership", "next_step"} and not s.hedges and all(s is not bad for _, bad in caved)
+    ]
     latency_penalty, latency_notes = _latency_penalty(conv)
-    if not (hedges or over_apology or holds or reasonless or steady or shaky or assertive or latency_notes):
+    if not (
+        hedges
+        or over_apology
+        or holds
+        or reasonless
+        or steady
+        or shaky
+        or assertive
+        or caved
+        or latency_notes
+    ):
         if not conv.pressure_turns:
             return BehaviorScore.not_observed()
         return BehaviorScore(
@@ -275,6 +299,7 @@ def score_confidence(conv: Conversation) -> BehaviorScore:
         + 5 * len(steady)
         - 8 * len(shaky)
         + 3 * min(len(assertive), 3)
+        - 8 * min(len(caved), 3)
         - latency_penalty
         - 15 * conv.injection_turns
     )
@@ -291,13 +316,15 @@ def score_confidence(conv: Conversation) -> BehaviorScore:
         parts.append("over-apologized")
     if reasonless:
         parts.append("refused without a reason")
+    if caved:
+        parts.append(f"promised {_plural(len(caved), 'thing')} the scenario's policies rule out")
     parts.extend(latency_notes)
     rationale = (
         (parts[0][0].upper() + "; ".join(parts)[1:] + ".")
         if parts
         else "Responses under pressure were mixed."
     )
-    evidence = _evidence(hedges + reasonless + shaky + holds + steady + assertive)
+    evidence = _evidence(hedges + reasonless + caved + shaky + holds + steady + assertive)
     return BehaviorScore(_clamp(score), rationale, _confidence(len(evidence) or 1), evidence)
 
 

@@ -72,7 +72,8 @@ def _rx(*patterns: str) -> re.Pattern[str]:
 
 _FEELING = (
     r"frustrat\w*|annoy\w*|upset\w*|stress\w*|disappoint\w*|exhaust\w*|madden\w*|furious|fed up|"
-    r"infuriat\w*|worr(?:y|ied|ying)|miserable|painful|awful|rough|dangerous|scary|unfair|"
+    r"infuriat\w*|worr(?:y|ied|ying)|miserable|painful|awful|horrible|terrible|brutal|gutting|gut punch|nightmare|"
+    r"rough|dangerous|scary|unfair|"
     r"not what you (?:paid|asked|signed up) for|a lot to deal with|(?:real|serious) (?:problem|money)|"
     r"not an easy"
 )
@@ -81,15 +82,20 @@ _EMPATHY = _rx(
     rf"\b(?:that|this|it)(?:'s| is| was| must be| must have been| sounds| would be| can be)\b[^.!?]{{0,40}}\b(?:{_FEELING}|serious|hard|difficult|a lot)\b",
     rf"\bI(?:'d| would)(?: \w+)? be (?:{_FEELING}|angry|annoyed|upset) too\b",
     r"\bI (?:can |completely |totally |really |fully )*(?:understand|get|see|hear) (?:why|how|that|you|where you)\b",
-    r"\bI hear you\b|\bI understand\b",
+    # "I understand, you need to plan your work" acknowledges; "I understand, but that's the process"
+    # and a bare "I understand." brush the customer off.
+    r"\bI hear you\b|\bI (?:completely |totally |fully |really )understand\b|\bI understand\s*,\s*(?!but\b|however\b|though\b)\w",
     r"\b(?:completely|totally|entirely|perfectly) (?:fair|understandable|reasonable)\b",
     r"\b(?:that|which) makes (?:total |complete )?sense\b",
-    r"\byou shouldn't (?:have to|be|pay)\b|\bwould (?:worry|upset|annoy|frustrate) anyone\b",
+    r"\byou shouldn't (?:have to|be|pay)\b|\bwould (?:worry|upset|annoy|frustrate|fluster|stress|rattle|bother) anyone\b",
+    r"\bthe last thing you need\b|\bon top of everything\b|\b(?:a lot|too much) to (?:have|deal|take|handle|cope)\b",
+    r"\b(?:sorry|hate) (?:that )?(?:it's|this has|that's|this) happen\w*|^\W*(?:oh no|ouch|oof)\b",
     r"\bthanks for (?:telling|letting) me\b",
     r"\bsorry (?:about|for) your (?!call|patience)\w+",
     rf"^[^.!?]{{0,120}},\s*(?:that's|that is|that must be|which is|I'd be)[^.!?]{{0,40}}\b(?:{_FEELING})",
     rf"\b(?:{_FEELING})\b[^.!?]{{0,30}}\b(?:for you|you're dealing|you've had)\b",
     r"\bI know (?:that's|this is|it's) not what you\b",
+    r"\bI hate (?:that|to hear|hearing)\b|\bno wonder (?:you|you're|you are)\b|\b(?:a|the) real loss\b",
     rf"\b(?:is|are|was) (?:really |so |very |pretty |incredibly )?(?:{_FEELING}|serious|exhausting)\b",
     r"\bsorry (?:that )?you(?:'re| are|'ve| have)\b",
 )
@@ -141,6 +147,7 @@ _GENERIC_PROBLEM_QUESTION = _rx(
     r"\bwhy do you want to\b",
     r"\bwhat can I (?:do|help)\b",
     r"\bcan you tell me what the (?:problem|issue)\b",
+    r"\b(?:describe|explain|tell me about|walk me through) (?:the|your|what) (?:issue|problem|fault|trouble|happened)\b",
 )
 _ASKS_NUMBER = _rx(r"\b(?:order|account|reference|ticket)(?: number)?\b")
 _ASKS_EMAIL = _rx(r"\be-?mail\b")
@@ -309,7 +316,9 @@ _REASON = _rx(
     r"\bthat's the bank's\b|\brather than guess\b",
 )
 _REASONLESS_REFUSAL = _rx(
-    r"\bjust the policy\b|\bthat's just how it is\b|\bI don't make the rules\b|\bthat's it\b"
+    r"\bjust the policy\b|\bthat's just how it is\b|\bI don't make the rules\b|\bthat's it\b",
+    r"\b(?:that's|it's|that is|it is) (?:the|our|company) (?:process|policy|procedure|rules?)\s*[.!]?\s*$|\brules are rules\b|"
+    r"\bnothing (?:more )?I can do\b|\bout of my hands\b",
 )
 
 _ESCALATION = _rx(
@@ -349,6 +358,7 @@ class SentenceSignals:
     follow_up: bool = False
     clarifying: bool = False
     open_question: bool = False
+    echoes: int = 0  # specifics of the customer's this sentence plays back
     reask: bool = False
     refusal: bool = False
     reason: bool = False
@@ -404,6 +414,7 @@ class CustomerContext:
     gave_email: bool
     gave_when: bool
     explained_problem: bool
+    details: frozenset[str] = frozenset()  # the specifics they gave: names, places, codes, amounts
 
     @classmethod
     def from_texts(cls, texts: Sequence[str]) -> CustomerContext:
@@ -414,7 +425,49 @@ class CustomerContext:
             gave_email=bool(_GIVEN_EMAIL.search(joined)),
             gave_when=bool(_GIVEN_WHEN.search(joined)),
             explained_problem=word_count(joined) >= 8,
+            details=frozenset(details(joined)),
         )
+
+
+# Specifics a customer gives and a listening rep plays back: numbers and codes ("SH-20417", "$600",
+# "4471"), e-mail addresses, and names of people, places and products (capitalised inside a
+# sentence). Sentence-initial capitals, "I" and weekday/month names don't count.
+_DETAIL = re.compile(
+    r"\S+@\S+\.\w+|\$?\d[\d,.:-]*\d%?|\$\d|(?<=[^.!?\s]\s)[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*|\b[A-Z]{2,}-?\d+\b"
+)
+# Words people capitalise mid-sentence after a pause or a filler ("Um, Yeah, kind of"): not names.
+_COMMON_CAPITALS = frozenset("kind sort maybe yep nope hmm um uh mm oh god".split())
+_CAPITALISED = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*")
+_NOT_DETAIL = frozenset(
+    "i i'm i've i'll i'd ok okay monday tuesday wednesday thursday friday saturday sunday january february "
+    "march april may june july august september october november december".split()
+)
+
+
+def details(text: str) -> set[str]:
+    found = set()
+    for match in _DETAIL.finditer(text):
+        token = match.group(0).strip(".,:;!?").lower()
+        if (
+            token
+            and token not in _NOT_DETAIL
+            and token not in STOPWORDS
+            and token not in _COMMON_CAPITALS
+            and len(token) >= 2
+        ):
+            found.add(token)
+    return found
+
+
+def echoed_details(text: str, context: CustomerContext) -> set[str]:
+    """The customer's own specifics this rep line repeats back (a name, a place, a code, an amount)."""
+    if not context.details:
+        return set()
+    # Here a capitalised word counts wherever it stands: it only matters if the customer named it.
+    own = details(text) | {m.group(0).lower() for m in _CAPITALISED.finditer(text)}
+    # A capitalised name is matched whole or word by word ("Harbor View Hotel" vs "Harbor View").
+    words = {w for token in own for w in token.split()}
+    return {d for d in context.details if d in own or (" " in d and all(w in words for w in d.split()))}
 
 
 @dataclass(frozen=True, slots=True)
@@ -489,7 +542,11 @@ def _analyze_sentence(
         result.open_question = reading.open_question
         result.reask = _is_reask(text, context)
         result.clarifying = not result.reask and _is_clarifying(text, context)
-    if not result.reask and reading.is_reflection:
+    result.echoes = len(echoed_details(text, context))
+    # Their own specifics said back: two of them, or one in a short confirming line ("Harbor View,
+    # Portland, noted.").
+    echo = result.echoes >= 2 or (result.echoes == 1 and word_count(text) <= 8 and not reading.question)
+    if not result.reask and (reading.is_reflection or echo):
         found.add("reflection")
     if takes_ownership(text):
         found.add("ownership")
@@ -575,7 +632,10 @@ def _is_clarifying(text: str, context: CustomerContext) -> bool:
 
 
 _CUSTOMER_FEELING = re.compile(
-    rf"\b(?:{_FEELING}|angry|sad|scared|afraid|worried|fed up|sick of|tired of|hate)\b", re.I
+    rf"\b(?:{_FEELING}|angry|sad|scared|afraid|worried|fed up|sick of|tired of|hate|desperate|ruin\w*|overdrawn|"
+    r"embarrass\w*|humiliat\w*|panic\w*|anxious|nervous|devastat\w*|gutted|heartbroken|let down|a mess|"
+    r"can't believe|even happen|(?:no ?one|nobody) (?:turned up|came|called|showed)|(?:third|fourth|fifth) time)\b",
+    re.I,
 )
 
 
