@@ -233,7 +233,7 @@ def open_disputes_for_reviewer(*, tenant: Tenant, viewer: Membership) -> QuerySe
 
 def scorer_versions_between(*, tenant: Tenant, start: datetime, end: datetime) -> list[str]:
     """Which scorers produced the results people see for sessions that ended in [start, end), e.g.
-    ["embedded 2.0+minilm-proto-3"], so a scorecard can say what its numbers stand on."""
+    ["embedded 2.1+minilm-proto-3"], so a scorecard can say what its numbers stand on."""
     rows = (
         SessionScore.objects.for_tenant(tenant)
         .filter(is_current=True, status=ScoreStatus.DONE, session__ended_at__gte=start, session__ended_at__lt=end)

@@ -687,7 +687,7 @@ class EmbeddedScorer:
     """Rule-based scorer that needs no network, model weights or GPU."""
 
     name = "embedded"
-    version = f"2.0+{MODEL_VERSION}"
+    version = f"2.1+{MODEL_VERSION}"
 
     def score(self, transcript: Transcript, *, budget: object = None) -> ScoreResult:
         conv = analyze(transcript)

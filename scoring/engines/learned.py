@@ -77,7 +77,7 @@ _CLAUSE_QUESTION = re.compile(
 _ONE_WORD_QUESTION = re.compile(r"\W*(?:why|how|when|where|who|which|what)\W*\?\W*", re.I)
 QUESTION_REQUEST = re.compile(
     r"\b(?:tell me|tell us|talk to me|remind me|I(?:'m| am) (?:wondering|curious)|I wonder|help me understand|"
-    r"walk me through|explain to me)\b"
+    r"walk me through|explain to me|would you mind|do you mind|(?:could|can|may) I (?:take|get|have|ask|grab|check))\b"
     # "Confirm your postcode" asks the customer; "I'll call you to confirm the engineer" doesn't.
     r"|(?:^\W*|\bplease\s+|\b(?:could|can|would|will) you (?:please |just )?)(?:confirm|share|send me|read me|give me) (?:the|your)\b",
     re.I,

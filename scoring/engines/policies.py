@@ -277,6 +277,18 @@ def clock_hours(text: str) -> list[Span]:
         if high < 8:  # "between 1 and 3" in business talk is the afternoon
             low, high = low + 12, high + 12
         found.append(Span(low, high, match.start(), match.end()))
+    # A bare hour in business talk: "sorted by 2", "there at 10" (1 to 7 is the afternoon).
+    for match in re.finditer(
+        r"\b(?:by|at|around|before|until|till)\s+(\d{1,2})(?=\s*(?:[.,;!?)]|$|today\b|tomorrow\b|tonight\b|"
+        r"this\b|on\b|and\b|or\b|o'clock\b|latest\b|at the latest\b))",
+        text,
+        re.I,
+    ):
+        hour = float(match.group(1))
+        if hour > 12 or any(s.start <= match.start(1) < s.end for s in found):
+            continue
+        hour = hour + 12 if hour < 8 else hour
+        found.append(Span(hour, hour, match.start(1), match.end(1)))
     merged: list[Span] = []
     for span in sorted(found, key=lambda s: s.start):
         if merged and re.fullmatch(_RANGE_SEP + r"|\s*(?:and)\s*", text[merged[-1].end : span.start], re.I):
@@ -332,11 +344,14 @@ _DEFERRAL = re.compile(
 _COMMITMENT = re.compile(
     r"\b(?:will|'ll|shall|going to|gonna|promise|guarantee\w*|definitely|for sure|certainly|is booked|"
     r"are booked|is confirmed|is reserved|is secured|you've got|you have got|you're all set|take|takes|"
-    r"arrives?|is|are|be|should|can|shows?|says|has|have|expect|it's|that's)\b|'ll\b",
+    r"arrives?|is|are|be|should|can|shows?|says|has|have|expect|it's|that's|lands?|appears?|clears?|reaches?|"
+    r"comes? (?:through|back)|goes? (?:through|back))\b|'ll\b",
     re.I,
 )
 _CONTACT = re.compile(
     r"\b(?:call|ring|email|e-mail|text|message|phone|follow up|update|contact|reach out|get back to|"
+    # the rep checking in on it at a time is a next step too: "I'll check on it myself tomorrow at 4"
+    r"check (?:on it|on them|in on|in with|back)|"
     r"send (?:you )?(?:an? )?(?:email|text|confirmation|reference|update))\w*\b",
     re.I,
 )
@@ -557,7 +572,8 @@ class AmountLimit(ClauseRule):
         synonyms = {
             "discount": r"discount\w*|off\b",
             "reimburs": r"reimburs\w*|pay (?:you )?back|cover|claim\w*|paid (?:back|out)|get (?:\S+ ){0,3}paid",
-            "credit": r"credit\w*|on (?:your|the) account|off your (?:next )?bill|money off",
+            "credit": r"credit\w*|on (?:your|the) account|off (?:your|the) (?:next )?(?:bill|order|box|purchase|invoice|renewal)|money off",
+            "difference": r"difference|more\b",
             "pause": r"paus\w*|break\b|hold\b|freez\w*",
         }
         subject = _stem_pattern(words, {**synonyms, "reimbursed": synonyms["reimburs"]})
@@ -720,8 +736,8 @@ class CountLimit(ClauseRule):
 
 
 _RESOLUTION = re.compile(
-    r"\b(?:back|fixed|fix|done|be there|get there|restored|restore|arrive\w*|working|sorted|resolved|repaired|up|online|"
-    r"have it|get it|receive it|with you|someone|out to you|"
+    r"\b(?:back|fixed|fix|done|be there|gets? there|getting there|restored|restore|arrive\w*|working|sorted|resolved|repaired|up|online|"
+    r"have it|get it|receive it|with you|someone|out to you|(?:it's|it is|they're|they are) there|"
     r"delivered|deliver\w*|appear\w*|show up|in your account|on your card|refund\w*|come|comes|coming|visit\w*|"
     r"technician|engineer|slot|booked|seat|ship\w*|processed|land|lands|estimat\w*|eta)\b",
     re.I,
@@ -893,10 +909,16 @@ class TimePromise(ClauseRule):
             for h in clock_hours(part)
             if not (
                 re.search(r"\b(?:the|your|their|that|this|my|our)\s*$", part[: h.start], re.I)
-                and _EVENT_AFTER_TIME.match(part[h.end :])
+                and (event := _EVENT_AFTER_TIME.match(part[h.end :]))
+                and event.group(0).strip().lower() not in STOPWORDS
             )
         ]
-        days = days_named(part)
+        # "well before Saturday", "in time for Friday": the customer's deadline, a bound, not a day given
+        days = days_named(part) - {
+            m.group(0).lower()
+            for m in _WEEKDAY.finditer(part)
+            if re.search(r"\b(?:before|ahead of|in time for)\s+(?:the\s+)?$", part[: m.start()], re.I)
+        }
         if not spans and not hours and days <= {"date"} and _CHARGE_DATE.search(part):
             return None
         if not (spans or hours or days):
@@ -1026,6 +1048,7 @@ class Restriction(ClauseRule):
             # a refund said as the money going back: "I've put the full $179 back on your card"
             + (
                 r"|(?:put|paid|send|sent|credited)\s+(?:\S+\s+){0,3}back (?:on|to|into)"
+                r"|(?:get|give|send) (?:you )?(?:your |the )?(?:money|cash|\S+) back"
                 if stem(word).startswith("refund")
                 else ""
             )
@@ -1051,7 +1074,10 @@ class Restriction(ClauseRule):
                 grant
                 and _asserts(text[: grant.end()])
                 and not _negated_before(text, grant.end(), 6)
-                and not re.search(r"\bonly\b", text[: grant.end()], re.I)
+                and not re.search(r"\bonly\b", grant.group(0), re.I)  # "I can only refund within 30 days"
+                # "I'm afraid a refund isn't possible": the refund named, then refused
+                and not re.search(r"\bI'm (?:afraid|sorry)\b", grant.group(0), re.I)
+                and not _NEGATION.search(re.split(r"[,;]", text[grant.end() : grant.end() + 25])[0])
             ):
                 outcome.violate(line)
                 continue
@@ -1072,9 +1098,15 @@ class Restriction(ClauseRule):
             return None
         for span in durations(text):
             context = text[max(0, span.start - 60) : span.end + 30]
+            if re.search(r"\bbeen (?:\w+ )?$", text[: span.start], re.I) or re.match(
+                r"\s*ago\b", text[span.end :]
+            ):
+                continue  # "it's been 40 days", "40 days ago": time gone by, not a window
+            named_window = re.search(r"\b(?:returns?|refunds?) (?:window|period|policy)\b", context, re.I)
             window_talk = re.search(
                 r"\b(?:window|only|within|limit|policy|past|after|over|beyond|return period)\b", context, re.I
             )
+            window_talk = window_talk or named_window
             if not (self.subject.search(context) or window_talk) or not window_talk:
                 continue
             if span.high == math.inf:
@@ -1082,7 +1114,7 @@ class Restriction(ClauseRule):
                 return "same" if abs(span.low - self.window.high) < 0.5 else None
             if abs(span.high - self.window.high) < 0.5:
                 return "same"
-            if span.high > self.window.high and self.subject.search(context):
+            if span.high > self.window.high and (self.subject.search(context) or named_window):
                 return "wrong"
         return None
 
@@ -1230,7 +1262,7 @@ _OBJECT_SYNONYMS: dict[str, str] = {
 # What a request to do something sounds like when it is addressed to the customer.
 _REQUEST = re.compile(
     r"\?\s*$|^\s*(?:please|just|first|go ahead and)\b|\byou(?:'ll| will)? (?:need|have|must|'d need) to\b|\bI need you to\b|"
-    r"\bI(?:'ll| will)? need (?:it|them|the)\b|\bonce you(?:'ve| have)\b|"
+    r"\bI(?:'ll| will)? need (?:it|them|the)\b|\b(?:once|when|after) you(?:'ve| have)\b|"
     r"\bcan you\b|\bcould you\b|\bwould you\b|\bhave you tried\b|\bdid you try\b|\btry\b|\bmake sure you\b|"
     r"^\s*(?:restart|reboot|unplug|reset|send|post|return|ship|bring|turn|check|plug)\b|\bonce (?:we|I) (?:get|receive|have)\b|"
     # The instruction said as how things go: "what happens is you send it back first".
@@ -1243,7 +1275,7 @@ _ASK_OBJECTS: dict[str, str] = {
     r"plug\w* (?:it )?back|check\w* (?:the )?(?:cables?|lights?|wires?)|troubleshoot\w*|(?:router|line|modem) checks?|"
     r"(?:checks?|steps?|basics) again",
     "return": r"return(?!\s+label)\w*|(?:need|want|get|have) (?:it|them|the \w+(?: \w+)?) back|"
-    r"(?:send|post|ship|mail)\w* (?:it|them|the [\w ]{1,20}?)(?: \w+)? back|post (?:it|the \w+) back|ship (?:it|the \w+) back|"
+    r"(?:send|sent|post|ship|mail)\w* (?:it|them|the [\w ]{1,20}?)(?: \w+)? back|post (?:it|the \w+) back|ship (?:it|the \w+) back|"
     r"bring (?:it|the \w+) (?:back|in)",
     "repeat": r"what happened|what(?:'s| is) (?:wrong|the (?:problem|issue))|when did|explain|tell me (?:again|what)|walk me through|"
     r"describe|tell me (?:about|more about) (?:the|your) (?:issue|problem|fault)|"
@@ -1673,7 +1705,7 @@ _CHEAPER_SHIPPING = re.compile(
 )
 _CLAIM_IT = re.compile(
     r"\byou(?:'ll| will)? (?:need|have|must) to (?:claim|request|apply|fill|submit|call|ask|email|contact)\w*|"
-    r"\b(?:claim|request|apply for) (?:it|the \w+|a \w+)\b(?! for you)|\bfill (?:in|out) (?:a|the) form\b|"
+    r"\b(?:claim|request|apply for) (?:it|the \w+|an? \w+|compensation|credit|money)\b(?! for you)|\bfill (?:in|out) (?:a|the) form\b|"
     r"\bif you (?:ring|call|contact|email|ask|phone)\b|\b(?:ring|call|contact) (?:billing|us|the \w+ team)\b[^.!?]*\bask\b|"
     # "give billing a ring and ask for it": the customer sent to chase what comes by itself.
     r"\bgive (?:billing|us|them|support|the \w+(?: team)?) a (?:ring|call|shout|bell)\b|\bask (?:them |us |billing )?for (?:it|the \w+|an? \w+)\b",

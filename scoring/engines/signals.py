@@ -151,6 +151,7 @@ _GENERIC_PROBLEM_QUESTION = _rx(
 )
 _ASKS_NUMBER = _rx(r"\b(?:order|account|reference|ticket)(?: number)?\b")
 _ASKS_EMAIL = _rx(r"\be-?mail\b")
+_OTHER_EMAIL = _rx(r"\b(?:another|a different|different|other|second|work|old|new|backup) e-?mail\b")
 _ASKS_WHEN = _rx(r"^\s*(?:and |so )?when did\b")
 _GIVEN_NUMBER = re.compile(r"\d[\d-]{3,}")
 _GIVEN_EMAIL = re.compile(r"\S+@\S+")
@@ -541,7 +542,9 @@ def _analyze_sentence(
         found.add("question")
         result.open_question = reading.open_question
         result.reask = _is_reask(text, context)
-        result.clarifying = not result.reask and _is_clarifying(text, context)
+        result.clarifying = not result.reask and (
+            _is_clarifying(text, context) or (result.open_question and not _NOT_CLARIFYING.search(text))
+        )
     result.echoes = len(echoed_details(text, context))
     # Their own specifics said back: two of them, or one in a short confirming line ("Harbor View,
     # Portland, noted.").
@@ -615,7 +618,7 @@ def _is_reask(text: str, context: CustomerContext) -> bool:
     """Asking again for something the customer already said is the clearest sign of not listening."""
     if _GENERIC_PROBLEM_QUESTION.search(text) and context.explained_problem:
         return True
-    if _ASKS_EMAIL.search(text) and context.gave_email:
+    if _ASKS_EMAIL.search(text) and context.gave_email and not _OTHER_EMAIL.search(text):
         return True
     if _ASKS_NUMBER.search(text) and context.gave_number and not _GIVEN_NUMBER.search(text):
         return True

@@ -206,7 +206,7 @@ def test_disguised_injections_are_caught_and_lift_nothing(attack):
 
 def test_the_scorer_version_names_the_signal_model():
     assert EmbeddedScorer.version.endswith(MODEL_VERSION)
-    assert EmbeddedScorer.version.split("+")[0] == "2.0"
+    assert EmbeddedScorer.version.split("+")[0] == "2.1"
 
 
 def test_the_encoder_loads_from_the_installed_package_and_reads_meaning():
