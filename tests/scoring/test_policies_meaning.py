@@ -503,3 +503,41 @@ def test_chat_style_typing_is_read_like_punctuated_text_and_quoted_verbatim():
     assert (finding.status, finding.quote) == ("violated", curly)
     # "been ill" stays someone being unwell.
     assert status(REFUND_TIMEFRAME, "Sorry to hear you've been ill this week.") == "not_applicable"
+
+
+UPGRADE_DIFFERENCE = REFUND_SCENARIO[3]
+GOODWILL_ONCE = REFUND_SCENARIO[4]
+
+
+@pytest.mark.parametrize(
+    ("policy", "lines", "expected"),
+    [
+        # Time gone by is not a window; a wider window named as the returns period is.
+        (REFUND_WINDOW, ["It's been 41 days, so I'm afraid a refund isn't possible now."], "followed"),
+        (REFUND_WINDOW, ["Good news, our returns period is 90 days."], "violated"),
+        # "only" about the lateness doesn't make the grant a limit; money back is a refund.
+        (REFUND_WINDOW, ["You're only a week over, so I'll process the refund anyway."], "violated"),
+        (REFUND_WINDOW, ["Leave it with me, I'll get your money back to you."], "violated"),
+        # A difference said as "more"; money off an order is a credit.
+        (UPGRADE_DIFFERENCE, ["The next model up is $42 more than yours."], "violated"),
+        (GOODWILL_ONCE, ["I'll take thirty dollars off your next order."], "violated"),
+        # A day counted as the customer's deadline is a bound, not a delivery day.
+        (DELIVERY, ["Express gets there next business day by 6pm, well before Friday."], "followed"),
+        # Sent back before the replacement ships; compensation requested by the customer.
+        (
+            RETURN_BEFORE_REPLACEMENT,
+            ["When you've posted the old one back, the new one goes out."],
+            "violated",
+        ),
+        (AUTO_CREDIT, ["Drop us an email next week and request compensation."], "violated"),
+        # Habitual outcome verbs commit; a bare hour in business talk is a time.
+        (REFUND_TIMEFRAME, ["It normally clears within 2 days."], "violated"),
+        (RESTORE, ["The crew reckon it'll be sorted by 1."], "violated"),
+        # The rep checking in at a time is a next step, not the delivery's time.
+        (DELIVERY, ["I'll check on it myself tomorrow at 3."], "not_applicable"),
+        # A time followed by a plain word is still a time, not an event's name.
+        (RESTORE, ["I won't promise anything earlier than the 4pm the outage system shows."], "followed"),
+    ],
+)
+def test_wordings_probed_per_rule_family(policy, lines, expected):
+    assert status(policy, *lines) == expected
