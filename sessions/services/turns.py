@@ -130,7 +130,9 @@ class HeadStart:
 # Set while a sync service runs under an async view (`sessions.streaming.in_tenant`): the loop that
 # called it may be a temporary one (Django's WSGI handler runs async views on a loop of their own
 # that closes when the view returns), so no reply is started on it.
-called_from_async_view: contextvars.ContextVar[bool] = contextvars.ContextVar("called_from_async_view", default=False)
+called_from_async_view: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "called_from_async_view", default=False
+)
 
 
 def _serving_loop() -> asyncio.AbstractEventLoop | None:
@@ -162,11 +164,12 @@ def _head_start(context: ReplyContext) -> HeadStart | None:
     try:
         return HeadStart(
             loop,
-            lambda: engine.astream_respond(context.spec, context.state, context.rep_text, history=context.history),
+            lambda: engine.astream_respond(
+                context.spec, context.state, context.rep_text, history=context.history
+            ),
         )
     except RuntimeError:  # the loop closed in the meantime: the reply is asked for when it is read
         return None
-
 
 
 def voice_turn_transcribe(*, rep: Membership, upload) -> tuple[str, dict, bytes]:
@@ -181,11 +184,13 @@ def voice_turn_transcribe(*, rep: Membership, upload) -> tuple[str, dict, bytes]
         raise ApplicationError("No recording arrived: hold the button while you speak.", code="audio_missing")
     if upload.size > max_bytes():
         raise ApplicationError(
-            f"That recording is too large (limit {max_bytes() // 1_000_000} MB).", code="audio_too_large",
+            f"That recording is too large (limit {max_bytes() // 1_000_000} MB).",
+            code="audio_too_large",
             status_code=413,
         )
     enforce(
-        action="voice", user_id=rep.user_id,
+        action="voice",
+        user_id=rep.user_id,
         message="You're sending recordings faster than anyone can speak: wait a few seconds and try again.",
     )
     raw = upload.read()
@@ -216,7 +221,13 @@ def session_rep_turn_record(
     Refuses (with the session intact) when the session ended, when the customer hasn't answered
     the previous line yet, or when the text is empty or too long."""
     taken = _turn_take(
-        tenant=tenant, rep=rep, session_id=session_id, text=text, delivery=delivery, audio=audio, inline=False,
+        tenant=tenant,
+        rep=rep,
+        session_id=session_id,
+        text=text,
+        delivery=delivery,
+        audio=audio,
+        inline=False,
         head_start=False,
     )
     return taken.rep_turn, taken.context
@@ -231,7 +242,13 @@ def session_turn_take(
     remote engine (the LLM) is left to answer afterwards, streamed, so its wait holds no lock; under
     ASGI its request leaves before the line is committed (`HeadStart`), for the response to stream."""
     return _turn_take(
-        tenant=tenant, rep=rep, session_id=session_id, text=text, delivery=delivery, audio=audio, inline=True,
+        tenant=tenant,
+        rep=rep,
+        session_id=session_id,
+        text=text,
+        delivery=delivery,
+        audio=audio,
+        inline=True,
         head_start=True,
     )
 
@@ -242,7 +259,13 @@ def session_turn_exchange(
     """The rep's saved line and the customer's stored reply, synchronously (API clients). Errors as
     `session_turn_take`, then as `session_reply` (the line stays saved when the reply fails)."""
     taken = _turn_take(
-        tenant=tenant, rep=rep, session_id=session_id, text=text, delivery=delivery, audio=audio, inline=True,
+        tenant=tenant,
+        rep=rep,
+        session_id=session_id,
+        text=text,
+        delivery=delivery,
+        audio=audio,
+        inline=True,
         head_start=False,
     )
     if taken.reply is not None:
@@ -250,13 +273,21 @@ def session_turn_exchange(
     return taken.rep_turn, session_reply(tenant=tenant, rep=rep, session_id=session_id, context=taken.context)
 
 
-def _turn_take(*, tenant, rep, session_id, text, delivery, audio, inline: bool, head_start: bool) -> TurnTaken:
+def _turn_take(
+    *, tenant, rep, session_id, text, delivery, audio, inline: bool, head_start: bool
+) -> TurnTaken:
     started: list[HeadStart] = []
     try:
         with transaction.atomic():
             taken = _turn_take_locked(
-                tenant=tenant, rep=rep, session_id=session_id, text=text, delivery=delivery, audio=audio,
-                inline=inline, head_start=started.append if head_start else None,
+                tenant=tenant,
+                rep=rep,
+                session_id=session_id,
+                text=text,
+                delivery=delivery,
+                audio=audio,
+                inline=inline,
+                head_start=started.append if head_start else None,
             )
     except BaseException:
         # The line wasn't saved (and its reservation went with the transaction): stop the reply.
@@ -269,11 +300,20 @@ def _turn_take(*, tenant, rep, session_id, text, delivery, audio, inline: bool, 
 
 
 def _turn_take_locked(
-    *, tenant, rep, session_id, text, delivery, audio, inline: bool, head_start: Callable[[HeadStart], None] | None
+    *,
+    tenant,
+    rep,
+    session_id,
+    text,
+    delivery,
+    audio,
+    inline: bool,
+    head_start: Callable[[HeadStart], None] | None,
 ) -> TurnTaken | None:
     if audio is None:  # a recording was counted before it was transcribed (voice_turn_transcribe)
         enforce(
-            action="turn", user_id=rep.user_id,
+            action="turn",
+            user_id=rep.user_id,
             message="You're sending lines faster than anyone can type: wait a few seconds and send again.",
         )
     session = _turn_session(tenant, session_id, rep)
@@ -281,26 +321,35 @@ def _turn_take_locked(
         raise Conflict("This session has ended. Start a new one to keep practicing.", code="session_ended")
     text = (text or "").strip()
     if not text:
-        raise ApplicationError("Type what you'd say to the customer first.", code="empty_turn", fields={"text": ["Required."]})
+        raise ApplicationError(
+            "Type what you'd say to the customer first.", code="empty_turn", fields={"text": ["Required."]}
+        )
     if len(text) > REP_TEXT_MAX:
         raise ApplicationError(
             f"That message is {len(text):,} characters; keep it under {REP_TEXT_MAX:,}.",
-            code="turn_too_long", fields={"text": ["Too long."]},
+            code="turn_too_long",
+            fields={"text": ["Too long."]},
         )
     turns = list(
-        Turn.objects.for_tenant(tenant).filter(session_id=session.id).order_by("index")
+        Turn.objects.for_tenant(tenant)
+        .filter(session_id=session.id)
+        .order_by("index")
         .values_list("index", "speaker", "text", "created_at", named=True)  # read, never saved: no model rows
     )
     last = turns[-1] if turns else None
     if last is not None and last.speaker == Speaker.REP:
-        raise Conflict("The customer hasn't answered your last message yet: retry their reply first.", code="reply_pending")
+        raise Conflict(
+            "The customer hasn't answered your last message yet: retry their reply first.",
+            code="reply_pending",
+        )
     spec = session.version.as_spec()
     if _past_time_limit(session, spec):
         _end(tenant=tenant, session=session, reason=EndReason.TIMED_OUT)
         return None
     ai_settings = (
         ai_settings_from_query(tenant=tenant, value=session.ai_settings)
-        if customer_engines.needs_llm(session.engine) else None
+        if customer_engines.needs_llm(session.engine)
+        else None
     )
     llm_config = _llm_config_if_needed(tenant, session.engine, ai_settings)
     # Reserved in this transaction: over budget, the rep's line is refused and nothing is saved.
@@ -308,13 +357,26 @@ def _turn_take_locked(
     now = timezone.now()
     latency = int((now - last.created_at).total_seconds() * 1000) if last is not None else None
     rep_turn = Turn(
-        tenant=tenant, session=session, index=(last.index + 1) if last else 0, speaker=Speaker.REP, text=text,
-        created_at=now, latency_ms=latency, delivery=delivery or {}, audio=audio or "",
+        tenant=tenant,
+        session=session,
+        index=(last.index + 1) if last else 0,
+        speaker=Speaker.REP,
+        text=text,
+        created_at=now,
+        latency_ms=latency,
+        delivery=delivery or {},
+        audio=audio or "",
     )
     context = ReplyContext(
-        session_id=session.id, engine=session.engine, spec=spec, state=session.engine_state, rep_text=text,
-        history=tuple(Utterance(speaker=t.speaker, text=t.text) for t in turns), rep_turn_index=rep_turn.index,
-        llm_config=llm_config, meter=meter,
+        session_id=session.id,
+        engine=session.engine,
+        spec=spec,
+        state=session.engine_state,
+        rep_text=text,
+        history=tuple(Utterance(speaker=t.speaker, text=t.text) for t in turns),
+        rep_turn_index=rep_turn.index,
+        llm_config=llm_config,
+        meter=meter,
     )
     answer = _answer_inline(context) if inline else None
     if answer is None:
@@ -341,9 +403,13 @@ def _turn_session(tenant: Tenant, session_id: int, rep: Membership) -> PracticeS
     """The rep's session, locked, with its version and (as `ai_settings`) the tenant's AI settings
     in the same statement: a turn reads them before the model is asked, one round trip less."""
     session = (
-        PracticeSession.objects.for_tenant(tenant).select_for_update(of=("self",)).select_related("version")
+        PracticeSession.objects.for_tenant(tenant)
+        .select_for_update(of=("self",))
+        .select_related("version")
         .defer("version__realism_report")  # the realism check's report: nothing a turn reads
-        .filter(id=session_id, membership=rep).annotate(ai_settings=ai_settings_in_query(tenant=tenant)).first()
+        .filter(id=session_id, membership=rep)
+        .annotate(ai_settings=ai_settings_in_query(tenant=tenant))
+        .first()
     )
     if session is None:
         raise ApplicationError("Session not found.", code="session_not_found", status_code=404)
@@ -355,7 +421,9 @@ def _answer_inline(context: ReplyContext) -> tuple[CustomerTurn, dict] | None:
     (the rep's line is still saved, and the usual reply path reports the failure and offers a retry)."""
     try:
         engine = engine_for(context)
-    except ApplicationError:  # e.g. the tenant's LLM endpoint was removed mid-session: reported after the save
+    except (
+        ApplicationError
+    ):  # e.g. the tenant's LLM endpoint was removed mid-session: reported after the save
         return None
     if not engine.answers_inline:
         return None
@@ -370,7 +438,9 @@ def _answer_inline(context: ReplyContext) -> tuple[CustomerTurn, dict] | None:
     return turn, state
 
 
-def _meter(tenant: Tenant, name: str, llm_config, spec: ScenarioSpec, texts: list[str], ai_settings=None) -> Meter:
+def _meter(
+    tenant: Tenant, name: str, llm_config, spec: ScenarioSpec, texts: list[str], ai_settings=None
+) -> Meter:
     """The reply's token meter, reserving the engine's own estimate of the call (nothing for an
     engine that calls no model). An engine that can't be built here reserves nothing: the line is
     saved and the reply path reports why the customer can't answer."""
@@ -388,11 +458,15 @@ def reply_context(*, tenant: Tenant, rep: Membership, session_id: int) -> ReplyC
     allowance, and only one reply per rep line is in flight: a retry while one is being written
     answers 409 reply_in_flight. Whoever gets the context must call `reply_finished`."""
     enforce(
-        action="turn", user_id=rep.user_id,
+        action="turn",
+        user_id=rep.user_id,
         message="You're asking for replies faster than anyone can read them: wait a few seconds and retry.",
     )
     session = (
-        PracticeSession.objects.for_tenant(tenant).select_related("version").filter(id=session_id, membership=rep).first()
+        PracticeSession.objects.for_tenant(tenant)
+        .select_related("version")
+        .filter(id=session_id, membership=rep)
+        .first()
     )
     if session is None:
         raise ApplicationError("Session not found.", code="session_not_found", status_code=404)
@@ -403,8 +477,13 @@ def reply_context(*, tenant: Tenant, rep: Membership, session_id: int) -> ReplyC
         raise Conflict("There's no message waiting for the customer's reply.", code="no_reply_pending")
     history = tuple(Utterance(speaker=t.speaker, text=t.text) for t in turns[:-1])
     context = ReplyContext(
-        session_id=session.id, engine=session.engine, spec=session.version.as_spec(), state=session.engine_state,
-        rep_text=turns[-1].text, history=history, rep_turn_index=turns[-1].index,
+        session_id=session.id,
+        engine=session.engine,
+        spec=session.version.as_spec(),
+        state=session.engine_state,
+        rep_text=turns[-1].text,
+        history=history,
+        rep_turn_index=turns[-1].index,
         llm_config=_llm_config_if_needed(tenant, session.engine),
     )
     # Claimed before reserving tokens: a refused duplicate holds no budget.
@@ -461,17 +540,25 @@ def session_customer_reply_apply(
     return customer_turn, session
 
 
-def _session_replied(*, tenant: Tenant, session: PracticeSession, reply: Turn, turn: CustomerTurn, state: dict) -> None:
+def _session_replied(
+    *, tenant: Tenant, session: PracticeSession, reply: Turn, turn: CustomerTurn, state: dict
+) -> None:
     """The session after the customer's reply: the engine's new state, and its end if the reply ended it."""
     session.engine_state = state
     session.frustration = turn.frustration
     session.last_activity_at = reply.created_at
     session.save(update_fields=["engine_state", "frustration", "last_activity_at"])
     if turn.end_reason:
-        _end(tenant=tenant, session=session, reason=_ENGINE_END_REASONS.get(turn.end_reason, EndReason.TIMED_OUT))
+        _end(
+            tenant=tenant,
+            session=session,
+            reason=_ENGINE_END_REASONS.get(turn.end_reason, EndReason.TIMED_OUT),
+        )
 
 
-def session_reply(*, tenant: Tenant, rep: Membership, session_id: int, context: ReplyContext | None = None) -> Turn:
+def session_reply(
+    *, tenant: Tenant, rep: Membership, session_id: int, context: ReplyContext | None = None
+) -> Turn:
     """Answers the pending rep line synchronously (API clients, the CLI). Pass the context that
     `session_rep_turn_record` returned to skip reading it again."""
     context = context or reply_context(tenant=tenant, rep=rep, session_id=session_id)
@@ -490,12 +577,17 @@ def _session_reply(*, tenant: Tenant, session_id: int, context: ReplyContext) ->
         reply_failed(context, exc)
         raise ApplicationError(
             f"{_plain(exc)} Your message is saved: ask for the customer's reply again.",
-            code="customer_unavailable", status_code=503,
+            code="customer_unavailable",
+            status_code=503,
         ) from exc
     reply_answered(context, engine, state)
     try:
         stored, _ = session_customer_reply_apply(
-            tenant=tenant, session_id=session_id, rep_turn_index=context.rep_turn_index, turn=turn, state=state,
+            tenant=tenant,
+            session_id=session_id,
+            rep_turn_index=context.rep_turn_index,
+            turn=turn,
+            state=state,
         )
     except DatabaseError as exc:
         # The database connection died while the customer was answering (a restart, a failover, a
@@ -505,7 +597,8 @@ def _session_reply(*, tenant: Tenant, session_id: int, context: ReplyContext) ->
         raise ApplicationError(
             "We couldn't store the customer's reply just now. Your message is saved: ask for the customer's "
             "reply again.",
-            code="reply_not_stored", status_code=503,
+            code="reply_not_stored",
+            status_code=503,
         ) from exc
     return stored
 
@@ -527,4 +620,3 @@ def _plain(exc: Exception) -> str:
     """The error's words for a rep (LLM errors carry a `message` written for people)."""
     text = getattr(exc, "message", "") or str(exc) or "The customer couldn't answer just now."
     return text if text.endswith((".", "!", "?")) else text + "."
-
