@@ -137,13 +137,17 @@ _DURATION = re.compile(
 )
 _RELATIVE_DAY = re.compile(
     r"\b(?P<word>today|tonight|tomorrow|overnight|same[\s-]day|next[\s-]business[\s-]day|next[\s-]day|"
-    r"end of (?:the )?day|this (?:morning|afternoon|evening)|within the (?:next )?hour|in the next hour|right away|straight away)\b",
+    r"end of (?:the )?day|this (?:morning|afternoon|evening)|within the (?:next )?hour|in the next hour|right away|straight away|"
+    r"(?:the|this) weekend|end of (?:the|this) week|next week)\b",
     re.I,
 )
 _RELATIVE_DAYS = {"today": 0.0, "tonight": 0.0, "same day": 0.0, "end of day": 0.0, "end of the day": 0.0,
                   "this morning": 0.0, "this afternoon": 0.0, "this evening": 0.0, "within the hour": 1 / 24, "within the next hour": 1 / 24, "in the next hour": 1 / 24,
                   "right away": 0.0, "straight away": 0.0, "tomorrow": 1.0, "overnight": 1.0,
-                  "next day": 1.0, "next business day": 1.4}  # fmt: skip
+                  "next day": 1.0, "next business day": 1.4,
+                  # the coming weekend, the week's end, next week: a few days to a week from now
+                  "the weekend": 4.0, "this weekend": 4.0, "end of the week": 4.0, "end of this week": 4.0,
+                  "next week": 7.0}  # fmt: skip
 _TENS = {
     "twenty": 20,
     "thirty": 30,
@@ -566,8 +570,14 @@ class AmountLimit(ClauseRule):
                 return None
             unit, limit, _ = found[0]
         nouns = {n.lower() for n in _LIMIT_NOUNS.findall(clause)}
-        if not nouns:
-            nouns = {w for w in _words(clause[: match.start()]) if w not in _LIMIT_GENERIC and len(w) > 3}
+        # what the limit is about in the policy's own words ("laundromat costs … reimbursed")
+        topic = {
+            w
+            for w in _words(clause[: match.start()])
+            if w not in _LIMIT_GENERIC and len(w) > 3 and w != "costs"
+        }
+        if not nouns or "reimbursed" in nouns:
+            nouns |= topic
         words = sorted(nouns) or ["credit"]
         synonyms = {
             "discount": r"discount\w*|off\b",
@@ -737,7 +747,7 @@ class CountLimit(ClauseRule):
 
 _RESOLUTION = re.compile(
     r"\b(?:back|fixed|fix|done|be there|gets? there|getting there|restored|restore|arrive\w*|working|sorted|resolved|repaired|up|online|"
-    r"have it|get it|receive it|with you|someone|out to you|(?:it's|it is|they're|they are) there|"
+    r"have it|get it|receive it|with you|someone|out to you|gets? to you|reach(?:es)? you|(?:it's|it is|they're|they are) there|"
     r"delivered|deliver\w*|appear\w*|show up|in your account|on your card|refund\w*|come|comes|coming|visit\w*|"
     r"technician|engineer|slot|booked|seat|ship\w*|processed|land|lands|estimat\w*|eta)\b",
     re.I,
@@ -764,7 +774,8 @@ _STATES_SOURCE = re.compile(
 # An estimate said as one ("it's probably a couple of hours", "normally two days"): under a policy
 # that sanctions only the system's time, a hedged figure is still a time given to the customer.
 _ESTIMATE = re.compile(
-    r"\b(?:probably|normally|usually|typically|likely|generally|I'd (?:say|guess|expect)|I reckon|give or take|ballpark)\b",
+    r"\b(?:probably|normally|usually|typically|likely|generally|I'd (?:say|guess|expect)|I reckon|give or take|ballpark|"
+    r"give it (?:till|until|to|an?|another))\b",
     re.I,
 )
 # A verbless outcome with its time ("Back in 2-3 days.", "Fixed by Friday."): as committed as "it'll be".
@@ -780,6 +791,11 @@ _CHARGE_DATE = re.compile(
 # A time of day naming an event rather than promising one ("you take the 1pm payment", "your 3pm meeting").
 _EVENT_AFTER_TIME = re.compile(
     r"\s*(?!slot|visit|appointment|window|estimate|eta|fix|restor|deliver|arriv|booking|engineer|technician|deadline)[a-z]{3,}",
+    re.I,
+)
+_FASTER = re.compile(
+    r"\b(?:faster|quicker|sooner|earlier) than (?:usual|normal|standard|expected|that|the usual|normal)\b|"
+    r"\bexpedit\w*|\bfast[\s-]?track\w*|\brush(?:ed|ing)? (?:it |that |the \w+ )?through\b",
     re.I,
 )
 # What a call is for ("... to confirm the engineer"): the call's time is not the engineer's.
@@ -813,6 +829,7 @@ class TimePromise(ClauseRule):
     # "Never promise": a hedged "might be back by 2" is no promise; "never give an estimate": it is one.
     promise_only: bool
     times_account_changes: bool = False  # the policy itself times a credit or voucher
+    no_faster: bool = False  # "never promise a faster date": "quicker than usual" promises it without a date
 
     @classmethod
     def parse(cls, clause: str, whole_policy: str) -> TimePromise | None:
@@ -867,6 +884,7 @@ class TimePromise(ClauseRule):
             subject=subject,
             promise_only=promise_only,
             times_account_changes=bool(_ACCOUNT_CHANGE.search(whole_policy)),
+            no_faster=bool(re.search(r"\b(?:faster|sooner|earlier|quicker)\b", clause, re.I)),
         )
 
     def check(self, lines: Sequence[Line]) -> ClauseOutcome:
@@ -878,7 +896,11 @@ class TimePromise(ClauseRule):
                 or (self.subject and self.subject.search(line.text))
                 or (self.window is not None and durations(line.text, relative=False))
                 or ((self.hours or self.days) and _STATES_SOURCE.search(line.text))
-                or (not self.promise_only and _ESTIMATE.search(line.text) and durations(line.text))
+                or (
+                    not self.promise_only
+                    and _ESTIMATE.search(line.text)
+                    and (durations(line.text) or clock_hours(line.text))
+                )
                 # agreeing to a time the customer put forward: "Absolutely, noon at the hotel"
                 or (
                     _ASSENT.search(line.text) and (clock_hours(line.text) or days_named(line.text) - {"date"})
@@ -892,6 +914,8 @@ class TimePromise(ClauseRule):
                 verdict = self._judge(part, future, line.text) or verdict
                 if verdict == "violated":
                     break
+            if verdict is None and self.no_faster and self._promises_faster(line.text):
+                verdict = "violated"
             if verdict == "violated":
                 outcome.violate(line)
             elif verdict == "followed" or _NON_COMMITMENT.search(line.text):
@@ -914,6 +938,12 @@ class TimePromise(ClauseRule):
             )
         ]
         # "well before Saturday", "in time for Friday": the customer's deadline, a bound, not a day given
+        if re.search(r"\b(?:I|we)(?:'ve| have) (?:just |already )?\w+(?:ed|en|t)\b", part, re.I) and not (
+            durations(part, relative=False) or hours
+        ):
+            named = days_named(part)
+            if named and named <= {"today"}:
+                return None  # "I've processed the refund today": when the rep acted, not when it lands
         days = days_named(part) - {
             m.group(0).lower()
             for m in _WEEKDAY.finditer(part)
@@ -975,6 +1005,20 @@ class TimePromise(ClauseRule):
         if self.window is not None and (days or hours):
             return "violated"  # a specific day against "takes 5–10 business days"
         return "violated"
+
+    @staticmethod
+    def _promises_faster(text: str) -> bool:
+        """ "I've pushed it through as urgent, so it'll be quicker than usual": faster, with no date."""
+        for part in _sub_clauses(text):
+            faster = _FASTER.search(part)
+            if (
+                faster
+                and (_FUTURE.search(part) or _COMMITMENT.search(part))
+                and _asserts(part)
+                and not _negated_before(part, faster.start(), 6)
+            ):
+                return True
+        return False
 
     @staticmethod
     def _about_resolution_after(part: str, position: int) -> bool:
@@ -1262,7 +1306,7 @@ _OBJECT_SYNONYMS: dict[str, str] = {
 # What a request to do something sounds like when it is addressed to the customer.
 _REQUEST = re.compile(
     r"\?\s*$|^\s*(?:please|just|first|go ahead and)\b|\byou(?:'ll| will)? (?:need|have|must|'d need) to\b|\bI need you to\b|"
-    r"\bI(?:'ll| will)? need (?:it|them|the)\b|\b(?:once|when|after) you(?:'ve| have)\b|"
+    r"\b(?:I|we)(?:'ll| will|'d| would)? need (?:it|them|the|your)\b|\b(?:once|when|after) you(?:'ve| have)\b|"
     r"\bcan you\b|\bcould you\b|\bwould you\b|\bhave you tried\b|\bdid you try\b|\btry\b|\bmake sure you\b|"
     r"^\s*(?:restart|reboot|unplug|reset|send|post|return|ship|bring|turn|check|plug)\b|\bonce (?:we|I) (?:get|receive|have)\b|"
     # The instruction said as how things go: "what happens is you send it back first".
@@ -1272,13 +1316,14 @@ _REQUEST = re.compile(
 _ASK_OBJECTS: dict[str, str] = {
     "troubleshoot": r"restart\w*|reboot\w*|unplug\w*|power[\s-]?cycl\w*|reset\w*|turn(?:ing)? (?:it|the router|everything) off|"
     r"(?:power|switch)(?:ing)? (?:it |them |everything |the \w+ )?(?:off|down|on)\b|"
-    r"plug\w* (?:it )?back|check\w* (?:the )?(?:cables?|lights?|wires?)|troubleshoot\w*|(?:router|line|modem) checks?|"
+    r"plug\w* (?:it )?back|check\w* (?:whether |if |that )?(?:the |all the )?(?:cables?|lights?|wires?|connections?)|troubleshoot\w*|(?:router|line|modem) checks?|"
     r"(?:checks?|steps?|basics) again",
     "return": r"return(?!\s+label)\w*|(?:need|want|get|have) (?:it|them|the \w+(?: \w+)?) back|"
     r"(?:send|sent|post|ship|mail)\w* (?:it|them|the [\w ]{1,20}?)(?: \w+)? back|post (?:it|the \w+) back|ship (?:it|the \w+) back|"
     r"bring (?:it|the \w+) (?:back|in)",
     "repeat": r"what happened|what(?:'s| is) (?:wrong|the (?:problem|issue))|when did|explain|tell me (?:again|what)|walk me through|"
     r"describe|tell me (?:about|more about) (?:the|your) (?:issue|problem|fault)|"
+    r"what seems to be the (?:problem|issue|trouble)|what(?:'s| is| has) (?:been )?(?:going on|happening)|"
     r"remind me|go over|from the (?:start|beginning)|how many times",
 }
 
@@ -1395,8 +1440,8 @@ _OBLIGATION = re.compile(
 )
 _PEOPLE = {"customer", "customers", "them", "caller", "user"}
 _NOUN_SYNONYMS: dict[str, str] = {
-    "callback": r"call ?back|call you|a call|ring you",
-    "confirmation": r"confirm\w*",
+    "callback": r"call ?back|call you|a call|ring you|phone you|give you a (?:ring|call|bell)",
+    "confirmation": r"confirm\w*|reference|ref\b",  # a reference code confirms it
     "email": r"e-?mail\w*|[\w.+-]+@[\w-]+\.\w+",  # sent "to linda@example.com" is an email
     "reference": r"reference|ref\b",
     "number": r"number|\b[A-Z]{2,}-?\d{3,}|#\s?\d+",
@@ -1429,14 +1474,18 @@ _DONE_CANCEL = re.compile(
     re.I,
 )
 _CANCEL_REFUSAL = re.compile(
-    r"\b(?:can't|cannot|not able to|unable to|won't)\b[^.!?]{0,20}\bcancel\w*|\byou(?:'ll)? (?:need|have) to (?:call|use the app|cancel)",
+    r"\b(?:can't|cannot|not able to|unable to|won't)\b[^.!?]{0,20}\bcancel\w*|\byou(?:'ll)? (?:need|have) to (?:call|use the app|cancel)|"
+    # sent elsewhere to do it: "I'd need you to call our retention team to cancel"
+    r"\b(?:I|we)(?:'d| would| will|'ll)? need you to (?:call|ring|phone|email|contact|use|go)\b[^.!?]*\bcancel",
     re.I,
 )
 
 
 # Saying what happened, not just naming it: "you were charged twice", "the second payment was a mistake".
 _EXPLAINS = re.compile(
-    r"\b(?:was|were|is|are|happened|because|twice|duplicate|means|which is|shouldn't have)\b", re.I
+    r"\b(?:was|were|is|are|happened|because|twice|duplicate|means|which is|shouldn't have|"
+    r"came from|comes from|caused|due to|renew\w*|that's why|which is why)\b",
+    re.I,
 )
 
 
@@ -1896,6 +1945,8 @@ class Fact(ClauseRule):
 
     @staticmethod
     def _charges(text: str) -> bool:
+        if _PAST.search(text) and not _FUTURE.search(text):
+            return False  # "you paid $25 for express on the first one" tells what already happened
         charged = [value for unit, value, _ in amounts(text) if unit != "%" and value > 0]
         if charged and not re.search(r"\b(?:refund|back|credit|reimburs)\w*", text, re.I):
             return True

@@ -541,3 +541,68 @@ GOODWILL_ONCE = REFUND_SCENARIO[4]
 )
 def test_wordings_probed_per_rule_family(policy, lines, expected):
     assert status(policy, *lines) == expected
+
+
+CANCEL_ON_ASK = (
+    "Cancel when the customer clearly asks; offer at most one retention option and accept a no gracefully."
+)
+CANCEL_NUMBER = "Give a cancellation confirmation number and say when the confirmation email will arrive."
+
+
+@pytest.mark.parametrize(
+    ("policy", "lines", "expected"),
+    [
+        # A reference code is the confirmation; "phone you" is a callback; both in a full conversation.
+        (
+            CANCEL_NUMBER,
+            ["Sure.", "Done, reference FC-3302, and an email's on its way within 5 minutes.", "Bye."],
+            "followed",
+        ),
+        (
+            CONFIRMATION_EMAIL,
+            ["Fine.", "Refund's done.", "You'll have an email with reference RF-7710 shortly."],
+            "followed",
+        ),
+        (
+            NAME_AND_CALLBACK,
+            ["I'm Ola.", "Booked.", "I'll phone you tomorrow at 11 to check in."],
+            "followed",
+        ),
+        # Asking about the kit's lights, or what the problem seems to be, asks again.
+        (
+            NO_REPEAT_TROUBLESHOOTING,
+            ["Could you check whether the lights on the modem are green?"],
+            "violated",
+        ),
+        (CASE_HISTORY, ["So what seems to be the problem?"], "violated"),
+        # Reaching the customer is delivery; "give it till 3pm" is an estimate; the weekend is a day.
+        (DELIVERY, ["It'll get to you by 11am tomorrow."], "violated"),
+        (RESTORE, ["Give it till about 3pm and you'll be fine."], "violated"),
+        (REFUND_TIMEFRAME, ["It'll be back on your card by the weekend."], "violated"),
+        # Faster with no date at all is still faster.
+        (REFUND_TIMEFRAME, ["I've flagged it, so it'll be quicker than usual."], "violated"),
+        (REFUND_TIMEFRAME, ["I can't make it quicker than usual, it's 5 to 10 business days."], "followed"),
+        # Sent elsewhere to cancel; the original needed back before dispatch.
+        (CANCEL_ON_ASK, ["I'd need you to ring our retention line to cancel."], "violated"),
+        (
+            RETURN_BEFORE_REPLACEMENT,
+            ["We'll need the jacket back before we dispatch the new one."],
+            "violated",
+        ),
+        # The limit's topic in the policy's own words: "laundromat".
+        (RECEIPTED_COSTS, ["I can give you $75 for the laundromat."], "violated"),
+        # The day the rep acted is not when the money lands; the customer's past payment is no charge.
+        (
+            REFUND_TIMEFRAME,
+            ["I've processed the refund today; it takes 5 to 10 business days to appear."],
+            "followed",
+        ),
+        (
+            REFUND_SCENARIO[2],
+            ["You paid $12 postage on the first one, and I'm refunding that."],
+            "not_applicable",
+        ),
+    ],
+)
+def test_more_wordings_probed_per_rule_family(policy, lines, expected):
+    assert status(policy, *lines) == expected
