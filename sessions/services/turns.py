@@ -9,6 +9,7 @@ import contextvars
 import dataclasses
 import logging
 import os
+import threading
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from django.utils import timezone
 from coachhub.core.errors import ApplicationError, Conflict
 from coachhub.core.limits import claim, enforce, release
 from coachhub.core.llm import LLMError
+from coachhub.core.llm.chat import stream_request_answered
 from coachhub.tenancy.budget import Meter, Reservation, metered
 from coachhub.tenancy.models import Membership, Tenant
 from coachhub.tenancy.selectors import ai_settings_from_query, ai_settings_in_query
@@ -43,6 +45,9 @@ from .lifecycle import (
 logger = logging.getLogger(__name__)
 
 REP_TEXT_MAX = 2000
+# How long the request thread lets a head start's request leave before writing the rep's line (see
+# `HeadStart.wait_answered`): the SDK's request building is ~1.5 ms of Python on the event loop.
+HEAD_START_WAIT_S = 0.003
 
 
 @dataclass(frozen=True)
@@ -81,9 +86,17 @@ class HeadStart:
         self.loop = loop
         self._buffer: asyncio.Queue = asyncio.Queue()  # only touched on `loop`
         self._taken = False
+        self._answered = threading.Event()
         self._future: Future = asyncio.run_coroutine_threadsafe(self._pump(events), loop)
 
+    def wait_answered(self, timeout_s: float) -> None:
+        """Blocks (without the GIL) until the model's server has answered the request, at most
+        `timeout_s`: until then the request is still being written on the loop, and this thread's
+        own Python work would compete with it for the interpreter."""
+        self._answered.wait(timeout_s)
+
     async def _pump(self, events: Callable[[], AsyncIterator]) -> None:
+        stream_request_answered.set(self._answered.set)  # this task's own context
         stream = events()
         try:
             async for event in stream:
@@ -97,6 +110,7 @@ class HeadStart:
         else:
             self._buffer.put_nowait((None, None))
         finally:
+            self._answered.set()  # whatever happened, nobody waits for an answer any more
             await stream.aclose()
 
     def usable_here(self) -> bool:
@@ -386,6 +400,9 @@ def _turn_take_locked(
         if early is not None:
             head_start(early)
             context = dataclasses.replace(context, head_start=early)
+            # Let the request leave first: the line's INSERT and UPDATE are Python too, and each of
+            # their bursts would hold the interpreter while the loop is writing the request.
+            early.wait_answered(HEAD_START_WAIT_S)
         Turn.objects.for_tenant(tenant).bulk_create([rep_turn])
         session.last_activity_at = now
         session.save(update_fields=["last_activity_at"])

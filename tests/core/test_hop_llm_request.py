@@ -99,3 +99,24 @@ def test_a_refused_request_raises_the_classified_error(server, code, kind):
     with pytest.raises(LLMError) as raised:
         asyncio.run(_via_astream_chat(_config(server)))
     assert type(raised.value).__name__ == kind
+
+
+async def _answered_before_text(config: LLMConfig) -> list[str]:
+    from coachhub.core.llm.chat import stream_request_answered
+
+    seen: list[str] = []
+    stream_request_answered.set(lambda: seen.append("answered"))
+    try:
+        async for item in astream_chat(config, MESSAGES, max_tokens=120):
+            seen.append("end" if isinstance(item, ChatStreamEnd) else "text")
+    except LLMError:
+        seen.append("error")
+    return seen
+
+
+def test_a_waiting_caller_hears_when_the_request_is_answered_or_refused(server):
+    # A head start's request thread waits (bounded) for this before writing the rep's line.
+    seen = asyncio.run(_answered_before_text(_config(server)))
+    assert seen[0] == "answered" and seen.count("answered") == 1 and seen[-1] == "end", seen
+    server.script(status(500))
+    assert asyncio.run(_answered_before_text(_config(server))) == ["answered", "error"]

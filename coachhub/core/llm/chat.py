@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import math
 import time
@@ -275,6 +276,13 @@ async def astream_chat(
             await active.close()
 
 
+# Called on the event loop once a streamed request is answered (its response has started, or it
+# failed): a caller sharing the process's CPU with the request can wait for that before its own work.
+stream_request_answered: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar(
+    "stream_request_answered", default=None
+)
+
+
 # The streamed request is sent with the SDK's own `post`, as `chat.completions.create` sends it,
 # minus `create`'s first step: walking the arguments against its TypedDicts to rename aliased keys
 # and format dates (`async_maybe_transform`). Our messages are plain `{"role", "content"}` strings,
@@ -310,14 +318,18 @@ async def _stream_once(
     max_tokens: int,
     seed: int | None,
 ) -> AsyncIterator[str | ChatStreamEnd]:
-    stream = await client.post(
-        "/chat/completions",
-        body=_stream_body(config, messages, max_tokens=max_tokens, seed=seed),
-        options=_CHAT_REQUEST_OPTIONS,
-        cast_to=ChatCompletion,
-        stream=True,
-        stream_cls=openai.AsyncStream[ChatCompletionChunk],
-    )
+    try:
+        stream = await client.post(
+            "/chat/completions",
+            body=_stream_body(config, messages, max_tokens=max_tokens, seed=seed),
+            options=_CHAT_REQUEST_OPTIONS,
+            cast_to=ChatCompletion,
+            stream=True,
+            stream_cls=openai.AsyncStream[ChatCompletionChunk],
+        )
+    finally:
+        if (answered := stream_request_answered.get()) is not None:
+            answered()
     text_parts: list[str] = []
     finish_reason: str | None = None
     reported_usage: Any = None
