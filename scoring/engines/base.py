@@ -68,14 +68,11 @@ class TurnSignals:
     turn: int
     signals: tuple[str, ...]
     # The kind of each question the turn asks, in order: "open" (invites the customer to tell more)
-    # or "closed" (a yes, a no or one fact). Empty when the engine doesn't tell them apart.
+    # or "closed" (a yes, a no or one fact); empty when it asks nothing.
     questions: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        result: dict[str, Any] = {"turn": self.turn, "signals": list(self.signals)}
-        if self.questions:
-            result["questions"] = list(self.questions)
-        return result
+        return {"turn": self.turn, "signals": list(self.signals), "questions": list(self.questions)}
 
 
 @dataclass(frozen=True, slots=True)

@@ -109,6 +109,27 @@ _ONE_FACT = re.compile(
 )
 
 
+def asks_by_form(text: str, words: int, requested: bool, inverted: bool) -> bool:
+    """A question by its form alone: a request, a "?" line, the word order of a question."""
+    return (
+        requested
+        or (words >= 2 and ("?" in text or inverted or bool(_CLAUSE_QUESTION.search(text))))
+        or bool(_ONE_WORD_QUESTION.fullmatch(text))
+    )
+
+
+def question_kinds_by_form(sentences: list[str]) -> tuple[str, ...]:
+    """"open" or "closed" for each sentence that asks by its form (no model: for engines that say
+    a turn asks but not how, such as the LLM judge)."""
+    kinds = []
+    for text in sentences:
+        words = word_total(text)
+        requested = bool(QUESTION_REQUEST.search(text)) and words >= 3
+        if asks_by_form(text, words, requested, bool(INVERTED_QUESTION.search(text))):
+            kinds.append("open" if is_open_question(text) else "closed")
+    return tuple(kinds)
+
+
 def is_open_question(text: str) -> bool:
     """A question sentence (already found to be one) that invites more than a yes, a no or one fact."""
     if _OPEN_ANYWHERE.search(text):
@@ -313,11 +334,7 @@ def read_sentences(
         interrogative = bool(INTERROGATIVE_START.search(text))
         requested = bool(QUESTION_REQUEST.search(text)) and words >= 3
         inverted = bool(INVERTED_QUESTION.search(text))
-        question = (
-            requested
-            or (words >= 2 and ("?" in text or inverted or bool(_CLAUSE_QUESTION.search(text))))
-            or bool(_ONE_WORD_QUESTION.fullmatch(text))
-        )
+        question = asks_by_form(text, words, requested, inverted)
         restates = question and not interrogative and not requested  # decided by the customer's words
         margin = float(chatter[row]) - float(service[row])
         wordy = looks_like_words(text)

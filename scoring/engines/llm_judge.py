@@ -60,7 +60,8 @@ from scoring.engines.judge_schema import (
     verdict_schema,
     wire_schema,
 )
-from scoring.engines.signals import SIGNAL_NAMES, CustomerContext, analyze_rep_turn
+from scoring.engines.learned import question_kinds_by_form
+from scoring.engines.signals import SIGNAL_NAMES, CustomerContext, analyze_rep_turn, split_sentences
 from scoring.transcript import Transcript
 
 logger = logging.getLogger(__name__)
@@ -403,6 +404,20 @@ def flag_turns(turns: tuple[TurnSignals, ...], flagged: frozenset[int]) -> tuple
     )
 
 
+def with_question_kinds(turns: tuple[TurnSignals, ...], transcript: Transcript) -> tuple[TurnSignals, ...]:
+    """The judge says whether a turn asks; the kind of each question is read from its form."""
+    return tuple(
+        dataclasses.replace(
+            item,
+            questions=question_kinds_by_form([s.text for s in split_sentences(transcript.turns[item.turn].text)])
+            or ("closed",),
+        )
+        if "question" in item.signals and 0 <= item.turn < len(transcript.turns)
+        else item
+        for item in turns
+    )
+
+
 def assemble_result(transcript: Transcript, verdict: JudgeVerdict) -> ScoreResult:
     flagged = injection_turns(transcript)
     behaviors = {key: neutralize_behavior(score, flagged) for key, score in verdict.behaviors.items()}
@@ -413,7 +428,7 @@ def assemble_result(transcript: Transcript, verdict: JudgeVerdict) -> ScoreResul
     return ScoreResult(
         behaviors=behaviors,
         policies=tuple(neutralize_policy(item, flagged) for item in verdict.policies),
-        turns=flag_turns(verdict.turns, flagged),
+        turns=with_question_kinds(flag_turns(verdict.turns, flagged), transcript),
         focus=focus,
         overall=weighted_overall(behaviors, weights),
         delivery=delivery_of(transcript),

@@ -157,9 +157,10 @@ def test_valid_answer_becomes_a_result_shaped_like_the_embedded_scorers(openai_s
         {"policy": 0, "status": "followed", "turn": 1},
         {"policy": 1, "status": "followed", "turn": 3},
     ]
+    # The judge says a turn asks; the kind of each question is read from its wording.
     assert result["turns"] == [
-        {"turn": 1, "signals": ["empathy", "question"]},
-        {"turn": 3, "signals": ["ownership", "next_step"]},
+        {"turn": 1, "signals": ["empathy", "question"], "questions": ["closed"]},
+        {"turn": 3, "signals": ["ownership", "next_step"], "questions": []},
     ]
     assert result["focus"]["behavior"] == "active_listening"
     assert result["delivery"] == {"words_per_minute": 155.0, "pauses": None, "fillers": 1}

@@ -116,7 +116,7 @@ def test_each_question_is_told_open_or_closed_in_the_turn_signals(line, kinds):
 
 def test_a_turn_without_a_question_lists_no_question_kinds():
     result = score([("customer", ANGRY), ("rep", "I'm refunding the second charge now.")])
-    assert "questions" not in result["turns"][0]
+    assert result["turns"][0]["questions"] == []
 
 
 def test_an_open_question_earns_more_listening_than_a_closed_one_and_the_rationale_says_so():
