@@ -355,7 +355,7 @@ _COMMITMENT = re.compile(
 _CONTACT = re.compile(
     r"\b(?:call|ring|email|e-mail|text|message|phone|follow up|update|contact|reach out|get back to|"
     # the rep checking in on it at a time is a next step too: "I'll check on it myself tomorrow at 4"
-    r"check (?:on it|on them|in on|in with|back)|"
+    r"check (?:on it|on them|in on|in with|back)|keep (?:an eye|tabs) on|monitor|keep track|"
     r"send (?:you )?(?:an? )?(?:email|text|confirmation|reference|update))\w*\b",
     re.I,
 )
@@ -758,7 +758,7 @@ _NON_COMMITMENT = re.compile(
     re.I,
 )
 _PAST = re.compile(
-    r"\b(?:was|were|did|had|arrived|posted|came|went|happened|took|been|ago)\b|"
+    r"\b(?:was|were|did|had|arrived|posted|came|went|happened|took|been|ago|missed)\b|"
     r"(?<!have )(?<!get )(?<!got )(?<!had )\b(?:you|we|I|it|they|she|he)\s+(?:\w+ed|paid|sent|made|got|bought|told|said|spent)\b|\blast (?:week|month|"
     + "|".join(_WEEKDAYS)
     + r")\b",
@@ -953,6 +953,14 @@ class TimePromise(ClauseRule):
             return None
         if not (spans or hours or days):
             return None
+        if (
+            not _FUTURE.search(part)
+            and not _RESOLUTION.search(part)
+            and re.match(
+                r"\s*(?:the|your|my|his|her|their|our) \w+(?: \w+)? (?:is|are|starts?|'s)\b", part, re.I
+            )
+        ):
+            return None  # "the wedding is on Saturday": another thing's date, not the promise
         contact = _CONTACT.search(part)
         if contact and (not self._about_resolution_after(part, contact.end())):
             # "I'll call you at 4pm" is a next step, not the fix's time; but "I'll call you tonight
@@ -1419,6 +1427,16 @@ class AskProhibition(ClauseRule):
                 if _TAKES_THEIR_WORD.search(text):
                     outcome.follow(line)  # "I believe you on the router"
                 continue
+            before = text[: asked.start()]
+            if (
+                re.search(r"\byou(?:'ve| have|'d| had)\s+(?:\w+\s+){0,2}$", before, re.I)
+                and not re.search(
+                    r"\b(?:once|when|after|if|as soon as|until)\s+you\S*\s+(?:\w+\s+){0,2}$", before, re.I
+                )
+                and not line.question
+            ):
+                outcome.follow(line)  # "you've restarted it twice": what they did, not a new ask
+                continue
             if re.search(r"\bprepaid\b|\breturn label\b", text, re.I) and not _REQUEST.search(
                 text[: asked.start()]
             ):
@@ -1470,7 +1488,8 @@ _SELF_CALL = re.compile(
     re.I,
 )
 _DONE_CANCEL = re.compile(
-    r"\b(?:I(?:'ve| have)|I(?:'ll| will)|I'm|we've|we have)\b[^.!?]{0,30}\bcancel\w*|\bcancell?ation is\b|\b(?:is|it's|that's|it is|you're|you are) (?:now |all )?cancell?ed\b|\bcancell?ed (?:it|your)\b",
+    r"\b(?:I(?:'ve| have)|I(?:'ll| will)|I'm|we've|we have)\b[^.!?]{0,30}\bcancel\w*|\bcancell?ation is\b|"
+    r"^\W*(?:[\w ]{1,20},\s*)?cancell?ing (?:it|that|this|your \w+)(?: for you)? (?:now|right now)\b|\b(?:is|it's|that's|it is|you're|you are) (?:now |all )?cancell?ed\b|\bcancell?ed (?:it|your)\b",
     re.I,
 )
 _CANCEL_REFUSAL = re.compile(

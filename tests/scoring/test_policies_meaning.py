@@ -606,3 +606,26 @@ CANCEL_NUMBER = "Give a cancellation confirmation number and say when the confir
 )
 def test_more_wordings_probed_per_rule_family(policy, lines, expected):
     assert status(policy, *lines) == expected
+
+
+@pytest.mark.parametrize(
+    ("policy", "lines", "expected"),
+    [
+        # What already went wrong, and another thing's date, are not promises.
+        (TECH_SLOT, ["Three visits missed in a fortnight is not good enough."], "not_applicable"),
+        (DELIVERY, ["The reception is on Friday, and we'll get it there."], "not_applicable"),
+        # The rep watching over it for a few days is a next step.
+        (REFUND_TIMEFRAME, ["I'll keep an eye on it over the next couple of days."], "not_applicable"),
+        # "Cancelling it now" after an assent is the cancellation.
+        (
+            CANCEL_ON_ASK,
+            ["Sure, I'll ask one thing first: why are you leaving?", "Of course, cancelling it now."],
+            "followed",
+        ),
+        # What the customer has done, said back to them, is no new ask; "once you've" still asks.
+        (NO_REPEAT_TROUBLESHOOTING, ["You've rebooted it three times, so it isn't your router."], "followed"),
+        (RETURN_BEFORE_REPLACEMENT, ["Once you've mailed the old one back, I'll send yours."], "violated"),
+    ],
+)
+def test_past_events_other_dates_and_acknowledgements_are_not_breaches(policy, lines, expected):
+    assert status(policy, *lines) == expected
