@@ -1460,7 +1460,7 @@ _PEOPLE = {"customer", "customers", "them", "caller", "user"}
 _NOUN_SYNONYMS: dict[str, str] = {
     "callback": r"call ?back|call you|a call|ring you|phone you|give you a (?:ring|call|bell)",
     "confirmation": r"confirm\w*|reference|ref\b",  # a reference code confirms it
-    "email": r"e-?mail\w*|[\w.+-]+@[\w-]+\.\w+",  # sent "to linda@example.com" is an email
+    "email": r"e-?mail\w*|[\w.+-]+@[\w-]+\.\w+|inbox",  # sent "to linda@example.com", "in your inbox"
     "reference": r"reference|ref\b",
     "number": r"number|\b[A-Z]{2,}-?\d{3,}|#\s?\d+",
     "discount": r"discount\w*|\d+\s?% off|percent off|off your",
@@ -1478,13 +1478,16 @@ _REASON = re.compile(
 )
 _FIRST_PERSON = re.compile(r"\bI(?:'m|'ll|'ve|'d)?\b|\bwe(?:'ll|'re|'ve)?\b|^\s*(?:okay, )?\w+ed\b", re.I)
 _NAME_GIVEN = re.compile(
-    r"\b(?i:my name(?:'s| is)|I'm|I am|this is)\s+(?!(?:Sorry|So|Here|Going|Afraid|Really|Not|Just|Happy|Glad)\b)[A-Z][a-z]+\b"
+    r"\b(?i:my name(?:'s| is)|I'm|I am|this is)\s+(?!(?:Sorry|So|Here|Going|Afraid|Really|Not|Just|Happy|Glad)\b)[A-Z][a-z]+\b|"
+    # "It's Sam here", "Sam here, by the way"
+    r"(?:^\W*|\b(?i:it's|its)\s+)(?!(?:Right|Okay|Ok|Yes|Hi|Hello|Thanks|Everything|Nothing|All|Someone)\b)[A-Z][a-z]+ here\b"
 )
 _SELF_CALL = re.compile(
     r"\bI(?:'ll| will)\b[^.!?]{0,30}\b(?:call|ring|phone)\b[^.!?]*\b(?:myself|personally)\b|"
     r"\bI(?:'ll| will) personally (?:call|ring|phone)\b|"
     # "I'll call you tonight around 7": the rep, in the first person singular, is the one calling.
-    r"\bI(?:'ll| will) (?:call|ring|phone) you\b(?! back if)",
+    r"\bI(?:'ll| will) (?:call|ring|phone) you\b(?! back if)|\bI(?:'ll| will) give you a (?:call|ring|bell)\b|"
+    r"\b(?:a|another) (?:call|ring) from me\b",
     re.I,
 )
 _DONE_CANCEL = re.compile(

@@ -629,3 +629,38 @@ def test_more_wordings_probed_per_rule_family(policy, lines, expected):
 )
 def test_past_events_other_dates_and_acknowledgements_are_not_breaches(policy, lines, expected):
     assert status(policy, *lines) == expected
+
+
+@pytest.mark.parametrize(
+    ("policy", "lines", "expected"),
+    [
+        # "In your inbox" is the email; the reference is the number.
+        (
+            CANCEL_NUMBER,
+            [
+                "Sure.",
+                "Done, your reference is FC-4410.",
+                "Expect the confirmation in your inbox within 20 minutes.",
+            ],
+            "followed",
+        ),
+        (
+            CONFIRMATION_EMAIL,
+            ["OK.", "Done.", "A confirmation's gone to your inbox with reference PV-5520."],
+            "followed",
+        ),
+        # A name given as "X here", and a call promised from the rep in other words.
+        (
+            NAME_AND_CALLBACK,
+            ["It's Nadia here.", "Booked.", "Expect a call from me at 5pm tomorrow."],
+            "followed",
+        ),
+        (
+            NAME_AND_CALLBACK,
+            ["Nadia here, by the way.", "Booked.", "I'll give you a ring at 5 tomorrow."],
+            "followed",
+        ),
+    ],
+)
+def test_required_steps_done_in_other_words_are_not_missed(policy, lines, expected):
+    assert status(policy, *lines) == expected
