@@ -77,7 +77,8 @@ _CLAUSE_QUESTION = re.compile(
 _ONE_WORD_QUESTION = re.compile(r"\W*(?:why|how|when|where|who|which|what)\W*\?\W*", re.I)
 QUESTION_REQUEST = re.compile(
     r"\b(?:tell me|tell us|talk to me|remind me|I(?:'m| am) (?:wondering|curious)|I wonder|help me understand|"
-    r"walk me through|explain to me|would you mind|do you mind|(?:could|can|may) I (?:take|get|have|ask|grab|check))\b"
+    r"walk me through|explain to me|would you mind|do you mind|(?:could|can|may) I (?:take|get|have|ask|grab|check)|"
+    r"(?:do you )?want me to|mind if I|would you like me to|shall I|shall we)\b"
     # "Confirm your postcode" asks the customer; "I'll call you to confirm the engineer" doesn't.
     r"|(?:^\W*|\bplease\s+|\b(?:could|can|would|will) you (?:please |just )?)(?:confirm|share|send me|read me|give me) (?:the|your)\b",
     re.I,
@@ -119,7 +120,7 @@ def asks_by_form(text: str, words: int, requested: bool, inverted: bool) -> bool
 
 
 def question_kinds_by_form(sentences: list[str]) -> tuple[str, ...]:
-    """"open" or "closed" for each sentence that asks by its form (no model: for engines that say
+    """ "open" or "closed" for each sentence that asks by its form (no model: for engines that say
     a turn asks but not how, such as the LLM judge)."""
     kinds = []
     for text in sentences:

@@ -123,6 +123,8 @@ _BARE_APOLOGY = re.compile(
     re.I,
 )
 _APOLOGY = _rx(r"\bsorry\b", r"\bapologi[sz]\w*", r"\bmy apologies\b", r"\bapologies\b")
+# "Please don't apologise" tells the customer they needn't: it is not the rep apologising.
+_NO_APOLOGY = _rx(r"\b(?:don't|do not|no need to|never|nothing to) apologi[sz]e\b")
 
 _REFLECTION_PHRASE = _rx(
     r"\bso what I'm hearing\b",
@@ -255,6 +257,7 @@ _HEDGING = _rx(
     r"\bI (?:think|guess|suppose|believe|reckon)\b|\bI don't think\b",
     r"\b(?:I'm |I am )?not (?:sure|certain)\b",
     r"\bmight\b|\bshould be\b|\bshould probably\b|\bkind of\b|\bsort of\b",
+    r"\busually\b|\bnormally\b|\bin due course\b|\byou should (?:receive|get|see|hear)\b",
 )
 # Internal vocabulary a customer shouldn't have to decode. All-caps acronyms are caught generically.
 _JARGON_TERMS = _rx(
@@ -527,7 +530,7 @@ def _analyze_sentence(
         # Nonsense or unrelated chatter earns nothing: no signal, positive or negative, but this one.
         found.add("off_topic")
         return result
-    result.apologies = len(_APOLOGY.findall(text))
+    result.apologies = max(0, len(_APOLOGY.findall(text)) - len(_NO_APOLOGY.findall(text)))
     if result.apologies:
         found.add("apology")
     result.dismissive = bool(_DISMISSIVE.search(text))
