@@ -758,7 +758,8 @@ _NON_COMMITMENT = re.compile(
     re.I,
 )
 _PAST = re.compile(
-    r"\b(?:was|were|did|had|arrived|posted|came|went|happened|took|been|ago|missed)\b|"
+    # "said", "told you": reported speech tells what someone else promised, not a promise now
+    r"\b(?:was|were|did|had|arrived|posted|came|went|happened|took|been|ago|missed|said|told)\b|"
     r"(?<!have )(?<!get )(?<!got )(?<!had )\b(?:you|we|I|it|they|she|he)\s+(?:\w+ed|paid|sent|made|got|bought|told|said|spent)\b|\blast (?:week|month|"
     + "|".join(_WEEKDAYS)
     + r")\b",
@@ -981,7 +982,12 @@ class TimePromise(ClauseRule):
                 or _ASSENT.search(sentence or part)
             )
         )
-        if not future and not spans and days <= {"date"} and _PAST.search(sentence):
+        if (
+            not future
+            and not spans
+            and days <= {"date"}
+            and (_PAST.search(part) or not hours and _PAST.search(sentence))
+        ):
             return None  # "two payments on the 14th, so we charged you twice" dates the past
         if self.window is None and spans and all(s.high == math.inf for s in spans) and not (hours or days):
             return None  # "it's been down more than four hours" sets no date
@@ -1231,8 +1237,10 @@ class CannotDo(ClauseRule):
                     outcome.follow(line)
                 if not (verb and about):
                     continue
-                if _negated_before(part, verb.start(), 5):
-                    outcome.follow(line)
+                if _negated_before(part, verb.start(), 5) or re.search(
+                    r"\bwish (?:I|we) (?:could|were able to)\b", part[: verb.start()], re.I
+                ):
+                    outcome.follow(line)  # "I wish I could cover the bank fee" declines it
                 elif re.search(_GRANT_LEAD, part[: verb.start()], re.I) and _asserts(part):
                     outcome.violate(line)
         return outcome

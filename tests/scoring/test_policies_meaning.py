@@ -664,3 +664,11 @@ def test_past_events_other_dates_and_acknowledgements_are_not_breaches(policy, l
 )
 def test_required_steps_done_in_other_words_are_not_missed(policy, lines, expected):
     assert status(policy, *lines) == expected
+
+
+def test_reported_speech_and_i_wish_i_could_are_not_the_reps_promise_or_grant():
+    reported = "The last agent said it would be fixed by noon, but the outage system shows 4pm."
+    assert status(RESTORE, reported) == "followed"
+    assert (
+        status(BANK_FEES, "I wish I could cover the bank fee, but those aren't ours to refund.") == "followed"
+    )
