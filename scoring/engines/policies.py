@@ -409,6 +409,8 @@ def _stem_pattern(words: Sequence[str], synonyms: dict[str, str] | None = None) 
         key = word.rstrip("s")
         root = stem(word)
         root = root[:-1] if root.endswith("e") and len(root) > 4 else root  # "pause" also finds "pausing"
+        if re.search(r"([bdgmnprt])\1$", root) and len(root) > 3:
+            root = root[:-1]  # "skipped", "shipped": the doubled consonant is the inflection's, "skip" too
         alternatives.append((synonyms or {}).get(key) or rf"{re.escape(root)}\w*")
     return re.compile(r"\b(?:" + "|".join(alternatives) + ")", re.I) if alternatives else None
 
@@ -1882,6 +1884,8 @@ class Fact(ClauseRule):
         verdicts = [self._judge_clause(part) for part in _sub_clauses(sentence) if self.subject.search(part)]
         if not verdicts and self.subject.search(sentence):
             verdicts = [self._judge_clause(sentence)]
+        if not verdicts and self._refuses_allowed_to_it(sentence):
+            return "violated"  # "I can skip it, but I can't refund it": the policy's own act, refused
         if verdicts and _DENIAL.search(sentence):
             return "violated"  # "Thursday's box will still come, and I can only refund half of it"
         if self.express and _CHEAPER_SHIPPING.search(sentence):
@@ -1941,6 +1945,26 @@ class Fact(ClauseRule):
         if _CONDITIONAL.search(text) and not self.allowed:
             return None
         return "followed" if self._tells(text) else None
+
+    def _refuses_allowed_to_it(self, text: str) -> bool:
+        """The act the policy allows, refused on "it" ("I can't refund it", "it can't be skipped now"):
+        the verbs the policy names are specific enough to stand for its subject."""
+        if not self.allowed or text.rstrip().endswith("?"):
+            return False
+        for verb in self.allowed.finditer(text):
+            on_it = re.match(r"\s+(?:it|them|that|this one)\b", text[verb.end() :], re.I) or re.search(
+                r"\b(?:it|that|this one) (?:can't|cannot|can not|won't) be\s+$", text[: verb.start()], re.I
+            )
+            if on_it and _DENIAL.search(text):
+                return True  # "I'd love to skip it, but it's already been packed"
+            if (
+                on_it
+                and _negated_before(text, verb.start(), 5)
+                and not re.search(r"\bno need\b|\bdon't need\b|\bwon't need\b", text, re.I)
+                and not _CONDITIONAL.search(_clause_at(text, verb.start()))
+            ):
+                return True
+        return False
 
     def _does_allowed_to_it(self, text: str) -> bool:
         """The allowed act done by the rep to "it"/"them" (the subject named just before)."""

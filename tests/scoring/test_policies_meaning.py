@@ -672,3 +672,17 @@ def test_reported_speech_and_i_wish_i_could_are_not_the_reps_promise_or_grant():
     assert (
         status(BANK_FEES, "I wish I could cover the bank fee, but those aren't ours to refund.") == "followed"
     )
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        # The act the policy allows, refused on "it", stands for its subject.
+        ("I can skip it, but I can't refund it.", "violated"),
+        ("Sorry, it can't be skipped at this point.", "violated"),
+        ("I'd love to skip it, but it's already been packed.", "violated"),
+        ("No need to skip it, it hasn't been packed.", "not_applicable"),
+    ],
+)
+def test_the_allowed_act_refused_on_it_breaks_the_fact(line, expected):
+    assert status(SKIP_BEFORE_CUTOFF, line) == expected
