@@ -493,6 +493,7 @@ class VerifyFirst(ClauseRule):
                     # A request anywhere in the sentence, punctuated or not ("… can you tell me the email first").
                     r"\b(?:can|could|would) you (?:please |just )?(?:tell|give|confirm|read|send|share)\b|"
                     r"\bwhat(?:'s| is) (?:the|your)\b|"
+                    r"\bplease (?:confirm|tell me|give me|share|provide|read me)\b|"
                     r",?\s*please[.!]?\s*$",
                     line.text,
                     re.I,

@@ -686,3 +686,9 @@ def test_reported_speech_and_i_wish_i_could_are_not_the_reps_promise_or_grant():
 )
 def test_the_allowed_act_refused_on_it_breaks_the_fact(line, expected):
     assert status(SKIP_BEFORE_CUTOFF, line) == expected
+
+
+def test_please_confirm_mid_sentence_asks_for_the_detail():
+    policy = "Verify the account email and the last four digits of the card before discussing any charge."
+    line = "I'm sorry about the double charge. To keep your account safe, please confirm your email and the card's last four."
+    assert status(policy, line) == "followed"
