@@ -442,7 +442,7 @@ _ACTS_ON_ACCOUNT = re.compile(
 # said this way is the rep discussing the account, not the customer's detail being echoed back.
 _READS_ACCOUNT = re.compile(
     r"\bI can see (?!why|how|that you|you)|\byour (?:account|order|plan|card|case|line) (?:shows|is|has|says)\b|"
-    r"\b(?:is|are) showing (?:as|up)\b|\bon our (?:side|end|system)\b",
+    r"\b(?:is|are) showing (?:as|up)\b",
     re.I,
 )
 
@@ -600,7 +600,7 @@ class AmountLimit(ClauseRule):
         if condition:
             what = re.escape(condition.group("what").lower().rstrip("s"))
             waived = re.compile(
-                rf"\b(?:no|without|don't need|doesn't need|won't need|no need for)\s+(?:the |any |your )?{what}|"
+                rf"\b(?:no|without|don't need|doesn't need|won't need|no need for|don't worry about|never mind|forget(?: about)?)\s+(?:the |any |your )?{what}|"
                 rf"\b{what}s? (?:aren't|isn't|are not|is not|not) (?:needed|required|necessary)",
                 re.I,
             )
@@ -658,7 +658,8 @@ class AmountLimit(ClauseRule):
                 continue
             if (
                 re.search(
-                    r"\b(?:all of (?:it|that|them|those|this)|everything|anything|whatever|every (?:penny|cent)|no limit)\b",
+                    # "all of it" can be a sum inside the limit; "anything (else)", "whatever" has no ceiling
+                    r"\b(?:anything|whatever|every (?:penny|cent)|no limit)\b",
                     part[mention.start() :],
                     re.I,
                 )
@@ -982,7 +983,8 @@ class TimePromise(ClauseRule):
                 _COMMITMENT.search(part)
                 or future
                 or _OUTCOME_FRAGMENT.search(part)
-                or _ASSENT.search(sentence or part)
+                # a yes to a time of day or a day, not to a calendar date (those date past charges)
+                or (_ASSENT.search(sentence or part) and bool(hours or days - {"date"}))
             )
         )
         if (

@@ -692,3 +692,18 @@ def test_please_confirm_mid_sentence_asks_for_the_detail():
     policy = "Verify the account email and the last four digits of the card before discussing any charge."
     line = "I'm sorry about the double charge. To keep your account safe, please confirm your email and the card's last four."
     assert status(policy, line) == "followed"
+
+
+def test_precision_guards_on_sums_sides_and_dates():
+    # "All of it" for a sum inside the cap is no unbounded offer; dropping the receipts still is.
+    assert status(RECEIPTED_COSTS, "Send me the receipts and we'll cover all of it.") != "violated"
+    assert status(RECEIPTED_COSTS, "We'll reimburse it, don't worry about receipts.") == "violated"
+    # Owning the fault is not reading the account out.
+    assert (
+        status(
+            VERIFY_NAME_ADDRESS, "That sounds like a problem on our side.", "May I have the name and address?"
+        )
+        == "followed"
+    )
+    # Saying yes to the date of a past charge promises nothing.
+    assert status(REFUND_TIMEFRAME, "Yes, on the 14th.") == "not_applicable"
