@@ -711,7 +711,9 @@ _PRICED_ELSE = re.compile(
 _RETENTION_OFFER = re.compile(
     r"\b(?:paus\w*|discount\w*|\d+\s?% off|percent off|free (?:box|week|meal|month)|cheaper plan|smaller plan|"
     r"switch (?:to|plans)|downgrade|skip (?:a|the next|a few) (?:weeks?|box(?:es)?)|instead of cancel\w*|"
-    r"before you go|stay (?:on|with)|keep your (?:plan|subscription|account))\b",
+    r"before you go|stay (?:on|with)|keep your (?:plan|subscription|account)|"
+    # a price offer in other words: "half price for three months", "a lower rate"
+    r"half (?:price|off)|(?:a |the )?(?:lower|reduced|special|cheaper) (?:price|rate)|months? (?:free|at half))\b",
     re.I,
 )
 
@@ -1189,7 +1191,8 @@ _WINDOW_CLOSED = re.compile(
 
 # What someone might do about "bank fees" without saying "reimburse".
 _CANNOT_VERBS: dict[str, str] = {
-    "reimburs": r"reimburs\w*|refund\w*|cover\w*|pay(?:ing)? (?:for |back )?|repay\w*|compensat\w*",
+    "reimburs": r"reimburs\w*|refund\w*|cover\w*|pay(?:ing)? (?:for |back )?|repay\w*|compensat\w*|"
+    r"(?:give|get|send|put) (?:you )?(?:\S+ ){0,2}back",
     "refund": r"refund\w*|money back|reimburs\w*",
 }
 _CANNOT_OBJECTS: dict[str, str] = {
@@ -1505,13 +1508,15 @@ _SELF_CALL = re.compile(
 )
 _DONE_CANCEL = re.compile(
     r"\b(?:I(?:'ve| have)|I(?:'ll| will)|I'm|we've|we have)\b[^.!?]{0,30}\bcancel\w*|\bcancell?ation is\b|"
-    r"^\W*(?:[\w ]{1,20},\s*)?cancell?ing (?:it|that|this|your \w+)(?: for you)? (?:now|right now)\b|\b(?:is|it's|that's|it is|you're|you are) (?:now |all )?cancell?ed\b|\bcancell?ed (?:it|your)\b",
+    r"^\W*(?:[\w ]{1,20},\s*)?(?:all )?cancell?ed[.!]?\s*$|^\W*(?:[\w ]{1,20},\s*)?cancell?ing (?:it|that|this|your \w+)(?: for you)? (?:now|right now)\b|\b(?:is|it's|that's|it is|you're|you are) (?:now |all )?cancell?ed\b|\bcancell?ed (?:it|your)\b",
     re.I,
 )
 _CANCEL_REFUSAL = re.compile(
     r"\b(?:can't|cannot|not able to|unable to|won't)\b[^.!?]{0,20}\bcancel\w*|\byou(?:'ll)? (?:need|have) to (?:call|use the app|cancel)|"
     # sent elsewhere to do it: "I'd need you to call our retention team to cancel"
-    r"\b(?:I|we)(?:'d| would| will|'ll)? need you to (?:call|ring|phone|email|contact|use|go)\b[^.!?]*\bcancel",
+    r"\b(?:I|we)(?:'d| would| will|'ll)? need you to (?:call|ring|phone|email|contact|use|go)\b[^.!?]*\bcancel|"
+    # put off to another day: "can you call back tomorrow?"
+    r"\bcancel\w*\b[^.!?]*\b(?:call|ring|phone|try|come) (?:us )?back (?:later|tomorrow|next week|another (?:day|time)|in a few days)\b",
     re.I,
 )
 
@@ -1911,6 +1916,10 @@ class Fact(ClauseRule):
             return None
         if _DENIAL.search(text):
             return "violated"
+        if self.coverage and re.search(
+            r"\b(?:expired|lapsed|ran out|run out|out of warranty|no longer covered)\b", text, re.I
+        ):
+            return "violated"  # "the warranty's expired on that one"
         if self.allowed:
             verb = self.allowed.search(text)
             if (

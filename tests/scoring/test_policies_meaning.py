@@ -707,3 +707,26 @@ def test_precision_guards_on_sums_sides_and_dates():
     )
     # Saying yes to the date of a past charge promises nothing.
     assert status(REFUND_TIMEFRAME, "Yes, on the 14th.") == "not_applicable"
+
+
+@pytest.mark.parametrize(
+    ("policy", "lines", "expected"),
+    [
+        # A price offer in other words counts as a retention option; two of them break "at most one".
+        (
+            CANCEL_ON_ASK,
+            ["Would half price for three months help?", "What if we paused it instead?"],
+            "violated",
+        ),
+        (CANCEL_ON_ASK, ["Are you sure?", "Really sure?", "Okay, cancelled."], "followed"),
+        # Putting the cancellation off to another day refuses it; a later call-back after it is done does not.
+        (CANCEL_ON_ASK, ["Cancelling is a bit complicated, can you call back tomorrow?"], "violated"),
+        (CANCEL_ON_ASK, ["I've cancelled it. If anything looks off, call us back tomorrow."], "followed"),
+        # Money given back for the bank's fee is reimbursing it.
+        (BANK_FEES, ["I'll give you $35 back for the bank fee."], "violated"),
+        # An expired warranty denies the cover.
+        (REFUND_SCENARIO[2], ["The warranty's expired on that one, sorry."], "violated"),
+    ],
+)
+def test_retention_offers_stalls_and_denials_in_other_words(policy, lines, expected):
+    assert status(policy, *lines) == expected
