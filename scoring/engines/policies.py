@@ -558,6 +558,9 @@ class AmountLimit(ClauseRule):
     max_offers: int | None
     waived: re.Pattern[str] | None = None  # "with receipts": saying none are needed drops the condition
     named: re.Pattern[str] | None = None  # the limit's own nouns ("credit", "compensation"), no synonyms
+    # "costs … are reimbursed up to $60": an entitlement with a cap, so refusing it is a breach too
+    # (unlike "a credit … may be offered", which the rep may decline)
+    entitled: bool = False
 
     @classmethod
     def parse(cls, clause: str) -> AmountLimit | None:
@@ -612,6 +615,10 @@ class AmountLimit(ClauseRule):
             waived=waived,
             # "the retention queue" names a process, not the thing the limit is about
             named=_stem_pattern([w for w in words if not w.startswith("retention")]),
+            entitled=bool(
+                re.search(r"\b(?:are|is) (?:reimbursed|refunded|covered|paid back)\b", clause, re.I)
+            )
+            and not re.search(r"\bmay\b", clause, re.I),
         )
 
     def check(self, lines: Sequence[Line]) -> ClauseOutcome:
@@ -623,7 +630,7 @@ class AmountLimit(ClauseRule):
         for line in lines:
             if self.waived and self.waived.search(line.text) and not line.question:
                 outcome.violate(line)  # "no receipts needed" against "up to $60 with receipts"
-            if self._unbounded(line.text):
+            if self._unbounded(line.text) or (self.entitled and self._refuses(line)):
                 outcome.violate(line)
             if not line.question and self.named and self.named.search(line.text):
                 mentions.append(line)
@@ -647,6 +654,20 @@ class AmountLimit(ClauseRule):
             for line in offers or mentions:
                 outcome.follow(line)
         return outcome
+
+    def _refuses(self, line: Line) -> bool:
+        """ "We don't cover laundromat costs", "I can't reimburse those": the entitlement denied."""
+        if line.question:
+            return False
+        for part in _sub_clauses(line.text):
+            if _CONDITIONAL.search(part):
+                continue
+            for match in self.subject.finditer(part):
+                if _negated_before(part, match.start(), 4) and not re.search(
+                    r"\b(?:no need|don't need|won't need|nothing)\b|\bno problem\b", part, re.I
+                ):
+                    return True
+        return False
 
     def _unbounded(self, text: str) -> bool:
         """ "We'll cover all of that, and anything else you spend": an offer with no ceiling at all."""

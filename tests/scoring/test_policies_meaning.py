@@ -730,3 +730,9 @@ def test_precision_guards_on_sums_sides_and_dates():
 )
 def test_retention_offers_stalls_and_denials_in_other_words(policy, lines, expected):
     assert status(policy, *lines) == expected
+
+
+def test_a_capped_entitlement_refused_is_a_breach_but_a_discretionary_credit_declined_is_not():
+    assert status(RECEIPTED_COSTS, "Sadly laundromat costs aren't something we reimburse.") == "violated"
+    assert status(RECEIPTED_COSTS, "We reimburse up to $60, so send the receipts over.") == "followed"
+    assert status(GOODWILL_ONCE, "I'm not able to add a credit this time.") != "violated"
