@@ -222,9 +222,9 @@ def score_clarity(conv: Conversation) -> BehaviorScore:
     vague = [(t, s) for t, s in sentences if s.vague_handoff or s.hedges]
     specific = [(t, s) for t, s in sentences if s.specific and not s.jargon_terms]
     # An off-topic or nonsense turn told the customer nothing: it counts as a turn of zero clarity.
-    ruled_out = [s for t, s in sentences if "policy_violation" in s.found or _breaks_policy(conv, t, s)]
+    ruled_out = [s for _, s in _ruled_out_commitments(conv)]
     score = mean([_turn_clarity(turn, ruled_out) for turn in turns] + [0.0] * conv.off_topic_turns)
-    if any("next_step" in s.found for _, s in sentences):
+    if any("next_step" in s.found and all(s is not bad for bad in ruled_out) for _, s in sentences):
         score += 5  # a clear "here is what happens next" is the summary customers remember
     score -= 15 * conv.injection_turns
     terms = sorted({term for _, s in jargon for term in s.jargon_terms})
@@ -267,7 +267,7 @@ def score_confidence(conv: Conversation) -> BehaviorScore:
     steady, shaky = _pressure_responses(conv)
     # Plain, unhedged commitments ("I'll call you at 10") are what confidence sounds like; promising
     # what the scenario's policies rule out ("by noon tomorrow, guaranteed") is giving in, not that.
-    caved = [(t, s) for t, s in sentences if "policy_violation" in s.found or _breaks_policy(conv, t, s)]
+    caved = _ruled_out_commitments(conv)
     assertive = [
         (t, s)
         for t, s in sentences
@@ -351,6 +351,15 @@ def _pressure_responses(
         if anchor is not None:
             steady.append((turn.index, anchor))
     return steady, shaky
+
+
+def _ruled_out_commitments(conv: Conversation) -> list[tuple[int, SentenceSignals]]:
+    """Commitments (an action, a step, a time) that the scenario's policies rule out."""
+    return [
+        (t, s)
+        for t, s in conv.clean_sentences()
+        if s.found & {"ownership", "next_step"} and _breaks_policy(conv, t, s)
+    ]
 
 
 def _breaks_policy(conv: Conversation, turn: int, sentence: SentenceSignals) -> bool:

@@ -185,14 +185,22 @@ _OWNERSHIP = _rx(
     r"closing|processing|arranging|fixing|escalating|raising|adding|applying|skipping|updating|reserving|shipping)\b",
     r"\b(?:that's|it's|its|it is|this is|you're|you are|everything's)(?: now| all)? (?:cancell?ed|sorted|done|booked|refunded|fixed|reserved|processed|arranged)\b",
 )
-# "…once the warehouse receives it, we'll ship…", "before I look at the charges": an action under a
-# condition or in a time clause is not one the rep takes on.
+# "…once the warehouse receives it, we'll ship…", "before I look at the charges": an action waiting
+# on something else to happen first is not one the rep takes on. "If you'd rather go, I'll cancel it"
+# is: the condition is the customer's choice.
 _CONDITIONAL_LEAD = re.compile(
-    r"\b(?:before|once|until|till|if|when|whenever|after|unless|as soon as)\s+(?:[\w'-]+\s+){0,6}$", re.I
+    r"\b(?:before|once|until|till|when|whenever|after|as soon as)\s+(?:[\w'-]+\s+){0,6}$", re.I
+)
+
+
+_CONDITIONAL_SENTENCE = re.compile(
+    r"^\W*(?:(?:and|but|so|ok|okay)\W+)?(?:once|when|whenever|after|until|as soon as)\b[^,;]*,", re.I
 )
 
 
 def takes_ownership(text: str) -> bool:
+    if _CONDITIONAL_SENTENCE.match(text):
+        return False  # "Once the warehouse has it back, we'll send a new one."
     for match in _OWNERSHIP.finditer(text):
         clause = re.split(r"[,;:]", text[: match.start()])[-1]
         if not _CONDITIONAL_LEAD.search(clause):
@@ -212,6 +220,7 @@ TIME_EXPRESSION = _rx(
     rf"\b(?:with)?in (?:the next |about |around )?{_COUNT}(?:\s*(?:to|-|\u2013|or)\s*{_COUNT})? (?:working |business )?{_UNIT}\b",
     rf"\b(?:back |there |ready |done )?in {_COUNT}(?:\s*(?:to|-|\u2013|or)\s*{_COUNT})? (?:working |business )?{_UNIT}\b",
     rf"\bbetween {_COUNT} and {_COUNT} (?:working |business )?{_UNIT}\b",
+    rf"\b{_COUNT}\s*(?:to|-|\u2013)\s*{_COUNT} (?:working |business )?{_UNIT}\b",
     r"\bwithin the (?:hour|day)\b|\bnext (?:business|working) day\b|\bfirst thing\b|\bhalf (?:past )?(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\b",
     r"\b(?:\d{1,2}|eight|nine|ten|eleven|twelve|one|two|three|four|five|six|seven)(?:\s?(?:am|pm))? (?:till|til|to|until|and) (?:noon|midday|\d{1,2}(?::\d\d)?\s?(?:am|pm)?)\b",
     r"\bend of (?:the )?day\b|\bnext (?:statement|bill)\b",
