@@ -63,6 +63,11 @@ class Conversation:
     pressure_turns: set[int]
     findings: list[PolicyFinding]
     customer_felt: bool = False
+    # Commitments (an action or a step) the scenario's policies rule out: no credit anywhere.
+    ruled_out: tuple[tuple[int, SentenceSignals], ...] = ()
+
+    def rules_out(self, sentence: SentenceSignals) -> bool:
+        return any(sentence is bad for _, bad in self.ruled_out)
 
     @property
     def nothing_said(self) -> bool:
@@ -83,11 +88,16 @@ class Conversation:
     def clean_turns(self) -> list[TurnAnalysis]:
         return [turn for turn in self.rep_turns if turn.clean()]
 
-    def turns_with(self, signal: str) -> list[tuple[int, SentenceSignals]]:
-        """The first clean sentence carrying `signal` in each rep turn that has one."""
+    def turns_with(
+        self, signal: str, keep: Callable[[int, SentenceSignals], bool] | None = None
+    ) -> list[tuple[int, SentenceSignals]]:
+        """The first clean sentence carrying `signal` (and passing `keep`) in each rep turn that has one."""
         hits: list[tuple[int, SentenceSignals]] = []
         for turn in self.rep_turns:
-            first = next((s for s in turn.clean() if signal in s.found), None)
+            first = next(
+                (s for s in turn.clean() if signal in s.found and (keep is None or keep(turn.index, s))),
+                None,
+            )
             if first is not None:
                 hits.append((turn.index, first))
         return hits
@@ -141,10 +151,7 @@ def _plays_back(conv: Conversation, turn: int, sentence: SentenceSignals) -> boo
 
 def score_active_listening(conv: Conversation) -> BehaviorScore:
     # Per turn, the first reflection that carries the customer's own content ("Got it." alone doesn't).
-    reflections: list[tuple[int, SentenceSignals]] = []
-    for t, s in conv.clean_sentences():
-        if "reflection" in s.found and all(t != seen for seen, _ in reflections) and _plays_back(conv, t, s):
-            reflections.append((t, s))
+    reflections = conv.turns_with("reflection", keep=lambda t, s: _plays_back(conv, t, s))
     clarifying = [(t, s) for t, s in conv.clean_sentences() if s.clarifying]
     reasks = [(t, s) for t, s in conv.clean_sentences() if s.reask]
     if not (reflections or clarifying):
@@ -196,12 +203,12 @@ def score_empathy(conv: Conversation) -> BehaviorScore:
     return BehaviorScore(_clamp(score), ", ".join(parts) + ".", _confidence(len(evidence)), evidence)
 
 
-def _turn_clarity(turn: TurnAnalysis, ruled_out: Sequence[SentenceSignals] = ()) -> float:
+def _turn_clarity(turn: TurnAnalysis, conv: Conversation) -> float:
     clean = turn.clean()
     words = sum(len(s.sentence.text.split()) for s in clean)
     score = 70.0
     # A specific the policies rule out ("noon tomorrow, guaranteed") is not a clear answer.
-    if any(s.specific and all(s is not bad for bad in ruled_out) for s in clean):
+    if any(s.specific and not conv.rules_out(s) for s in clean):
         score += 10
     score -= 15 * sum(len(s.jargon_terms) for s in clean)
     score -= 5 * sum(s.hedges for s in clean)
@@ -222,9 +229,8 @@ def score_clarity(conv: Conversation) -> BehaviorScore:
     vague = [(t, s) for t, s in sentences if s.vague_handoff or s.hedges]
     specific = [(t, s) for t, s in sentences if s.specific and not s.jargon_terms]
     # An off-topic or nonsense turn told the customer nothing: it counts as a turn of zero clarity.
-    ruled_out = [s for _, s in _ruled_out_commitments(conv)]
-    score = mean([_turn_clarity(turn, ruled_out) for turn in turns] + [0.0] * conv.off_topic_turns)
-    if any("next_step" in s.found and all(s is not bad for bad in ruled_out) for _, s in sentences):
+    score = mean([_turn_clarity(turn, conv) for turn in turns] + [0.0] * conv.off_topic_turns)
+    if any("next_step" in s.found and not conv.rules_out(s) for _, s in sentences):
         score += 5  # a clear "here is what happens next" is the summary customers remember
     score -= 15 * conv.injection_turns
     terms = sorted({term for _, s in jargon for term in s.jargon_terms})
@@ -267,11 +273,11 @@ def score_confidence(conv: Conversation) -> BehaviorScore:
     steady, shaky = _pressure_responses(conv)
     # Plain, unhedged commitments ("I'll call you at 10") are what confidence sounds like; promising
     # what the scenario's policies rule out ("by noon tomorrow, guaranteed") is giving in, not that.
-    caved = _ruled_out_commitments(conv)
+    caved = list(conv.ruled_out)
     assertive = [
         (t, s)
         for t, s in sentences
-        if s.found & {"ownership", "next_step"} and not s.hedges and all(s is not bad for _, bad in caved)
+        if s.found & {"ownership", "next_step"} and not s.hedges and not conv.rules_out(s)
     ]
     latency_penalty, latency_notes = _latency_penalty(conv)
     if not (
@@ -353,21 +359,26 @@ def _pressure_responses(
     return steady, shaky
 
 
-def _ruled_out_commitments(conv: Conversation) -> list[tuple[int, SentenceSignals]]:
-    """Commitments (an action, a step, a time) that the scenario's policies rule out."""
-    return [
-        (t, s)
-        for t, s in conv.clean_sentences()
-        if s.found & {"ownership", "next_step"} and _breaks_policy(conv, t, s)
-    ]
+def _ruled_out_commitments(
+    transcript: Transcript, rep_turns: list[TurnAnalysis], findings: list[PolicyFinding]
+) -> tuple[tuple[int, SentenceSignals], ...]:
+    """Commitments (an action or a step) that the scenario's policies rule out."""
+    return tuple(
+        (turn.index, s)
+        for turn in rep_turns
+        for s in turn.clean()
+        if s.found & {"ownership", "next_step"} and _breaks_policy(transcript, findings, turn.index, s)
+    )
 
 
-def _breaks_policy(conv: Conversation, turn: int, sentence: SentenceSignals) -> bool:
+def _breaks_policy(
+    transcript: Transcript, findings: list[PolicyFinding], turn: int, sentence: SentenceSignals
+) -> bool:
     """The sentence breaks a policy, or carries out a breach made earlier in its turn ("Fine, I'll
     refund it. It'll be back on your card by Monday.")."""
     text = sentence.sentence.text
-    line = conv.transcript.turns[turn].text
-    for finding in conv.findings:
+    line = transcript.turns[turn].text
+    for finding in findings:
         if finding.status != "violated":
             continue
         for hit in finding.violations:
@@ -385,12 +396,8 @@ def score_next_step_ownership(conv: Conversation) -> BehaviorScore:
     owned = conv.turns_with("ownership")
     # A step the scenario's policies forbid ("back on your card by Monday" against 5-10 days) is a
     # promise the customer will see broken, not a next step they can rely on.
-    steps = [(t, s) for t, s in conv.clean_sentences() if "next_step" in s.found]
-    forbidden = [(t, s) for t, s in steps if _breaks_policy(conv, t, s)]
-    next_steps: list[tuple[int, SentenceSignals]] = []  # the first allowed one of each turn
-    for t, s in steps:
-        if all(s is not bad for _, bad in forbidden) and all(t != seen for seen, _ in next_steps):
-            next_steps.append((t, s))
+    forbidden = [(t, s) for t, s in conv.ruled_out if "next_step" in s.found]
+    next_steps = conv.turns_with("next_step", keep=lambda _, s: not conv.rules_out(s))
     sentences = conv.clean_sentences()
     follow_up = [(t, s) for t, s in sentences if s.follow_up]
     vague = [(t, s) for t, s in sentences if s.vague_handoff]
@@ -675,7 +682,8 @@ def analyze(transcript: Transcript) -> Conversation:
                         if sentence.sentence.text == hit.quote:
                             sentence.found.add("policy_violation")
     felt = any(customer_feeling(turn.text) for turn in transcript.turns if not turn.is_rep)
-    return Conversation(transcript, rep_turns, pressure, findings, customer_felt=felt)
+    ruled_out = _ruled_out_commitments(transcript, rep_turns, findings)
+    return Conversation(transcript, rep_turns, pressure, findings, customer_felt=felt, ruled_out=ruled_out)
 
 
 def _discounted(behavior: BehaviorScore, conv: Conversation) -> BehaviorScore:

@@ -110,25 +110,34 @@ _ONE_FACT = re.compile(
 )
 
 
-def asks_by_form(text: str, words: int, requested: bool, inverted: bool) -> bool:
-    """A question by its form alone: a request, a "?" line, the word order of a question."""
-    return (
-        requested
-        or (words >= 2 and ("?" in text or inverted or bool(_CLAUSE_QUESTION.search(text))))
-        or bool(_ONE_WORD_QUESTION.fullmatch(text))
-    )
+@dataclass(frozen=True, slots=True)
+class QuestionForm:
+    """How a sentence is built, as far as asking goes."""
+
+    words: int
+    requested: bool  # a request of three words or more ("tell me…", "could you confirm your…")
+    inverted: bool  # the word order of a question, "?" or not
+    asks: bool  # a request, a "?" line, or a question's word order
+
+    @classmethod
+    def of(cls, text: str) -> QuestionForm:
+        words = word_total(text)
+        requested = bool(QUESTION_REQUEST.search(text)) and words >= 3
+        inverted = bool(INVERTED_QUESTION.search(text))
+        asks = (
+            requested
+            or (words >= 2 and ("?" in text or inverted or bool(_CLAUSE_QUESTION.search(text))))
+            or bool(_ONE_WORD_QUESTION.fullmatch(text))
+        )
+        return cls(words, requested, inverted, asks)
 
 
 def question_kinds_by_form(sentences: list[str]) -> tuple[str, ...]:
     """ "open" or "closed" for each sentence that asks by its form (no model: for engines that say
     a turn asks but not how, such as the LLM judge)."""
-    kinds = []
-    for text in sentences:
-        words = word_total(text)
-        requested = bool(QUESTION_REQUEST.search(text)) and words >= 3
-        if asks_by_form(text, words, requested, bool(INVERTED_QUESTION.search(text))):
-            kinds.append("open" if is_open_question(text) else "closed")
-    return tuple(kinds)
+    return tuple(
+        "open" if is_open_question(text) else "closed" for text in sentences if QuestionForm.of(text).asks
+    )
 
 
 def is_open_question(text: str) -> bool:
@@ -331,11 +340,9 @@ def read_sentences(
     chatter = _top_mean(vectors, protos.off_topic)
     features = []
     for row, text in enumerate(sentences):
-        words = word_total(text)
+        form = QuestionForm.of(text)
+        words, requested, inverted, question = form.words, form.requested, form.inverted, form.asks
         interrogative = bool(INTERROGATIVE_START.search(text))
-        requested = bool(QUESTION_REQUEST.search(text)) and words >= 3
-        inverted = bool(INVERTED_QUESTION.search(text))
-        question = asks_by_form(text, words, requested, inverted)
         restates = question and not interrogative and not requested  # decided by the customer's words
         margin = float(chatter[row]) - float(service[row])
         wordy = looks_like_words(text)

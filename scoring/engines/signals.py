@@ -162,7 +162,7 @@ _GIVEN_WHEN = _rx(
 )
 
 # Doing something for the customer, in any tense the rep puts it ("I've closed…", "I'm ringing the
-# store now", "we'll cover that", "I can cancel it for you"), taking the blame ("our mistake", "a
+# store now", "we'll cover that"; an offer, "I can cancel it for you", is not taken on), taking the blame ("our mistake", "a
 # miss from us") or taking the case on ("on it", "leave it with me", "that's cancelled now").
 _SERVICE_ACTION = (
     r"(?:check|ring|rang|call|e-?mail|text|sen[dt]|ship|post|book|reserv|hold|held|cancel|clos|refund|credit|"
@@ -218,7 +218,6 @@ TIME_EXPRESSION = _rx(
     r"\b(?:by|before|after|at|until) (?:\d{1,2}(?::\d\d)?\s?(?:am|pm)?|noon|midday|end of (?:the )?day)\b",
     r"\b\d{1,2}(?::\d\d)?\s?(?:am|pm)\b|\b\d{1,2}:\d\d\b|\bnoon\b",
     rf"\b(?:with)?in (?:the next |about |around )?{_COUNT}(?:\s*(?:to|-|\u2013|or)\s*{_COUNT})? (?:working |business )?{_UNIT}\b",
-    rf"\b(?:back |there |ready |done )?in {_COUNT}(?:\s*(?:to|-|\u2013|or)\s*{_COUNT})? (?:working |business )?{_UNIT}\b",
     rf"\bbetween {_COUNT} and {_COUNT} (?:working |business )?{_UNIT}\b",
     rf"\b{_COUNT}\s*(?:to|-|\u2013)\s*{_COUNT} (?:working |business )?{_UNIT}\b",
     r"\bwithin the (?:hour|day)\b|\bnext (?:business|working) day\b|\bfirst thing\b|\bhalf (?:past )?(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\b",
